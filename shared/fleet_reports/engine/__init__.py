@@ -1,0 +1,1 @@
+"""The engine: fixes in, report documents out. Pure numpy; never imports boto3."""
