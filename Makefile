@@ -1,0 +1,64 @@
+# Fleet Reports — a newcomer needs two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PORT ?= 3000
+export PORT
+
+.PHONY: help venv run test lint format typecheck unit functions template local build bench clean
+
+help:
+	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT)"
+	@echo "make test   - lint, type-check and run every test (unit, functions, template, local stack)"
+	@echo "make build  - sam build (needs python3.13 on PATH or pyenv)"
+	@echo "make bench  - run the benchmarks under bench/"
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(BIN)/python -m fleet_reports.local --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+functions: venv
+	$(BIN)/pytest -q tests/functions
+
+template: venv
+	$(BIN)/pytest -q tests/template
+
+local: venv
+	$(BIN)/pytest -q tests/local
+
+build:
+	bash scripts/sam-build.sh
+
+bench: venv
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf .aws-sam .local .mypy_cache .ruff_cache .pytest_cache

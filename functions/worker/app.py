@@ -1,0 +1,5 @@
+"""Lambda: the ReportJobs queue consumer (partial batch failures)."""
+
+from fleet_reports.entry import worker_handler
+
+handler = worker_handler()

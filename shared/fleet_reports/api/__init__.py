@@ -1,0 +1,1 @@
+"""The wire: request parsing, the envelope, error codes. Imports no heavy library."""

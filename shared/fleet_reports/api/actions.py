@@ -1,0 +1,99 @@
+"""One function per API action: parse, authenticate, authorise, validate, call the service.
+
+Each Lambda handler routes its one path here; every failure is an ApiError that the
+resolver of ``api.http`` turns into the envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from fleet_reports.api.http import ok
+from fleet_reports.api.request import Request, parse_request
+from fleet_reports.errors import validate
+from fleet_reports.service import auth, reports
+from fleet_reports.service.auth import Principal
+from fleet_reports.service.models import AuthParams, DownloadParams, GenerateParams, ReportIdParams
+from fleet_reports.settings import get_settings
+
+
+def _begin(event: Mapping[str, Any], right: str | None = "reports") -> tuple[Request, Principal]:
+    request = parse_request(event, max_body_bytes=get_settings().max_body_bytes)  # 5, 9, 3
+    principal = auth.authenticate(request.hash)  # 4, 11
+    if right:
+        auth.require_right(principal, right)  # 13
+    return request, principal
+
+
+def generate(event: Mapping[str, Any]) -> Response[str]:
+    request, principal = _begin(event)
+    params = validate(GenerateParams, request.params)  # 7
+    report_id = reports.generate(principal, params, iso=request.iso)  # 7, 222, 211, 217, 236, 15
+    return ok(id=report_id)
+
+
+def list_reports(event: Mapping[str, Any]) -> Response[str]:
+    request, principal = _begin(event)
+    return ok(list=reports.list_reports(principal, iso=request.iso))
+
+
+def status(event: Mapping[str, Any]) -> Response[str]:
+    request, principal = _begin(event)
+    params = validate(ReportIdParams, request.params)
+    return ok(**reports.status(principal, params.report_id))
+
+
+def retrieve(event: Mapping[str, Any]) -> Response[str]:
+    request, principal = _begin(event)
+    params = validate(ReportIdParams, request.params)
+    return ok(report=reports.retrieve(principal, params.report_id))
+
+
+def download(event: Mapping[str, Any]) -> Response[Any]:
+    request, principal = _begin(event)
+    params = validate(DownloadParams, request.params)
+    answer = reports.download(principal, params.report_id, params.format, params.headless)
+    if answer.url is not None:
+        return Response(
+            status_code=302,
+            headers={"Location": answer.url, "Cache-Control": "no-store"},
+            content_type=answer.content_type,
+            body="",
+        )
+    assert answer.data is not None
+    return Response(
+        status_code=200,
+        content_type=answer.content_type,
+        headers={"Content-Disposition": answer.content_disposition, "Cache-Control": "private, no-store"},
+        body=answer.data,  # bytes: the resolver base64-encodes them for API Gateway
+        compress=False,
+    )
+
+
+def delete(event: Mapping[str, Any]) -> Response[str]:
+    request, principal = _begin(event)
+    params = validate(ReportIdParams, request.params)
+    reports.delete(principal, params.report_id)
+    return ok()
+
+
+def user_auth(event: Mapping[str, Any]) -> Response[str]:
+    request = parse_request(event, max_body_bytes=get_settings().max_body_bytes)
+    params = validate(AuthParams, request.params)
+    return ok(hash=auth.login(params.login, params.password))
+
+
+def user_logout(event: Mapping[str, Any]) -> Response[str]:
+    request = parse_request(event, max_body_bytes=get_settings().max_body_bytes)
+    auth.logout(request.hash)
+    return ok()
+
+
+def plugin_list(event: Mapping[str, Any]) -> Response[str]:
+    from fleet_reports.engine.catalog import describe_plugins
+
+    _begin(event, right=None)
+    return ok(list=describe_plugins())

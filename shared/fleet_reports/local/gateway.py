@@ -1,0 +1,146 @@
+"""A small HTTP gateway on 127.0.0.1 that turns requests into API Gateway (REST) events
+and calls the functions' own handlers in-process, as API Gateway would call the Lambdas."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class LambdaContext:
+    """What the Lambda runtime hands a handler, enough for Powertools."""
+
+    def __init__(self, function_name: str, timeout_s: int = 29, memory_mb: int = 512) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def api_event(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str
+) -> dict[str, Any]:
+    """The REST (v1) proxy event API Gateway sends; bodies arrive base64 (BinaryMediaTypes */*)."""
+    multi_q = {k: v for k, v in parse_qs(query, keep_blank_values=True).items()}
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or None,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "queryStringParameters": {k: v[-1] for k, v in multi_q.items()} or None,
+        "multiValueQueryStringParameters": multi_q or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/local{path}",
+            "stage": "local",
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "accountId": "123456789012",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+        },
+        "body": base64.b64encode(body).decode() if body else None,
+        "isBase64Encoded": bool(body),
+    }
+
+
+def _gateway_error(code: int, description: str) -> bytes:
+    return json.dumps({"success": False, "status": {"code": code, "description": description}}).encode()
+
+
+class Gateway:
+    def __init__(self, routes: dict[tuple[str, str], tuple[str, Handler]], host: str = "127.0.0.1", port: int = 3000):
+        self.routes = routes
+        self.lock = threading.Lock()  # one invocation at a time, like one warm Lambda instance each
+        gateway = self
+
+        class _Req(BaseHTTPRequestHandler):
+            server_version = "FleetReportsLocalGateway/1"
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                gateway.serve(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
+
+        self.server = ThreadingHTTPServer((host, port), _Req)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def serve(self, req: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(req.path)
+        length = int(req.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(req, 413, {"Content-Type": "application/json"}, _gateway_error(9, "Too large request"))
+            return
+        body = req.rfile.read(length) if length else b""
+        route = self.routes.get((req.command, url.path.rstrip("/") or "/"))
+        if route is None:
+            status = 404 if not any(p == url.path for _, p in self.routes) else 405
+            self._send(req, status, {"Content-Type": "application/json"}, _gateway_error(5, "Wrong request format"))
+            return
+        name, handler = route
+        headers = {k: v for k, v in req.headers.items()}
+        event = api_event(req.command, url.path, url.query, headers, body, req.client_address[0])
+        try:
+            with self.lock:
+                result = handler(event, LambdaContext(name))
+        except Exception:  # a crashed Lambda: API Gateway answers 502 with its own (JSON) body
+            self._send(req, 502, {"Content-Type": "application/json"}, _gateway_error(6, "Unexpected error"))
+            return
+        out_headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers[str(k)] = str(values[-1])
+        raw = result.get("body") or ""
+        data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        self._send(req, int(result.get("statusCode", 200)), out_headers, data)
+
+    @staticmethod
+    def _send(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str], data: bytes) -> None:
+        req.send_response(status)
+        for k, v in headers.items():
+            if k.lower() not in ("content-length", "connection"):
+                req.send_header(k, v)
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        if req.command != "HEAD":
+            req.wfile.write(data)

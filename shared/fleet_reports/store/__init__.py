@@ -1,0 +1,1 @@
+"""The only code that touches boto3: reports table, fleet table, tracks, files, queue."""

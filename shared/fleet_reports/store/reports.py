@@ -1,0 +1,375 @@
+"""Reports table: the report pools, their state machine and the id counter.
+
+Keys (pk / sk):
+  POOL#<user id> / REPORT#<id, 12 digits>   one report of that (sub-)user's pool
+  POOL#<user id> / ACTIVE                   {active}: reports queued or running (parallel cap)
+  COUNTER / REPORT_ID                       {n}: the last report id handed out
+
+States: queued -> running -> done | failed. Every move is a conditional write, so a job
+delivered twice, a report deleted mid-run and a crashed worker all resolve to one outcome.
+Entering a final state (or deleting an unfinished report) releases its ACTIVE slot in the
+same transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fleet_reports.settings import get_settings
+from fleet_reports.store.aws import dynamo, error_code, plain, store_call, table
+from fleet_reports.store.errors import StoreError
+
+ACTIVE_STATES = ("queued", "running")
+LIST_FIELDS = (
+    "id, title, created, #f, #t, time_filter, percent, #st, #ty, plugin, trackers, geocoder, "
+    "locale_info, #e, #ttl, employees"
+)
+
+
+class TooManyActive(Exception):
+    """The pool already has the maximum number of reports generating."""
+
+
+def _name() -> str:
+    return get_settings().require("reports_table")
+
+
+def _table() -> Any:
+    return table(_name())
+
+
+def report_key(pool: int, report_id: int) -> dict[str, str]:
+    return {"pk": f"POOL#{pool}", "sk": f"REPORT#{report_id:012d}"}
+
+
+def _active_key(pool: int) -> dict[str, str]:
+    return {"pk": f"POOL#{pool}", "sk": "ACTIVE"}
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _live(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Items past their TTL are gone, even before DynamoDB removes them."""
+    if not item:
+        return None
+    ttl = item.get("ttl")
+    if ttl is not None and int(ttl) <= _now():
+        return None
+    return plain(item)  # type: ignore[no-any-return]
+
+
+def next_report_id() -> int:
+    with store_call("report id"):
+        resp = _table().update_item(
+            Key={"pk": "COUNTER", "sk": "REPORT_ID"},
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+    return int(resp["Attributes"]["n"])
+
+
+def ensure_id_floor(floor: int) -> None:
+    """Make the next ids start above ``floor`` (used by the demo loader; never lowers it)."""
+    with store_call("report id floor"):
+        try:
+            _table().update_item(
+                Key={"pk": "COUNTER", "sk": "REPORT_ID"},
+                UpdateExpression="SET n = :f",
+                ConditionExpression="attribute_not_exists(n) OR n < :f",
+                ExpressionAttributeValues={":f": floor},
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+
+def _client() -> Any:
+    return _table().meta.client
+
+
+def _ser(value: Any) -> Any:
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer().serialize(dynamo(value))
+
+
+def _transact(items: list[dict[str, Any]]) -> list[str]:
+    """Run a transaction; return the cancellation reason codes ([] on success)."""
+    try:
+        with store_call("reports transaction"):
+            try:
+                _client().transact_write_items(TransactItems=items)
+            except Exception as exc:
+                if error_code(exc) == "TransactionCanceledException":
+                    reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
+                    return [str(r.get("Code", "")) for r in reasons] or ["ConditionalCheckFailed"]
+                raise
+    except StoreError:
+        raise
+    return []
+
+
+def _active_delta(pool: int, delta: int, cap: int | None = None) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": _name(),
+        "Key": {k: _ser(v) for k, v in _active_key(pool).items()},
+        "UpdateExpression": "ADD active :d",
+        "ExpressionAttributeValues": {":d": _ser(delta)},
+    }
+    if cap is not None:
+        update["ConditionExpression"] = "attribute_not_exists(active) OR active < :cap"
+        update["ExpressionAttributeValues"][":cap"] = _ser(cap)
+    elif delta < 0:
+        update["ConditionExpression"] = "active > :zero"
+        update["ExpressionAttributeValues"][":zero"] = _ser(0)
+    return {"Update": update}
+
+
+def create_report(item: dict[str, Any], cap: int) -> None:
+    """Store a queued report and take an ACTIVE slot, atomically; TooManyActive over the cap."""
+    pool, rid = int(item["pool"]), int(item["id"])
+    put = {
+        "Put": {
+            "TableName": _name(),
+            "Item": {k: _ser(v) for k, v in {**report_key(pool, rid), **item}.items()},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    for attempt in range(2):
+        reasons = _transact([_active_delta(pool, 1, cap), put])
+        if not reasons:
+            return
+        if reasons[0] != "ConditionalCheckFailed":
+            raise StoreError(f"create report cancelled: {reasons}")
+        if attempt == 0 and _recount_active(pool) < cap:
+            continue  # the counter had drifted (e.g. a report expired while queued): healed, retry
+        raise TooManyActive
+
+
+def _recount_active(pool: int) -> int:
+    """Count the pool's unfinished reports and store that as its ACTIVE counter."""
+    from boto3.dynamodb.conditions import Attr, Key
+
+    count = 0
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
+        "FilterExpression": Attr("state").is_in(list(ACTIVE_STATES)) & Attr("ttl").gt(_now()),
+        "Select": "COUNT",
+        "ConsistentRead": True,
+    }
+    while True:
+        with store_call("reports count"):
+            resp = _table().query(**kwargs)
+        count += int(resp.get("Count", 0))
+        if "LastEvaluatedKey" not in resp:
+            break
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    with store_call("reports recount"):
+        _table().update_item(
+            Key=_active_key(pool),
+            UpdateExpression="SET active = :c",
+            ExpressionAttributeValues={":c": count},
+        )
+    return count
+
+
+def get_report(pool: int, report_id: int, *, with_document: bool = False) -> dict[str, Any] | None:
+    kwargs: dict[str, Any] = {"Key": report_key(pool, report_id), "ConsistentRead": True}
+    if not with_document:
+        kwargs["ProjectionExpression"] = LIST_FIELDS + ", pool, owner_id, files, doc_key, #cl, lease_until"
+        kwargs["ExpressionAttributeNames"] = _names() | {"#cl": "claim"}
+    with store_call("report get"):
+        item = _table().get_item(**kwargs).get("Item")
+    return _live(item)
+
+
+def _names() -> dict[str, str]:
+    return {"#f": "from", "#t": "to", "#st": "state", "#ty": "type", "#e": "error", "#ttl": "ttl"}
+
+
+def list_reports(pool: int) -> list[dict[str, Any]]:
+    """The pool's live reports, newest first (documents not read)."""
+    from boto3.dynamodb.conditions import Key
+
+    out: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
+        "ScanIndexForward": False,
+        "ProjectionExpression": LIST_FIELDS,
+        "ExpressionAttributeNames": _names(),
+    }
+    while True:
+        with store_call("reports list"):
+            resp = _table().query(**kwargs)
+        out.extend(r for r in (_live(i) for i in resp.get("Items", [])) if r)
+        if "LastEvaluatedKey" not in resp:
+            return out
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[str, dict[str, Any] | None]:
+    """Take the report for this worker: ("claimed", item) or ("gone" | "finished" | "busy", item)."""
+    now = _now()
+    try:
+        with store_call("report claim"):
+            resp = _table().update_item(
+                Key=report_key(pool, report_id),
+                UpdateExpression="SET #st = :running, #cl = :token, lease_until = :lease, "
+                "percent = if_not_exists(percent, :zero), started = :now",
+                ConditionExpression="attribute_exists(pk) AND (#st = :queued OR "
+                "(#st = :running AND lease_until < :now))",
+                ExpressionAttributeNames={"#st": "state", "#cl": "claim"},
+                ExpressionAttributeValues={
+                    ":running": "running",
+                    ":queued": "queued",
+                    ":token": token,
+                    ":lease": now + lease_seconds,
+                    ":now": now,
+                    ":zero": 0,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        return "claimed", plain(resp["Attributes"])
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) != "ConditionalCheckFailedException":
+            raise
+    item = get_report(pool, report_id)
+    if item is None:
+        return "gone", None
+    if item.get("state") in ("done", "failed"):
+        return "finished", item
+    return "busy", item
+
+
+def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
+    try:
+        with store_call("report progress"):
+            _table().update_item(
+                Key=report_key(pool, report_id),
+                UpdateExpression="SET percent = :p",
+                ConditionExpression="#cl = :token AND #st = :running",
+                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
+                ExpressionAttributeValues={":p": percent, ":token": token, ":running": "running"},
+            )
+        return True
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def finish(pool: int, report_id: int, token: str, fields: dict[str, Any]) -> bool:
+    """Mark done with ``fields`` (document location, files); False if the claim was lost."""
+    sets = ", ".join(f"#x{i} = :x{i}" for i in range(len(fields)))
+    names = {f"#x{i}": k for i, k in enumerate(fields)} | {"#st": "state", "#cl": "claim"}
+    values = {f":x{i}": _ser(v) for i, v in enumerate(fields.values())} | {
+        ":done": _ser("done"),
+        ":token": _ser(token),
+        ":running": _ser("running"),
+        ":hundred": _ser(100),
+    }
+    update = {
+        "Update": {
+            "TableName": _name(),
+            "Key": {k: _ser(v) for k, v in report_key(pool, report_id).items()},
+            "UpdateExpression": f"SET #st = :done, percent = :hundred, {sets} REMOVE lease_until",
+            "ConditionExpression": "#cl = :token AND #st = :running",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+    return not _transact([update, _active_delta(pool, -1)]) or _retry_without_counter(update)
+
+
+def _retry_without_counter(update: dict[str, Any]) -> bool:
+    """The counter may already be 0 (healed); the state change alone still has to land."""
+    return not _transact([update])
+
+
+def fail(pool: int, report_id: int, reason: str, token: str | None = None) -> bool:
+    condition = "#st IN (:queued, :running)"
+    values = {
+        ":failed": _ser("failed"),
+        ":queued": _ser("queued"),
+        ":running": _ser("running"),
+        ":reason": _ser(reason[:1000]),
+    }
+    if token is not None:
+        condition += " AND #cl = :token"
+        values[":token"] = _ser(token)
+    update = {
+        "Update": {
+            "TableName": _name(),
+            "Key": {k: _ser(v) for k, v in report_key(pool, report_id).items()},
+            "UpdateExpression": "SET #st = :failed, #e = :reason REMOVE lease_until",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#st": "state", "#e": "error", "#cl": "claim"}
+            if token
+            else {"#st": "state", "#e": "error"},
+            "ExpressionAttributeValues": values,
+        }
+    }
+    return not _transact([update, _active_delta(pool, -1)]) or _retry_without_counter(update)
+
+
+def release(pool: int, report_id: int, token: str, error: str) -> None:
+    """Give a claimed report back to the queue after a failed attempt (it will be retried)."""
+    try:
+        with store_call("report release"):
+            _table().update_item(
+                Key=report_key(pool, report_id),
+                UpdateExpression="SET #st = :queued, last_error = :err ADD attempts :one REMOVE #cl, lease_until",
+                ConditionExpression="#cl = :token AND #st = :running",
+                ExpressionAttributeNames={"#st": "state", "#cl": "claim"},
+                ExpressionAttributeValues={
+                    ":queued": "queued",
+                    ":err": error[:1000],
+                    ":one": 1,
+                    ":token": token,
+                    ":running": "running",
+                },
+            )
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) != "ConditionalCheckFailedException":
+            raise
+
+
+def delete_report(pool: int, report_id: int) -> dict[str, Any] | None:
+    """Remove the report; the removed item (or None if there was none). Frees its slot if unfinished."""
+    for _ in range(5):
+        item = get_report(pool, report_id)
+        if item is None:
+            return None
+        state = str(item.get("state"))
+        delete = {
+            "Delete": {
+                "TableName": _name(),
+                "Key": {k: _ser(v) for k, v in report_key(pool, report_id).items()},
+                "ConditionExpression": "#st = :s",
+                "ExpressionAttributeNames": {"#st": "state"},
+                "ExpressionAttributeValues": {":s": _ser(state)},
+            }
+        }
+        ops = [delete, _active_delta(pool, -1)] if state in ACTIVE_STATES else [delete]
+        reasons = _transact(ops)
+        if not reasons:
+            return item
+        if reasons[0] == "None" and state in ACTIVE_STATES and not _transact([delete]):
+            return item  # counter was already 0
+    raise StoreError("delete report: the report kept changing state")
+
+
+def read_document(item: dict[str, Any]) -> bytes | None:
+    """The gzip'd JSON document when it is stored inline."""
+    with store_call("report document"):
+        resp = _table().get_item(
+            Key=report_key(int(item["pool"]), int(item["id"])), ProjectionExpression="doc", ConsistentRead=True
+        )
+    doc = resp.get("Item", {}).get("doc")
+    if doc is None:
+        return None
+    return bytes(getattr(doc, "value", doc))

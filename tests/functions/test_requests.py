@@ -1,0 +1,55 @@
+"""The three request shapes, the three places of the hash, sessions and plugin list."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from fleet_reports.service.demo import ACCESS
+
+from conftest import Lambdas
+from test_report_flow import HASH, SEED_GENERATE
+
+
+def test_generate_by_get_with_json_text_arrays(demo: Lambdas) -> None:
+    # Given the seed's parameters as a GET query string (arrays and objects as JSON text)
+    query = urlencode({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in SEED_GENERATE.items()})
+    # When generate is called by GET, Then it is accepted
+    status, body, _ = demo.api("GenerateFunction", method="GET", query=query)
+    assert status == 200 and body["id"] > 0
+
+
+def test_generate_by_form_with_hash_in_header(demo: Lambdas) -> None:
+    # Given a form body and the hash in the Authorization header
+    form = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in SEED_GENERATE.items() if k != "hash"}
+    status, body, _ = demo.api(
+        "GenerateFunction",
+        body=urlencode(form),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"NVX {HASH}"},
+    )
+    # Then it is accepted
+    assert status == 200, body
+    # And the hash in the query string works for a POST as well
+    status, body, _ = demo.api("ListFunction", {}, query=f"hash={HASH}")
+    assert status == 200 and len(body["list"]) == 1
+
+
+def test_login_session_and_logout(demo: Lambdas) -> None:
+    # Given the demo owner's login
+    status, body, _ = demo.api("AuthFunction", {"login": ACCESS.owner_login, "password": ACCESS.owner_password})
+    assert status == 200 and len(body["hash"]) == 32
+    session = body["hash"]
+    # When the session lists reports, Then it acts as the owner
+    assert demo.api("ListFunction", {"hash": session})[0] == 200
+    # When it logs out, Then the session is ended (4) but the API key still works
+    assert demo.api("LogoutFunction", {"hash": session})[1] == {"success": True}
+    assert demo.api("ListFunction", {"hash": session})[1]["status"]["code"] == 4
+    assert demo.api("ListFunction", {"hash": HASH})[0] == 200
+
+
+def test_plugin_list(demo: Lambdas) -> None:
+    # When the plugins are listed, Then trips (4) and sensors (9) are there with their parameters
+    status, body, _ = demo.api("PluginsFunction", {"hash": HASH})
+    plugins = {p["id"]: p for p in body["list"]}
+    assert status == 200 and {4, 9} <= set(plugins)
+    assert "split" in {p["name"] for p in plugins[4]["parameters"]}

@@ -1,0 +1,147 @@
+"""The running local stack (`make run`), driven over loopback through the seed's whole flow."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seed_examples import SEED, Example, examples
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.local
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    state = tmp_path_factory.mktemp("stack") / "stack.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fleet_reports.local", "--port", "0", "--state", str(state)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+    )
+    deadline = time.monotonic() + 120
+    while not state.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"local stack did not start:\n{proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.2)
+    info: dict[str, Any] = json.loads(state.read_text())
+    yield info
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def wait_done(stack: dict[str, Any], report_id: int, timeout: float = 120) -> list[int]:
+    seen: list[int] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = get_json(f"{stack['api_url']}/report/tracker/status?hash={stack['demo_hash']}&report_id={report_id}")
+        if not seen or seen[-1] != body["percent_ready"]:
+            seen.append(body["percent_ready"])
+        assert body["state"] != "failed", body
+        if body["percent_ready"] == 100:
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"report {report_id} not done: {seen}")
+
+
+def by(kind: str, action: str) -> Example:
+    return next(e for e in examples() if e.kind == kind and e.action == action)
+
+
+def test_state_file_names_the_stack(stack: dict[str, Any]) -> None:
+    # Given `make run`'s state file, Then tools can find everything there
+    for key in ("api_url", "aws_endpoint_url", "region", "data_bucket", "reports_bucket", "demo_hash"):
+        assert stack[key], key
+    assert stack["api_url"].startswith("http://127.0.0.1:")
+    assert stack["aws_endpoint_url"].startswith("http://127.0.0.1:")
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed documents are not beside the repo")
+def test_seed_examples_work_verbatim(stack: dict[str, Any]) -> None:
+    base = stack["api_url"]
+    # Given the documentation's example report (1234567), generated when the stack started
+    wait_done(stack, 1234567)
+
+    # When the generate example is sent verbatim, Then a new report id comes back and completes
+    status, body = by("curl", "generate").json(base)
+    assert status == 200 and body["success"] is True
+    new_id = body["id"]
+    progress = wait_done(stack, new_id)
+    assert progress[-1] == 100
+
+    # When each read example is sent verbatim (cURL and GET), Then it answers as documented
+    for kind in ("curl", "get"):
+        status, body = by(kind, "status").json(base)
+        assert (status, body) == (200, {"success": True, "percent_ready": 100, "state": "done"})
+        status, body = by(kind, "list").json(base)
+        assert status == 200 and {r["id"] for r in body["list"]} >= {1234567, new_id}
+        status, body = by(kind, "retrieve").json(base)
+        sheet = body["report"]["sheets"][0]
+        assert sheet["sections"][0]["header"] == "Trips" and sheet["sections"][1]["type"] == "map_table"
+        status, headers, data = by(kind, "download").call(base)
+        assert status == 200 and data[:5] == b"%PDF-" and headers["content-type"] == "application/pdf"
+
+    # And the other formats and headless download too
+    import openpyxl
+
+    url = f"{base}/report/tracker/download?hash={stack['demo_hash']}&report_id={new_id}"
+    with urllib.request.urlopen(url + "&format=xls") as resp:
+        assert resp.read()[:4] == bytes.fromhex("d0cf11e0")
+    with urllib.request.urlopen(url + "&format=xlsx") as resp:
+        full = openpyxl.load_workbook(io.BytesIO(resp.read())).sheetnames
+    with urllib.request.urlopen(url + "&format=xlsx&headless=true") as resp:
+        bare = openpyxl.load_workbook(io.BytesIO(resp.read())).sheetnames
+    assert len(full) == len(bare) + 2
+
+    # When the delete example is sent, Then the report is gone and the other example answers 204
+    status, body = by("get", "delete").json(base)
+    assert (status, body) == (200, {"success": True})
+    status, body = by("curl", "delete").json(base)
+    assert (status, body["status"]["code"]) == (404, 204)
+
+
+def test_documented_errors_over_http(stack: dict[str, Any]) -> None:
+    base, h = stack["api_url"], stack["demo_hash"]
+    # Given requests that break one rule each, Then each answers its code in the envelope
+    cases = [
+        (f"{base}/report/tracker/list?hash=nothex", 3),
+        (f"{base}/report/tracker/list", 4),
+        (f"{base}/report/tracker/list?hash={stack['sub_user_without_reports_hash']}", 13),
+        (f"{base}/report/tracker/status?hash={h}&report_id=1", 204),
+        (f"{base}/report/tracker/delete?hash={stack['demo_mode_user_hash']}&report_id=1", 101),
+        (
+            f"{base}/report/tracker/generate?hash={h}&plugin=%7B%22plugin_id%22%3A77777%7D&trackers=[669673]"
+            "&from=2020-10-05%2000:00:00&to=2020-10-06%2000:00:00",
+            222,
+        ),
+        (f"{base}/no/such/action", 5),
+    ]
+    for url, code in cases:
+        try:
+            urllib.request.urlopen(url, timeout=30)
+            raise AssertionError(f"{url} succeeded")
+        except urllib.error.HTTPError as err:
+            body = json.loads(err.read())
+            assert body["success"] is False and body["status"]["code"] == code, (url, body)
