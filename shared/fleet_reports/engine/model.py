@@ -91,9 +91,7 @@ class Track:
             hdop=np.concatenate([p.hdop for p in parts]),
             odometer=np.concatenate([p.odometer for p in parts]),
             ignition=np.concatenate([p.ignition for p in parts]),
-            sensors={
-                n: np.concatenate([p.sensors.get(n, np.full(len(p), np.nan)) for p in parts]) for n in names
-            },
+            sensors={n: np.concatenate([p.sensors.get(n, np.full(len(p), np.nan)) for p in parts]) for n in names},
         )
 
 

@@ -1,0 +1,149 @@
+"""The deployment contract between ``template.yaml`` and the code, as data.
+
+Names flow one way: template ``!Ref`` -> environment variable -> settings field
+(:mod:`fleet_reports.settings`). ``tests/template`` proves that the template gives each
+function exactly the variables of :data:`FUNCTION_ENV` (plus the Globals of
+:data:`GLOBAL_ENV`) and the permissions of :data:`FUNCTION_ACCESS`, nothing more.
+
+Keys are the template's logical ids. Pure data: no AWS, no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Access = Literal["read", "write", "readwrite", "send", "consume"]
+"""What a function may do with a resource.
+
+* tables: ``read`` (get/query), ``readwrite`` (also put/update/delete items)
+* buckets: ``read`` (get/list objects), ``write`` (put and/or delete objects), ``readwrite``
+* queues: ``send`` (send messages), ``consume`` (its SQS event source: receive/delete)
+"""
+
+# --------------------------------------------------------------------------- resources
+REPORTS_TABLE: Final = "ReportsTable"
+FLEET_TABLE: Final = "FleetTable"
+REPORTS_BUCKET: Final = "ReportsBucket"
+TRACK_BUCKET: Final = "TrackBucket"
+JOBS_QUEUE: Final = "ReportJobsQueue"
+JOBS_DLQ: Final = "ReportJobsDLQ"
+
+# --------------------------------------------------------------------------- functions
+GENERATE: Final = "GenerateFunction"
+LIST: Final = "ListFunction"
+STATUS: Final = "StatusFunction"
+RETRIEVE: Final = "RetrieveFunction"
+DOWNLOAD: Final = "DownloadFunction"
+DELETE: Final = "DeleteFunction"
+AUTH: Final = "AuthFunction"
+LOGOUT: Final = "LogoutFunction"
+PLUGINS: Final = "PluginsFunction"
+WORKER: Final = "WorkerFunction"
+
+API_ROUTES: Final[dict[str, str]] = {
+    GENERATE: "/report/tracker/generate",
+    LIST: "/report/tracker/list",
+    STATUS: "/report/tracker/status",
+    RETRIEVE: "/report/tracker/retrieve",
+    DOWNLOAD: "/report/tracker/download",
+    DELETE: "/report/tracker/delete",
+    AUTH: "/user/auth",
+    LOGOUT: "/user/logout",
+    PLUGINS: "/plugin/list",
+}
+"""Every API function and its path; each answers GET and POST."""
+
+API_FUNCTIONS: Final[frozenset[str]] = frozenset(API_ROUTES)
+ALL_FUNCTIONS: Final[frozenset[str]] = API_FUNCTIONS | {WORKER}
+
+# --------------------------------------------------------------------------- environment
+GLOBAL_ENV: Final[frozenset[str]] = frozenset(
+    {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL", "LOG_LEVEL"}
+)
+"""Set on every function through the template's Globals."""
+
+ENV_SOURCES: Final[dict[str, str]] = {
+    "REPORTS_TABLE": REPORTS_TABLE,
+    "FLEET_TABLE": FLEET_TABLE,
+    "REPORTS_BUCKET": REPORTS_BUCKET,
+    "TRACK_BUCKET": TRACK_BUCKET,
+    "JOBS_QUEUE_URL": JOBS_QUEUE,
+    "MAX_TIME_SPAN": "MaxTimeSpan",
+    "POINT_REPORT_MAX_TIME_SPAN": "PointReportMaxTimeSpan",
+    "MAX_PARALLEL_REPORTS": "MaxParallelReports",
+    "MAX_TRACKERS_PER_REPORT": "MaxTrackersPerReport",
+    "RETENTION_DAYS": "RetentionDays",
+    "SESSION_DAYS": "SessionDays",
+    "MAX_RECEIVE_COUNT": "MaxReceiveCount",
+    "POWERTOOLS_LOG_LEVEL": "LogLevel",
+    "LOG_LEVEL": "LogLevel",
+}
+"""Environment variable -> the template resource or parameter its ``!Ref`` names."""
+
+_SPANS: Final = frozenset({"MAX_TIME_SPAN", "POINT_REPORT_MAX_TIME_SPAN"})
+
+FUNCTION_ENV: Final[dict[str, frozenset[str]]] = {
+    GENERATE: frozenset(
+        {
+            "REPORTS_TABLE",
+            "FLEET_TABLE",
+            "JOBS_QUEUE_URL",
+            "MAX_PARALLEL_REPORTS",
+            "MAX_TRACKERS_PER_REPORT",
+            "RETENTION_DAYS",
+        }
+    )
+    | _SPANS,
+    LIST: frozenset({"REPORTS_TABLE", "FLEET_TABLE"}),
+    STATUS: frozenset({"REPORTS_TABLE", "FLEET_TABLE"}),
+    RETRIEVE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}),
+    DOWNLOAD: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}),
+    DELETE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}),
+    AUTH: frozenset({"FLEET_TABLE", "SESSION_DAYS"}),
+    LOGOUT: frozenset({"FLEET_TABLE"}),
+    PLUGINS: frozenset({"FLEET_TABLE"}) | _SPANS,
+    WORKER: frozenset(
+        {
+            "REPORTS_TABLE",
+            "FLEET_TABLE",
+            "REPORTS_BUCKET",
+            "TRACK_BUCKET",
+            "RETENTION_DAYS",
+            "MAX_RECEIVE_COUNT",
+        }
+    ),
+}
+"""Function logical id -> the environment variables it reads (besides :data:`GLOBAL_ENV`)."""
+
+# --------------------------------------------------------------------------- permissions
+FUNCTION_ACCESS: Final[dict[str, dict[str, Access]]] = {
+    GENERATE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", JOBS_QUEUE: "send"},
+    LIST: {FLEET_TABLE: "read", REPORTS_TABLE: "read"},
+    STATUS: {FLEET_TABLE: "read", REPORTS_TABLE: "read"},
+    RETRIEVE: {FLEET_TABLE: "read", REPORTS_TABLE: "read", REPORTS_BUCKET: "read"},
+    # s3:GetObject also backs the presigned URLs the download role signs.
+    DOWNLOAD: {FLEET_TABLE: "read", REPORTS_TABLE: "read", REPORTS_BUCKET: "read"},
+    # write = delete the report's files (s3:DeleteObject), never read them.
+    DELETE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", REPORTS_BUCKET: "write"},
+    AUTH: {FLEET_TABLE: "readwrite"},
+    LOGOUT: {FLEET_TABLE: "readwrite"},
+    PLUGINS: {FLEET_TABLE: "read"},
+    # The worker reads back what it wrote to the reports bucket (fan-out parts before assembly,
+    # the stored report JSON when rendering), hence readwrite.
+    WORKER: {
+        FLEET_TABLE: "read",
+        REPORTS_TABLE: "readwrite",
+        REPORTS_BUCKET: "readwrite",
+        TRACK_BUCKET: "read",
+        JOBS_QUEUE: "consume",
+    },
+}
+"""Function logical id -> {resource logical id: access}; a resource not listed is not touched."""
+
+
+def can_read(access: Access | None) -> bool:
+    return access in ("read", "readwrite")
+
+
+def can_write(access: Access | None) -> bool:
+    return access in ("write", "readwrite")

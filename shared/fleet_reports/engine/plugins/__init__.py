@@ -1,0 +1,1 @@
+"""Report plugins (Navixy ids): each turns cleaned tracks into the sheets of a report."""

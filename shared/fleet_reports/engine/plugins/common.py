@@ -1,0 +1,123 @@
+"""Building blocks of the report document (report-model.md): cells, columns, sections, sheets,
+and the per-report formatting context shared by the plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fleet_reports.engine.i18n import Messages, format_duration, format_time_of_day, messages
+from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
+from fleet_reports.engine.motion import TripSettings
+from fleet_reports.engine.units import UnitSystem, unit_system
+
+Json = dict[str, Any]
+
+LOCATION_DECIMALS = 7
+
+
+class ReportError(ValueError):
+    """The report cannot be built from these inputs (the message says why)."""
+
+
+@dataclass(frozen=True)
+class TrackerData:
+    """One tracker's cleaned fixes, as a plugin receives them."""
+
+    info: TrackerInfo
+    settings: TripSettings
+    track: Track  # cleaned fixes within the report period
+    history: Track  # cleaned fixes from the odometer base to the period start (often empty)
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Locale, units, zone and ``show_seconds`` of one report, and the cells they make."""
+
+    msg: Messages
+    units: UnitSystem
+    zone: ZoneInfo
+    show_seconds: bool
+
+    @staticmethod
+    def of(ctx: ReportContext, show_seconds: bool) -> Formatter:
+        return Formatter(
+            messages(ctx.locale), unit_system(ctx.measurement_system), ZoneInfo(ctx.time_zone), show_seconds
+        )
+
+    def number(self, value: float, decimals: int) -> Json:
+        v, raw = self.msg.number(value, decimals)
+        return cell(v, raw)
+
+    def distance(self, km: float, decimals: int) -> Json:
+        return self.number(self.units.distance(km), decimals)
+
+    def speed(self, kmh: float) -> Json:
+        return self.number(self.units.speed(kmh), 0)
+
+    def duration(self, seconds: float) -> Json:
+        """Table duration: ``raw`` in seconds."""
+        return cell(format_duration(seconds, self.show_seconds), float(seconds))
+
+    def time_of_day(self, ms: int) -> str:
+        return format_time_of_day(ms, self.zone, self.show_seconds)
+
+    def distance_title(self, key: str, *, column: bool = True) -> str:
+        return self.msg.with_unit(key, self.units.distance_unit, column=column)
+
+    def speed_title(self, key: str, *, column: bool = True) -> str:
+        return self.msg.with_unit(key, self.units.speed_unit, column=column)
+
+
+def cell(v: str, raw: float, location: tuple[float, float] | None = None) -> Json:
+    out: Json = {"v": v, "raw": float(raw), "type": "value"}
+    if location is not None:
+        out["location"] = {
+            "lat": round(float(location[0]), LOCATION_DECIMALS),
+            "lng": round(float(location[1]), LOCATION_DECIMALS),
+        }
+    return out
+
+
+def column(field: str, title: str, *, align: str = "right", width: int = 1, weight: int = 0) -> Json:
+    return {
+        "align": align,
+        "field": field,
+        "title": title,
+        "width": width,
+        "weight": weight,
+        "highlight_min_max": False,
+    }
+
+
+def group(header: str, rows: list[Json], total: Json | None) -> Json:
+    out: Json = {"header": header, "rows": rows}
+    if total is not None:
+        out["total"] = total
+    return out
+
+
+def table(header: str, columns: Sequence[Json], data: Iterable[Json]) -> Json:
+    return {"type": "table", "header": header, "columns": list(columns), "column_groups": [], "data": list(data)}
+
+
+def map_row(name: str, value: Json) -> Json:
+    return {"name": name, "v": value["v"], "raw": value["raw"], "highlight": False}
+
+
+def map_table(header: str, rows: Iterable[Json]) -> Json:
+    return {"type": "map_table", "header": header, "rows": list(rows)}
+
+
+def text(content: str, style: str = "normal") -> Json:
+    return {"type": "text", "text": content, "style": style}
+
+
+def sheet(header: str, entity_ids: Sequence[int], sections: Sequence[Json]) -> Json:
+    return {"header": header, "entity_ids": list(entity_ids), "additional_field": "", "sections": list(sections)}
+
+
+def no_data_sheet(info: TrackerInfo, msg: Messages) -> Json:
+    return sheet(info.label, [info.id], [text(msg("no_data"))])

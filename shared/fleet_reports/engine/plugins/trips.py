@@ -1,0 +1,276 @@
+"""Plugin 4, Trips: one sheet per tracker with trips grouped by local day, a summary, and the
+odometer at the end of the period; a summary sheet over several trackers (report-model.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from fleet_reports.engine.address import AddressBook, format_coordinates
+from fleet_reports.engine.catalog import TripsParams
+from fleet_reports.engine.i18n import format_duration
+from fleet_reports.engine.model import ReportContext, TrackerInfo
+from fleet_reports.engine.motion import Segments, Trips, merge_by_day, segment
+from fleet_reports.engine.plugins.common import (
+    Formatter,
+    Json,
+    TrackerData,
+    cell,
+    column,
+    group,
+    map_row,
+    map_table,
+    no_data_sheet,
+    sheet,
+    table,
+    text,
+)
+from fleet_reports.engine.timefilter import TimeFilter, cut_trips, day_index, local_days, windows
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+ROW_LENGTH_DECIMALS = 2  # "106.29"
+TOTAL_LENGTH_DECIMALS = 1  # "523.8", as the seed rounds totals
+
+
+@dataclass(frozen=True)
+class TrackerTrips:
+    """The trips of one tracker as the report shows them (after time filter and ``split``)."""
+
+    info: TrackerInfo
+    trips: Trips
+    idle_s: F64  # parking time after each trip (to the next trip, or to the period end)
+    odometer_km: float
+
+    @property
+    def distance_km(self) -> float:
+        return float(self.trips.distance_m.sum()) / 1000.0
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.trips.duration_s.sum())
+
+    @property
+    def max_speed_kmh(self) -> float:
+        return float(self.trips.max_speed_kmh.max()) if len(self.trips) else 0.0
+
+
+def compute_trips(
+    ctx: ReportContext,
+    params: TripsParams,
+    data: TrackerData,
+    day_bounds: I64,
+    filter_windows: tuple[I64, I64] | None,
+) -> TrackerTrips:
+    """Trips of one tracker: segment, cut at the time filter's windows (``None``: the filter
+    covers everything), merge per day unless ``split``."""
+    seg = segment(data.track, data.settings, smart_filter=params.filter)
+    trips = seg.trips if filter_windows is None else cut_trips(seg, *filter_windows)
+    if not params.split:
+        trips = merge_by_day(trips, day_bounds)
+    idle = np.empty(len(trips), np.float64)
+    if len(trips):
+        idle[:-1] = (trips.start_ms[1:] - trips.end_ms[:-1]) / 1000.0
+        idle[-1] = max(ctx.to_ms - int(trips.end_ms[-1]), 0) / 1000.0
+    return TrackerTrips(data.info, trips, idle, odometer_km(data, seg, ctx.from_ms))
+
+
+def trip_distance_after(seg: Segments, since_ms: int) -> float:
+    """Metres driven in the segments' trips after ``since_ms``."""
+    trips = seg.trips
+    if len(trips) == 0:
+        return 0.0
+    cum = seg.cum_distance_m
+    at = float(np.interp(float(since_ms), seg.t.astype(np.float64), cum))
+    end = cum[trips.end_idx]
+    after = end - np.maximum(end - trips.distance_m, at)  # a trip's distance includes its departure leg
+    return float(np.clip(after, 0.0, None).sum())
+
+
+def odometer_km(data: TrackerData, seg: Segments, from_ms: int) -> float:
+    """Odometer at the period end: the last device odometer reading plus trips since; else the
+    tracker's odometer base plus trips since its time; else the trip distance of the period."""
+    history = segment(data.history, data.settings) if len(data.history) else None
+    for track, track_seg in ((data.track, seg), (data.history, history)):
+        known = np.flatnonzero(np.isfinite(track.odometer))
+        if known.size and track_seg is not None:
+            k = int(known[-1])
+            since = int(track.t[k])
+            later = trip_distance_after(seg, since)
+            if track_seg is not seg:
+                later += trip_distance_after(track_seg, since)
+            return float(track.odometer[k]) + later / 1000.0
+    info = data.info
+    base_km = info.odometer_base_km if info.odometer_base_km is not None else 0.0
+    since = from_ms if info.odometer_base_km is None or info.odometer_base_ms is None else info.odometer_base_ms
+    metres = trip_distance_after(seg, since)
+    if history is not None:
+        metres += trip_distance_after(history, since)
+    return base_km + metres / 1000.0
+
+
+def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[TrackerData]) -> list[Json]:
+    fmt = Formatter.of(ctx, params.show_seconds)
+    tf = TimeFilter.parse(ctx.time_filter)
+    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
+    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
+    book = AddressBook(ctx.places, ctx.include_places_in_address)
+    # group_by_driver is not implemented yet: trips are grouped by day as with group_by_driver=false.
+    results = [compute_trips(ctx, params, data, bounds, wins) for data in trackers]
+
+    summary_only = params.include_summary_sheet_only
+    sheets: list[Json] = []
+    if summary_only or (params.include_summary_sheet and len(results) >= 2):
+        sheets.append(_summary_sheet(results, fmt))
+    if summary_only:
+        return sheets
+    for r in results:
+        if len(r.trips):
+            sheets.append(_tracker_sheet(r, params, fmt, book, dates, bounds))
+        elif not params.hide_empty_tabs:
+            sheets.append(no_data_sheet(r.info, fmt.msg))
+    return sheets
+
+
+def _columns(params: TripsParams, fmt: Formatter) -> list[Json]:
+    msg = fmt.msg
+    cols = [
+        column("from", msg("trips.from"), align="left", width=4, weight=3),
+        column("to", msg("trips.to"), align="left", width=4, weight=3),
+        column("length", fmt.distance_title("trips.length")),
+        column("time", msg("trips.time")),
+    ]
+    if params.show_idle_duration:
+        cols.append(column("idle_duration", msg("trips.idle")))
+    cols.append(column("avg_speed", fmt.speed_title("trips.avg_speed")))
+    cols.append(column("max_speed", fmt.speed_title("trips.max_speed")))
+    return cols
+
+
+def _place_cell(fmt: Formatter, ms: int, address: str, lat: float, lng: float, coords: bool) -> Json:
+    v = f"{fmt.time_of_day(ms)} - {address}"
+    plain = format_coordinates(lat, lng)
+    if coords and address != plain:
+        v += f" ({plain})"
+    return cell(v, float(ms), (lat, lng))
+
+
+def _tracker_sheet(
+    r: TrackerTrips, params: TripsParams, fmt: Formatter, book: AddressBook, dates: list[date], bounds: I64
+) -> Json:
+    msg, trips = fmt.msg, r.trips
+    starts = book.lookup(trips.start_lat, trips.start_lng)
+    ends = book.lookup(trips.end_lat, trips.end_lng)
+    km = trips.distance_m / 1000.0
+    dur = trips.duration_s
+    avg = trips.avg_speed_kmh
+    rows: list[Json] = []
+    for k in range(len(trips)):
+        row: Json = {
+            "from": _place_cell(
+                fmt,
+                int(trips.start_ms[k]),
+                starts[k],
+                float(trips.start_lat[k]),
+                float(trips.start_lng[k]),
+                params.show_coordinates,
+            ),
+            "to": _place_cell(
+                fmt,
+                int(trips.end_ms[k]),
+                ends[k],
+                float(trips.end_lat[k]),
+                float(trips.end_lng[k]),
+                params.show_coordinates,
+            ),
+            "length": fmt.distance(float(km[k]), ROW_LENGTH_DECIMALS),
+            "time": fmt.duration(float(dur[k])),
+        }
+        if params.show_idle_duration:
+            row["idle_duration"] = fmt.duration(float(r.idle_s[k]))
+        row["avg_speed"] = fmt.speed(float(avg[k]))
+        row["max_speed"] = fmt.speed(float(trips.max_speed_kmh[k]))
+        rows.append(row)
+
+    day = day_index(bounds, trips.start_ms)
+    first = np.flatnonzero(np.concatenate(([True], np.diff(day) != 0)))
+    last = np.append(first[1:], len(trips))
+    columns = _columns(params, fmt)
+    groups = []
+    for a, b in zip(first.tolist(), last.tolist(), strict=True):
+        total: Json = {"text": msg("in_total")}
+        total.update(_totals(fmt, float(km[a:b].sum()), float(dur[a:b].sum()), float(trips.max_speed_kmh[a:b].max())))
+        if params.show_idle_duration:
+            total["idle_duration"] = fmt.duration(float(r.idle_s[a:b].sum()))
+        total = {"text": total["text"], **{c["field"]: total[c["field"]] for c in columns if c["field"] in total}}
+        groups.append(group(msg.day_header(dates[int(day[a])], b - a), rows[a:b], total))
+
+    total_km, total_s = r.distance_km, r.duration_s
+    totals = _totals(fmt, total_km, total_s, r.max_speed_kmh)
+    summary = map_table(
+        msg("summary"),
+        [
+            map_row(msg("trips.count"), fmt.number(len(trips), 0)),
+            map_row(fmt.distance_title("trips.length", column=False), totals["length"]),
+            # Compatibility quirk of the wire format: a summary duration's raw is in MINUTES.
+            map_row(msg("trips.time"), cell(format_duration(total_s, fmt.show_seconds), round(total_s / 60.0, 2))),
+            map_row(fmt.speed_title("trips.avg_speed", column=False), totals["avg_speed"]),
+            map_row(fmt.speed_title("trips.max_speed", column=False), totals["max_speed"]),
+            map_row(fmt.distance_title("trips.odometer", column=False), fmt.distance(r.odometer_km, 0)),
+        ],
+    )
+    sections = [
+        table(msg("trips.table"), columns, groups),
+        summary,
+        text(msg("trips.odometer_note"), "small_print"),
+    ]
+    return sheet(r.info.label, [r.info.id], sections)
+
+
+def _totals(fmt: Formatter, km: float, seconds: float, max_kmh: float) -> Json:
+    avg = km / (seconds / 3600.0) if seconds > 0 else 0.0
+    return {
+        "length": fmt.distance(km, TOTAL_LENGTH_DECIMALS),
+        "time": fmt.duration(seconds),
+        "avg_speed": fmt.speed(avg),
+        "max_speed": fmt.speed(max_kmh),
+    }
+
+
+def _summary_sheet(results: list[TrackerTrips], fmt: Formatter) -> Json:
+    """One row per tracker with its totals."""
+    msg = fmt.msg
+    cols = [
+        column("tracker", msg("tracker"), align="left", width=4, weight=3),
+        column("count", msg("trips.count")),
+        column("length", fmt.distance_title("trips.length")),
+        column("time", msg("trips.time")),
+        column("avg_speed", fmt.speed_title("trips.avg_speed")),
+        column("max_speed", fmt.speed_title("trips.max_speed")),
+        column("odometer", fmt.distance_title("trips.odometer")),
+    ]
+    rows = []
+    for r in results:
+        row: Json = {"tracker": cell(r.info.label, float(r.info.id)), "count": fmt.number(len(r.trips), 0)}
+        row.update(_totals(fmt, r.distance_km, r.duration_s, r.max_speed_kmh))
+        row["length"] = fmt.distance(r.distance_km, ROW_LENGTH_DECIMALS)
+        row["odometer"] = fmt.distance(r.odometer_km, 0)
+        rows.append(row)
+    total: Json = {"text": msg("in_total"), "count": fmt.number(sum(len(r.trips) for r in results), 0)}
+    total.update(
+        _totals(
+            fmt,
+            sum(r.distance_km for r in results),
+            sum(r.duration_s for r in results),
+            max((r.max_speed_kmh for r in results), default=0.0),
+        )
+    )
+    header = msg("group_header", name=msg("trackers"), count=len(results))
+    return sheet(
+        msg("summary"), [r.info.id for r in results], [table(msg("summary"), cols, [group(header, rows, total)])]
+    )

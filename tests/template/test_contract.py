@@ -1,0 +1,620 @@
+"""template.yaml against the contract: names, environment, permissions, events, outputs.
+
+Names flow one way: template ``!Ref`` -> environment variable -> settings field. These tests
+prove that every function gets exactly the variables of ``contract.FUNCTION_ENV`` and exactly
+the permissions of ``contract.FUNCTION_ACCESS``, nothing more.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet_reports import contract
+from fleet_reports.contract import FUNCTION_ACCESS, FUNCTION_ENV, GLOBAL_ENV
+
+from .conftest import API_SPEC, ROOT
+
+FUNCTION = "AWS::Serverless::Function"
+TABLE, BUCKET, QUEUE = "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue"
+
+
+def _functions(resources: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {k: v["Properties"] for k, v in resources.items() if v["Type"] == FUNCTION}
+
+
+def _env(props: Mapping[str, Any]) -> dict[str, Any]:
+    variables: dict[str, Any] = props.get("Environment", {}).get("Variables", {})
+    return variables
+
+
+# ============================================================================ permissions model
+# What each grant lets a function do, per resource logical id: read / write / send / consume.
+
+_POLICY_TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
+    "DynamoDBReadPolicy": ("TableName", frozenset({"read"})),
+    "DynamoDBWritePolicy": ("TableName", frozenset({"write"})),
+    "DynamoDBCrudPolicy": ("TableName", frozenset({"read", "write"})),
+    "S3ReadPolicy": ("BucketName", frozenset({"read"})),
+    "S3WritePolicy": ("BucketName", frozenset({"write"})),
+    "S3CrudPolicy": ("BucketName", frozenset({"read", "write"})),
+    "SQSSendMessagePolicy": ("QueueName", frozenset({"send"})),
+    "SQSPollerPolicy": ("QueueName", frozenset({"consume"})),
+}
+
+_ACTIONS: dict[str, str | None] = {
+    "dynamodb:GetItem": "read",
+    "dynamodb:BatchGetItem": "read",
+    "dynamodb:Query": "read",
+    "dynamodb:Scan": "read",
+    "dynamodb:DescribeTable": "read",
+    "dynamodb:ConditionCheckItem": "read",
+    "dynamodb:PutItem": "write",
+    "dynamodb:UpdateItem": "write",
+    "dynamodb:DeleteItem": "write",
+    "dynamodb:BatchWriteItem": "write",
+    "s3:GetObject": "read",
+    "s3:PutObject": "write",
+    "s3:DeleteObject": "write",
+    "s3:AbortMultipartUpload": "write",
+    "s3:ListBucket": None,  # listing keys: allowed alongside read or write, grants neither
+    "sqs:SendMessage": "send",
+    "sqs:ReceiveMessage": "consume",
+    "sqs:DeleteMessage": "consume",
+    "sqs:ChangeMessageVisibility": "consume",
+    "sqs:GetQueueAttributes": None,
+}
+
+_EXPECTED: dict[str, frozenset[str]] = {
+    "read": frozenset({"read"}),
+    "write": frozenset({"write"}),
+    "readwrite": frozenset({"read", "write"}),
+    "send": frozenset({"send"}),
+    "consume": frozenset({"consume"}),
+}
+
+
+def _targets(value: Any) -> set[str]:
+    """Logical ids a Ref / GetAtt / Sub in ``value`` points at."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _targets(item)
+    elif isinstance(value, Mapping):
+        for key, arg in value.items():
+            if key == "Ref":
+                found.add(str(arg))
+            elif key == "Fn::GetAtt":
+                found.add(str(arg.split(".")[0] if isinstance(arg, str) else arg[0]))
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+                found -= {n for n in found if n.startswith("AWS::")}
+            else:
+                found |= _targets(arg)
+    return found
+
+
+def _grants(props: Mapping[str, Any]) -> Iterator[tuple[str, str | None, str]]:
+    """(resource logical id, capability or None, what granted it) for every policy and event."""
+    for policy in props.get("Policies", []):
+        assert isinstance(policy, Mapping), f"managed/named policy {policy!r} is not least privilege"
+        ((name, args),) = policy.items()
+        if name == "Statement":
+            for statement in args:
+                assert statement["Effect"] == "Allow"
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                targets = _targets(statement["Resource"])
+                assert targets, f"statement {statement.get('Sid')} has a resource that is no template resource"
+                for action in actions:
+                    assert "*" not in action, f"wildcard action {action}"
+                    assert action in _ACTIONS, f"action {action} unknown to this test: teach it"
+                    for target in targets:
+                        yield target, _ACTIONS[action], f"Statement {statement.get('Sid')}"
+            continue
+        assert name in _POLICY_TEMPLATES, f"policy template {name} unknown to this test: teach it"
+        key, capabilities = _POLICY_TEMPLATES[name]
+        (target,) = _targets(args[key])
+        for capability in capabilities:
+            yield target, capability, name
+    for event in props.get("Events", {}).values():
+        if event["Type"] == "SQS":
+            (target,) = _targets(event["Properties"]["Queue"])
+            yield target, "consume", "SQS event"
+
+
+def _granted(props: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    touched: dict[str, set[str]] = {}
+    for target, capability, _ in _grants(props):
+        caps = touched.setdefault(target, set())
+        if capability:
+            caps.add(capability)
+    return {k: frozenset(v) for k, v in touched.items()}
+
+
+def _actions_on(props: Mapping[str, Any], target: str) -> set[str]:
+    """Explicit IAM actions of the function's Statements on ``target``."""
+    actions: set[str] = set()
+    for policy in props.get("Policies", []):
+        for statement in policy.get("Statement", []) if isinstance(policy, Mapping) else []:
+            if target in _targets(statement["Resource"]):
+                action = statement["Action"]
+                actions |= set(action if isinstance(action, list) else [action])
+    return actions
+
+
+# ============================================================================ functions & env
+
+
+def test_the_template_declares_exactly_the_contract_functions(resources_of: dict[str, Any]) -> None:
+    # Given the template's functions
+    functions = _functions(resources_of)
+
+    # Then they are exactly the functions of the contract
+    assert set(functions) == set(FUNCTION_ENV) == set(FUNCTION_ACCESS) == contract.ALL_FUNCTIONS
+
+
+def test_globals_give_every_function_the_common_variables(sam_template: dict[str, Any]) -> None:
+    # Given the Globals of the template
+    glob = sam_template["Globals"]["Function"]
+
+    # Then the common variables are there, with the log level flowing from one parameter
+    variables = glob["Environment"]["Variables"]
+    assert set(variables) == GLOBAL_ENV
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "fleet-reports"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "FleetReports"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+    assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
+    # And every function runs python3.13 on x86_64 with X-Ray tracing
+    assert glob["Runtime"] == "python3.13"
+    assert glob["Architectures"] == ["x86_64"]
+    assert glob["Tracing"] == "Active"
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_ENV))
+def test_each_function_gets_exactly_the_variables_it_reads(resources_of: dict[str, Any], logical_id: str) -> None:
+    # Given one function of the template
+    props = resources_of[logical_id]["Properties"]
+
+    # When its own environment is read
+    variables = _env(props)
+
+    # Then it holds exactly the variables of the contract (Globals add the common ones)
+    assert set(variables) == FUNCTION_ENV[logical_id]
+    assert not set(variables) & GLOBAL_ENV
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_ENV))
+def test_each_variable_is_a_ref_to_its_source(sam_template: dict[str, Any], logical_id: str) -> None:
+    # Given one function's environment
+    variables = _env(sam_template["Resources"][logical_id]["Properties"])
+
+    # Then every variable is a Ref to the resource or parameter the contract names
+    for name, value in variables.items():
+        source = contract.ENV_SOURCES[name]
+        assert value == {"Ref": source}, f"{logical_id}.{name} should be !Ref {source}"
+        assert source in sam_template["Resources"] or source in sam_template["Parameters"]
+
+
+def test_env_sources_have_the_expected_resource_types(resources_of: dict[str, Any]) -> None:
+    # Given the contract's resource-backed variables
+    expected = {
+        "REPORTS_TABLE": TABLE,
+        "FLEET_TABLE": TABLE,
+        "REPORTS_BUCKET": BUCKET,
+        "TRACK_BUCKET": BUCKET,
+        "JOBS_QUEUE_URL": QUEUE,
+    }
+
+    # Then each Ref points at a resource of the right type
+    for variable, resource_type in expected.items():
+        assert resources_of[contract.ENV_SOURCES[variable]]["Type"] == resource_type
+
+
+def test_every_variable_lands_in_a_settings_field() -> None:
+    # Given every variable a function reads
+    variables = set().union(*FUNCTION_ENV.values())
+
+    # When the settings model is inspected
+    from fleet_reports.settings import Settings
+
+    fields = set(Settings.model_fields)
+
+    # Then each variable has its field (names flow template -> env -> settings)
+    assert {v.lower() for v in variables} <= fields
+
+
+# ============================================================================ permissions
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_ACCESS))
+def test_each_function_is_granted_exactly_what_it_touches(resources_of: dict[str, Any], logical_id: str) -> None:
+    # Given one function's policies and events
+    props = resources_of[logical_id]["Properties"]
+
+    # When its grants are reduced to resource -> capabilities
+    granted = _granted(props)
+
+    # Then they equal the contract: nothing missing, nothing on resources it does not touch
+    expected = {resource: _EXPECTED[access] for resource, access in FUNCTION_ACCESS[logical_id].items()}
+    assert granted == expected
+
+
+def test_no_policy_uses_a_wildcard_resource(resources_of: dict[str, Any]) -> None:
+    # Given every explicit policy statement
+    for logical_id, props in _functions(resources_of).items():
+        for policy in props.get("Policies", []):
+            for statement in policy.get("Statement", []):
+                # Then it names template resources, never "*"
+                resources = statement["Resource"]
+                resources = resources if isinstance(resources, list) else [resources]
+                assert "*" not in resources, f"{logical_id}: {statement}"
+
+
+def test_list_has_no_s3_access(resources_of: dict[str, Any]) -> None:
+    # Given the list function's grants
+    granted = _granted(resources_of["ListFunction"]["Properties"])
+
+    # Then it touches no bucket
+    assert not {r for r in granted if resources_of[r]["Type"] == BUCKET}
+
+
+def test_only_generate_sends_to_the_jobs_queue(resources_of: dict[str, Any]) -> None:
+    # Given every function's grants
+    senders = {
+        logical_id
+        for logical_id, props in _functions(resources_of).items()
+        if "send" in _granted(props).get("ReportJobsQueue", frozenset())
+    }
+
+    # Then only generate can send report jobs
+    assert senders == {"GenerateFunction"}
+
+
+def test_only_the_worker_consumes_jobs_and_reads_tracks(resources_of: dict[str, Any]) -> None:
+    # Given every function's grants
+    grants = {lid: _granted(props) for lid, props in _functions(resources_of).items()}
+
+    # Then nothing but the worker touches the track bucket or consumes the jobs queue
+    assert {lid for lid, g in grants.items() if "TrackBucket" in g} == {"WorkerFunction"}
+    assert {lid for lid, g in grants.items() if "consume" in g.get("ReportJobsQueue", ())} == {"WorkerFunction"}
+    # And no function touches the dead-letter queue
+    assert not any("ReportJobsDLQ" in g for g in grants.values())
+
+
+def test_delete_may_delete_report_files_but_not_read_them(resources_of: dict[str, Any]) -> None:
+    # Given the delete function's explicit statements on the reports bucket
+    actions = _actions_on(resources_of["DeleteFunction"]["Properties"], "ReportsBucket")
+
+    # Then it may delete (and list) objects, never get or put them
+    assert "s3:DeleteObject" in actions
+    assert not actions & {"s3:GetObject", "s3:PutObject"}
+
+
+def test_download_may_get_objects_for_presigned_urls(resources_of: dict[str, Any]) -> None:
+    # Given the download function's policies
+    policies = resources_of["DownloadFunction"]["Properties"]["Policies"]
+
+    # Then it can read the reports bucket (s3:GetObject signs the presigned URLs)
+    assert {"S3ReadPolicy": {"BucketName": {"Ref": "ReportsBucket"}}} in policies
+
+
+# ============================================================================ events & wiring
+
+
+@pytest.mark.parametrize("logical_id", sorted(contract.API_ROUTES))
+def test_each_api_function_answers_get_and_post_on_its_path(resources_of: dict[str, Any], logical_id: str) -> None:
+    # Given one API function's events
+    events = resources_of[logical_id]["Properties"]["Events"].values()
+
+    # Then it has exactly a GET and a POST on its own path of the one API
+    routes = {(e["Properties"]["Method"].upper(), e["Properties"]["Path"]) for e in events}
+    path = contract.API_ROUTES[logical_id]
+    assert routes == {("GET", path), ("POST", path)}
+    assert all(e["Type"] == "Api" and e["Properties"]["RestApiId"] == {"Ref": "Api"} for e in events)
+
+
+def test_api_paths_are_the_documented_routes(resources_of: dict[str, Any]) -> None:
+    # Given the routes that api.md documents
+    if not API_SPEC.exists():
+        pytest.skip(f"{API_SPEC} not available")
+    documented = _documented_routes(API_SPEC.read_text())
+
+    # When the template's API paths are collected
+    paths = {
+        event["Properties"]["Path"]
+        for props in _functions(resources_of).values()
+        for event in props.get("Events", {}).values()
+        if event["Type"] == "Api"
+    }
+
+    # Then they are the same set: the six report actions, auth, logout and the plugin list
+    assert len(documented) == 9
+    assert paths == documented == set(contract.API_ROUTES.values())
+
+
+def _documented_routes(text: str) -> set[str]:
+    """Backquoted routes of api.md's "Routes" bullet; ``/list`` after ``/report/tracker/generate``
+    means ``/report/tracker/list``."""
+    bullet = next(p for p in text.split("\n- ") if p.lstrip().startswith("Routes"))
+    routes: set[str] = set()
+    base = ""
+    for token in re.findall(r"`(/[a-z/]+)`", bullet):
+        if token.count("/") > 1:
+            base = token.rsplit("/", 1)[0]
+            routes.add(token)
+        else:
+            routes.add(base + token)
+    return routes
+
+
+def test_the_worker_consumes_the_jobs_queue_with_partial_failures(resources_of: dict[str, Any]) -> None:
+    # Given the worker
+    props = resources_of["WorkerFunction"]["Properties"]
+
+    # Then its only event is the jobs queue, in batches of 5, reporting partial batch failures
+    (event,) = props["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["ReportJobsQueue", "Arn"]}
+    assert event["Properties"]["BatchSize"] == 5
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # And its size and time limits are parameters
+    assert props["MemorySize"] == {"Ref": "WorkerMemorySize"}
+    assert props["Timeout"] == {"Ref": "WorkerTimeout"}
+
+
+def test_layers_keep_the_api_path_light(resources_of: dict[str, Any]) -> None:
+    # Given every function's layers
+    for logical_id, props in _functions(resources_of).items():
+        layers = [layer["Ref"] for layer in props["Layers"]]
+        # Then all get the API and domain layers, and only the worker the heavy compute layer
+        expected = ["ApiLayer", "DomainLayer"] + (["ComputeLayer"] if logical_id == "WorkerFunction" else [])
+        assert layers == expected, logical_id
+
+
+def test_api_functions_limits(resources_of: dict[str, Any], sam_template: dict[str, Any]) -> None:
+    # Given the API functions (Globals give 512 MB / 29 s)
+    glob = sam_template["Globals"]["Function"]
+    assert (glob["MemorySize"], glob["Timeout"]) == (512, 29)
+
+    # Then only download asks for more memory, and none outlives API Gateway's 29 s
+    for logical_id in contract.API_ROUTES:
+        props = resources_of[logical_id]["Properties"]
+        assert props.get("MemorySize", 512) == (1024 if logical_id == "DownloadFunction" else 512)
+        assert props.get("Timeout", 29) <= 29
+
+
+def test_each_function_has_its_code_and_a_handler(resources_of: dict[str, Any], sam_template: dict[str, Any]) -> None:
+    # Given every function's CodeUri and Handler (app.handler from the Globals)
+    assert sam_template["Globals"]["Function"]["Handler"] == "app.handler"
+    for logical_id, props in _functions(resources_of).items():
+        assert props.get("Handler", "app.handler") == "app.handler"
+        code = ROOT / props["CodeUri"]
+        assert props["CodeUri"] == f"functions/{code.name}/"
+
+        # When its app.py is parsed (not imported)
+        tree = ast.parse((code / "app.py").read_text())
+
+        # Then it defines `handler` at module level
+        assert "handler" in _module_names(tree), f"{logical_id}: {code / 'app.py'} defines no handler"
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.ImportFrom):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return names
+
+
+# ============================================================================ resources
+
+
+def test_no_resource_has_a_hard_coded_physical_name(resources_of: dict[str, Any]) -> None:
+    # Given every resource's own properties
+    forbidden = {
+        "BucketName",
+        "TableName",
+        "QueueName",
+        "FunctionName",
+        "LayerName",
+        "RoleName",
+        "TopicName",
+        "LogGroupName",
+        "Name",
+    }
+
+    # Then none names itself: CloudFormation generates every physical name
+    for logical_id, resource in resources_of.items():
+        assert not forbidden & set(resource.get("Properties", {})), logical_id
+
+
+@pytest.mark.parametrize("logical_id", ["ReportsTable", "FleetTable"])
+def test_tables(resources_of: dict[str, Any], logical_id: str) -> None:
+    # Given a table
+    props = resources_of[logical_id]["Properties"]
+
+    # Then it is pk/sk on demand, expires items on `ttl`, with PITR and encryption at rest
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert props["AttributeDefinitions"] == [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+
+
+@pytest.mark.parametrize("logical_id", ["ReportsBucket", "TrackBucket"])
+def test_buckets_are_private_encrypted_and_tls_only(resources_of: dict[str, Any], logical_id: str) -> None:
+    # Given a bucket
+    props = resources_of[logical_id]["Properties"]
+
+    # Then public access is blocked and objects are encrypted with SSE-S3
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+    # And a bucket policy denies every request not made over TLS
+    (policy,) = [
+        r["Properties"]
+        for r in resources_of.values()
+        if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": logical_id}
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert _targets(statement["Resource"]) == {logical_id}
+
+
+def test_report_files_expire_a_day_after_the_report(resources_of: dict[str, Any], sam_template: dict[str, Any]) -> None:
+    # Given the reports bucket's lifecycle rule
+    (rule,) = resources_of["ReportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == {
+        "Fn::FindInMap": ["RetentionLifecycle", {"Ref": "RetentionDays"}, "ObjectExpirationDays"]
+    }
+
+    # Then for every allowed retention, files live RetentionDays + 1 days
+    parameter = sam_template["Parameters"]["RetentionDays"]
+    mapping = sam_template["Mappings"]["RetentionLifecycle"]
+    assert set(mapping) == {str(v) for v in parameter["AllowedValues"]}
+    for days in parameter["AllowedValues"]:
+        assert mapping[str(days)]["ObjectExpirationDays"] == int(days) + 1
+    assert str(parameter["Default"]) in mapping
+
+
+def test_jobs_queue_redrives_to_the_dlq(resources_of: dict[str, Any], sam_template: dict[str, Any]) -> None:
+    # Given the jobs queue and its dead-letter queue
+    queue = resources_of["ReportJobsQueue"]["Properties"]
+    dlq = resources_of["ReportJobsDLQ"]["Properties"]
+
+    # Then poison jobs move to the DLQ after MaxReceiveCount deliveries
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["ReportJobsDLQ", "Arn"]},
+        "maxReceiveCount": {"Ref": "MaxReceiveCount"},
+    }
+    # And a job stays invisible for 6 x the longest worker run
+    assert int(queue["VisibilityTimeout"]) >= 6 * int(sam_template["Parameters"]["WorkerTimeout"]["MaxValue"])
+    # And both queues are encrypted, the DLQ keeping messages 14 days
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_parameters_and_their_defaults(sam_template: dict[str, Any]) -> None:
+    # Given the template's parameters
+    parameters = sam_template["Parameters"]
+
+    # Then the limits are configuration, with the documented defaults
+    defaults = {name: str(p["Default"]) for name, p in parameters.items()}
+    assert defaults == {
+        "MaxTimeSpan": "P90D",
+        "PointReportMaxTimeSpan": "P1D",
+        "MaxParallelReports": "5",
+        "MaxTrackersPerReport": "200",
+        "RetentionDays": "30",
+        "SessionDays": "30",
+        "MaxReceiveCount": "3",
+        "LogLevel": "INFO",
+        "WorkerMemorySize": "2048",
+        "WorkerTimeout": "900",
+    }
+    assert all(p.get("Description") for p in parameters.values())
+
+
+def test_api_stage_binary_and_error_envelopes(resources_of: dict[str, Any]) -> None:
+    # Given the API
+    props = resources_of["Api"]["Properties"]
+
+    # Then it is stage v1, traced, and passes every body as binary (file downloads)
+    assert props["StageName"] == "v1"
+    assert props["TracingEnabled"] is True
+    assert props["BinaryMediaTypes"] == ["*~1*"]
+
+    # And API Gateway's own errors answer in the service's JSON envelope
+    responses = props["GatewayResponses"]
+    expected = {"DEFAULT_4XX": (5, None), "DEFAULT_5XX": (6, None), "THROTTLED": (15, 429)}
+    for kind, (code, status) in expected.items():
+        response = responses[kind]
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+        assert body["success"] is False
+        assert body["status"]["code"] == code
+        assert body["status"]["description"]
+        assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/json'"
+        if status is not None:
+            assert int(response["StatusCode"]) == status
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "content_uri", "build_method"),
+    [
+        ("ApiLayer", "layers/api/", "makefile"),
+        ("ComputeLayer", "layers/compute/", "makefile"),
+        ("DomainLayer", "shared/", "python3.13"),
+    ],
+)
+def test_layers(resources_of: dict[str, Any], logical_id: str, content_uri: str, build_method: str) -> None:
+    # Given a layer
+    layer = resources_of[logical_id]
+    props = layer["Properties"]
+
+    # Then it is built from its folder for python3.13 / x86_64
+    assert props["ContentUri"] == content_uri
+    assert props["CompatibleRuntimes"] == ["python3.13"]
+    assert props["CompatibleArchitectures"] == ["x86_64"]
+    assert layer["Metadata"]["BuildMethod"] == build_method
+    if build_method == "makefile":
+        assert f"build-{logical_id}:" in (ROOT / content_uri / "Makefile").read_text()
+
+
+def test_layer_requirements_split_light_from_heavy() -> None:
+    # Given the two dependency layers' requirements
+    def packages(path: Path) -> set[str]:
+        lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+        return {re.split(r"[\[=<>~! ]", line)[0].lower() for line in lines if line}
+
+    api = packages(ROOT / "layers/api/requirements.txt")
+    compute = packages(ROOT / "layers/compute/requirements.txt")
+
+    # Then the API path carries no numeric or rendering library, and boto3 comes from the runtime
+    assert api == {"aws-lambda-powertools", "pydantic", "pydantic-settings", "tzdata"}
+    assert compute == {"numpy", "pyarrow", "openpyxl", "fpdf2", "xlwt"}
+
+
+def test_outputs_name_everything_a_tool_needs(sam_template: dict[str, Any]) -> None:
+    # Given the template's outputs
+    outputs = {name: o["Value"] for name, o in sam_template["Outputs"].items()}
+
+    # Then each resource name and the API URL is exported
+    assert outputs == {
+        "ApiUrl": {"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"},
+        "ReportsTableName": {"Ref": "ReportsTable"},
+        "FleetTableName": {"Ref": "FleetTable"},
+        "ReportsBucketName": {"Ref": "ReportsBucket"},
+        "TrackBucketName": {"Ref": "TrackBucket"},
+        "ReportJobsQueueUrl": {"Ref": "ReportJobsQueue"},
+        "ReportJobsDLQUrl": {"Ref": "ReportJobsDLQ"},
+    }

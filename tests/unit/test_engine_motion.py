@@ -1,0 +1,248 @@
+"""Trips and parkings against drives with known answers (analytics.md section 2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_engine_drives import Drive, TrueTrip
+
+from fleet_reports.engine.motion import Segments, TripSettings, merge_by_day, segment
+from fleet_reports.engine.timefilter import local_days
+
+SETTINGS = TripSettings()
+
+
+def assert_trips_match(seg: Segments, truth: list[TrueTrip], step_s: float) -> None:
+    """Trip count equal; each boundary within one sampling interval; distance within 1 %."""
+    trips = seg.trips
+    assert len(trips) == len(truth), (trips.start_ms, [t.start_ms for t in truth])
+    tol_ms = step_s * 1000
+    for k, want in enumerate(truth):
+        assert abs(int(trips.start_ms[k]) - want.start_ms) <= tol_ms
+        assert abs(int(trips.end_ms[k]) - want.end_ms) <= tol_ms
+        assert trips.distance_m[k] == pytest.approx(want.distance_m, rel=0.01)
+
+
+@pytest.mark.parametrize("device_speed", [True, False], ids=["device-speed", "derived-speed"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_two_trips_separated_by_a_ten_minute_parking(device_speed: bool, seed: int) -> None:
+    # Given a parking, a 10 km drive, a 10-minute parking with GPS jitter, a 5 km drive, a parking
+    drive = (
+        Drive(seed=seed)
+        .halt(600, jitter_m=5)
+        .start()
+        .drive(10_000, 60)
+        .park(600, jitter_m=5)
+        .start()
+        .drive(5_000, 50, bearing_deg=90)
+        .park(900, jitter_m=5)
+    )
+    # When it is segmented
+    seg = segment(drive.track(device_speed=device_speed), SETTINGS)
+    # Then there are two trips matching the truth, and the middle parking sits between them
+    assert_trips_match(seg, drive.trips, drive.step_s)
+    middle = np.flatnonzero(
+        (seg.parkings.start_ms >= seg.trips.end_ms[0]) & (seg.parkings.end_ms <= seg.trips.start_ms[1])
+    )
+    assert middle.size == 1
+    assert seg.parkings.duration_s[middle[0]] == pytest.approx(600, abs=2 * drive.step_s)
+
+
+def test_a_two_minute_traffic_halt_stays_inside_the_trip() -> None:
+    # Given a drive with a 2-minute halt at a traffic light in the middle
+    drive = Drive().halt(600, jitter_m=3).start().drive(6_000, 50).halt(120, jitter_m=3).drive(4_000, 70).park(600)
+    # When it is segmented
+    seg = segment(drive.track(), SETTINGS)
+    # Then it is one trip of 10 km spanning the halt
+    assert_trips_match(seg, drive.trips, drive.step_s)
+    assert seg.trips.distance_m[0] == pytest.approx(10_000, rel=0.01)
+
+
+@pytest.mark.parametrize("device_speed", [True, False], ids=["device-speed", "derived-speed"])
+def test_parked_jitter_adds_no_distance_and_no_trip(device_speed: bool) -> None:
+    # Given five hours parked with 8 m of GPS jitter (and occasional speed spikes from the device)
+    drive = Drive(seed=5).halt(5 * 3600, jitter_m=8)
+    track = drive.track(device_speed=device_speed)
+    if device_speed:
+        track.speed[::97] = 6.0
+    # When it is segmented
+    seg = segment(track, SETTINGS)
+    # Then there is no trip, no distance, and a single parking over the whole time
+    assert len(seg.trips) == 0
+    assert seg.cum_distance_m[-1] == 0.0
+    assert len(seg.parkings) == 1
+    assert seg.parkings.duration_s[0] == pytest.approx(5 * 3600, abs=20)
+
+
+def test_parking_position_is_the_median_of_its_fixes() -> None:
+    # Given a long parking with jitter around a known point
+    drive = Drive(lat=48.1, lng=11.5).halt(3600, jitter_m=10)
+    # When it is segmented
+    seg = segment(drive.track(), SETTINGS)
+    # Then the parking's position is within a few metres of that point
+    assert abs(seg.parkings.lat[0] - 48.1) * 111_000 < 3
+    assert abs(seg.parkings.lng[0] - 11.5) * 111_000 * np.cos(np.radians(48.1)) < 3
+
+
+def test_ignition_off_ends_the_trip_at_once() -> None:
+    # Given a drive, a 2-minute stop with the ignition off (shorter than a parking), another drive
+    drive = (
+        Drive()
+        .halt(600, ignition=0)
+        .start()
+        .drive(8_000, 60)
+        .park(120, ignition=0)
+        .start()
+        .drive(4_000, 60)
+        .park(900, ignition=0)
+    )
+    track = drive.track(ignition=True)
+    # When it is segmented with ignition awareness (auto: the track has ignition values)
+    seg = segment(track, SETTINGS)
+    # Then the ignition-off stop splits it into two trips
+    assert_trips_match(seg, drive.trips, drive.step_s)
+    # And without ignition awareness the 2-minute stop is a halt inside one trip
+    assert len(segment(track, TripSettings(ignition_aware=False)).trips) == 1
+
+
+def test_idling_with_ignition_on_is_not_parking() -> None:
+    # Given a drive, 20 minutes standing with the engine on, a drive, then ignition off
+    drive = (
+        Drive()
+        .halt(600, ignition=0)
+        .start()
+        .drive(8_000, 60)
+        .halt(1200, jitter_m=3, ignition=1)
+        .drive(4_000, 60)
+        .park(900, ignition=0)
+    )
+    # When it is segmented
+    seg = segment(drive.track(ignition=True), SETTINGS)
+    # Then the idling stays inside one trip, and its jitter adds no distance
+    assert_trips_match(seg, drive.trips, drive.step_s)
+    assert seg.trips.distance_m[0] == pytest.approx(12_000, rel=0.01)
+
+
+def test_a_two_hour_gap_splits_the_trip_and_its_displacement_is_not_distance() -> None:
+    # Given a drive, then two hours without data during which the vehicle moved 30 km, then a drive
+    drive = (
+        Drive().halt(600).start().drive(10_000, 60).end().gap(7200, move_m=30_000).start().drive(5_000, 50).park(900)
+    )
+    # When it is segmented
+    seg = segment(drive.track(), SETTINGS)
+    # Then two trips of 10 km and 5 km; the one before the gap ends at its last fix, the one after
+    # starts at the first fix after it (nothing is known of the road in between)
+    truth = drive.trips
+    track = drive.track()
+    after_gap = int(np.flatnonzero(np.diff(track.t) > 3600_000)[0]) + 1
+    truth[1].start_ms = int(track.t[after_gap])
+    truth[1].distance_m -= 50 / 3.6 * drive.step_s
+    assert_trips_match(seg, truth, drive.step_s)
+    assert seg.trips.end_ms[0] == track.t[after_gap - 1]
+    assert seg.trips.distance_m.sum() == pytest.approx(15_000, rel=0.01)
+
+
+def test_a_short_gap_counts_the_straight_leg() -> None:
+    # Given a drive with a 10-minute gap (under max_gap) during which the vehicle drove 8 km straight
+    drive = Drive().halt(600).start().drive(5_000, 60).gap(600, move_m=8_000).drive(5_000, 60).park(600)
+    # When it is segmented
+    seg = segment(drive.track(), SETTINGS)
+    # Then it is one trip whose distance includes the straight 8 km leg
+    assert len(seg.trips) == 1
+    assert seg.trips.distance_m[0] == pytest.approx(18_000, rel=0.01)
+
+
+def test_a_trip_still_moving_when_the_data_stops_is_kept() -> None:
+    # Given a parking then a drive that is still going when the data ends
+    drive = Drive().halt(900).start().drive(7_000, 80)
+    # When it is segmented
+    seg = segment(drive.track(), SETTINGS)
+    # Then the trip is kept and ends at the last fix
+    assert_trips_match(seg, drive.trips, drive.step_s)
+    assert int(seg.trips.end_ms[0]) == int(drive.track().t[-1])
+
+
+def _with_wander(drive: Drive, legs: int, metres: float) -> Drive:
+    """Fixes reported as moving while wandering back and forth within a few dozen metres."""
+    for k in range(legs):
+        drive.drive(metres, 10, bearing_deg=0 if k % 2 == 0 else 180)
+    return drive
+
+
+def test_smart_filter_drops_a_drift_trip_within_a_small_circle() -> None:
+    # Given a parking, 400 m of "moving" fixes wandering inside a 100 m circle, and a parking
+    drive = _with_wander(Drive().halt(900), 8, 50).halt(900)
+    track = drive.track()
+    # When it is segmented with the smart filter
+    seg = segment(track, SETTINGS, smart_filter=True)
+    # Then the drift is not a trip and its time joins one parking
+    assert len(seg.trips) == 0
+    assert len(seg.parkings) == 1
+    assert seg.parkings.start_ms[0] == track.t[0]
+    # And without the filter it is reported as a trip of over 300 m
+    raw = segment(track, SETTINGS, smart_filter=False)
+    assert len(raw.trips) == 1
+    assert raw.trips.distance_m[0] > 300
+
+
+def test_smart_filter_drops_short_and_sparse_trips() -> None:
+    # Given a 200 m hop between parkings, and a 1 km hop recorded with only three fixes
+    short = Drive().halt(900).start().drive(200, 20, bearing_deg=45).park(900)
+    sparse = Drive(step_s=60).halt(900).start().drive(1_000, 30).park(900)
+    for drive in (short, sparse):
+        track = drive.track()
+        # When each is segmented with and without the smart filter
+        kept = segment(track, SETTINGS, smart_filter=True)
+        raw = segment(track, SETTINGS, smart_filter=False)
+        # Then only the unfiltered segmentation reports the hop
+        assert len(raw.trips) == 1
+        assert len(kept.trips) == 0
+
+
+def test_split_false_merges_the_trips_of_a_day() -> None:
+    # Given three trips on one day and one the next day (UTC zone)
+    drive = Drive()
+    for _ in range(3):
+        drive.halt(1800).start().drive(3_000, 40).park(600)
+    drive.halt(24 * 3600).start().drive(2_000, 40).park(600)
+    seg = segment(drive.track(), SETTINGS)
+    assert len(seg.trips) == 4
+    # When the trips are merged per local day
+    _, bounds = local_days(int(seg.t[0]), int(seg.t[-1]), "UTC")
+    merged = merge_by_day(seg.trips, bounds)
+    # Then there is one trip per day, from the first start to the last end, with the summed distance
+    assert len(merged) == 2
+    assert merged.start_ms[0] == seg.trips.start_ms[0]
+    assert merged.end_ms[0] == seg.trips.end_ms[2]
+    assert merged.distance_m[0] == pytest.approx(seg.trips.distance_m[:3].sum())
+    assert merged.distance_m[0] == pytest.approx(9_000, rel=0.01)
+
+
+def test_trip_settings_take_defaults_then_tracker_overrides() -> None:
+    # Given deployment defaults and a tracker's overrides (with an unknown key)
+    defaults = {"min_idle_duration": 240, "parking_radius_m": 150}
+    overrides = {"min_idle_duration": 600, "whatever": 1}
+    # When settings are built
+    s = TripSettings.build(defaults, overrides)
+    # Then the override wins, defaults fill the rest, unknown keys are ignored
+    assert s.min_idle_duration == 600
+    assert s.parking_radius_m == 150
+    assert s.idle_speed_threshold == 3.0
+
+
+def test_min_idle_duration_override_turns_a_short_parking_into_a_halt() -> None:
+    # Given two trips separated by a 10-minute parking
+    drive = Drive().halt(600).start().drive(5_000, 60).park(600).start().drive(5_000, 60).park(600)
+    track = drive.track()
+    # When a tracker requires 15 minutes for a parking
+    seg = segment(track, TripSettings(min_idle_duration=900))
+    # Then it is a single trip
+    assert len(seg.trips) == 1
+
+
+def test_empty_and_single_fix_tracks() -> None:
+    # Given no fixes, and a single fix
+    one = Drive().halt(10).track()
+    # When segmented / Then nothing is found and nothing breaks
+    assert len(segment(one.take(np.array([], dtype=np.int64)), SETTINGS).trips) == 0
+    assert len(segment(one, SETTINGS).trips) == 0
