@@ -1,0 +1,414 @@
+"""PDF rendering with fpdf2 and the DejaVu fonts shipped with the code (Cyrillic prints).
+
+A title page and a clickable table of contents (unless headless), then one part per report
+sheet: tables with their column titles repeated on each page, zebra rows and bold totals;
+summaries; notes in small print; charts drawn as vector lines. Page numbers in the footer.
+A cell shows at most a few lines; longer text ends with an ellipsis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from fleet_reports.render.common import (
+    Chart,
+    Column,
+    Plan,
+    RowKind,
+    chart_of,
+    columns_of,
+    labels,
+    local_time,
+    map_rows,
+    plan,
+    printable,
+    sections_of,
+    table_rows,
+    text_of,
+    title_lines,
+    zone_of,
+)
+from fleet_reports.render.document import DocumentInfo
+
+_FONTS = Path(__file__).parent / "fonts"
+_FONT = "DejaVu"
+_BODY_PT = 7.5
+_LINE = 3.6  # mm per line of body text
+_PAD = 0.8  # mm above and below a cell's text
+_MAX_LINES = 3  # lines a table cell shows
+_MAX_HEADER_LINES = 4
+_MAX_CHARS = 2_000  # characters of one string considered for a cell or a heading
+_ELLIPSIS = "…"
+_PORTRAIT_MAX_COLUMNS = 6
+
+_GRID = (190, 190, 190)
+_HEADER_FILL = (214, 222, 232)
+_GROUP_FILL = (232, 237, 243)
+_TOTAL_FILL = (224, 224, 224)
+_ZEBRA_FILL = (245, 247, 250)
+_SERIES_COLORS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75))
+_CHART_HEIGHT = 60.0
+_CHART_POINTS = 2_000  # points drawn per series at most (min/max per bucket beyond that)
+_ALIGN = {"left": "L", "right": "R", "center": "C"}
+
+
+class _Pdf(FPDF):
+    def __init__(self, footer: str, page_word: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.add_font(_FONT, "", _FONTS / "DejaVuSans.ttf")
+        self.add_font(_FONT, "B", _FONTS / "DejaVuSans-Bold.ttf")
+        self.set_margins(12, 12, 12)
+        self.set_auto_page_break(True, margin=14)
+        self.c_margin = 1.0
+        self._footer = footer
+        self._page_word = page_word
+        self._char_widths: dict[tuple[str, float, str], float] = {}
+
+    def width_of(self, text: str) -> float:
+        """``get_string_width`` from cached glyph widths: fpdf2 adds no kerning here, and a
+        table measures every word of every cell."""
+        style, size, widths = self.font_style, self.font_size_pt, self._char_widths
+        total = 0.0
+        for char in text:
+            width = widths.get((style, size, char))
+            if width is None:
+                width = widths[(style, size, char)] = self.get_string_width(char)
+            total += width
+        return total
+
+    def footer(self) -> None:
+        self.set_y(-10)
+        self.set_font(_FONT, "", 7)
+        self.set_text_color(110, 110, 110)
+        self.cell(self.epw * 0.7, 5, _fit(self, self._footer, self.epw * 0.7 - 2))
+        self.cell(0, 5, f"{self._page_word} {self.page_no()} / {{nb}}", align="R")
+        self.set_text_color(0, 0, 0)
+
+
+def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> bytes:
+    words = labels(info.locale)
+    pdf = _Pdf(info.title[:200], words["page"])
+    pdf.set_title(info.title[:200])
+    pdf.set_creator("Fleet Reports")
+    layout = plan(report, headless=headless, info=info)
+    links = [] if headless else _front_pages(pdf, layout, info)
+    zone = zone_of(info.time_zone)
+    for i, named in enumerate(layout.sheets):
+        wide = any(
+            len(section.get("columns") or ()) > _PORTRAIT_MAX_COLUMNS
+            for section in sections_of(named.sheet)
+            if section.get("type") == "table"
+        )
+        pdf.add_page(orientation="L" if wide else "P")
+        if links:
+            pdf.set_link(links[i])
+        pdf.start_section(named.header[:200] or named.name)
+        _heading(pdf, named.header, 13)
+        if named.sheet.get("additional_field"):
+            _note(pdf, str(named.sheet["additional_field"]), 8)
+        for section in sections_of(named.sheet):
+            _section(pdf, section, zone)
+    if pdf.page == 0:  # an empty headless report is still a document
+        pdf.add_page()
+        _heading(pdf, info.title, 16)
+    return bytes(pdf.output())
+
+
+# ---------------------------------------------------------------- text fitting
+
+
+def _fit(pdf: _Pdf, text: str, width: float) -> str:
+    """``text`` on one line of ``width``, cut with an ellipsis when it is wider."""
+    text = printable(text[:_MAX_CHARS]).replace("\n", " ")
+    return text if pdf.width_of(text) <= width else _ellipsize(pdf, text, width)
+
+
+def _ellipsize(pdf: _Pdf, text: str, width: float) -> str:
+    """As much of ``text`` as fits in ``width`` with an ellipsis after it."""
+    cut = _fitting_prefix(pdf, text, width - pdf.width_of(_ELLIPSIS))
+    return text[:cut].rstrip() + _ELLIPSIS
+
+
+def _wrap(pdf: _Pdf, text: str, width: float, max_lines: int) -> list[str]:
+    """``text`` wrapped to ``width`` on at most ``max_lines`` lines, the last one ellipsised
+    when the text goes on."""
+    text = printable(text[:_MAX_CHARS])
+    if "\n" not in text and pdf.width_of(text) <= width:
+        return [text]
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if pdf.width_of(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            rest = word
+            while len(rest) > 1 and len(lines) <= max_lines and pdf.width_of(rest) > width:
+                cut = _fitting_prefix(pdf, rest, width)  # a word wider than a line: break it
+                lines.append(rest[:cut])
+                rest = rest[cut:]
+            line = rest
+            if len(lines) > max_lines:
+                break
+        lines.append(line)
+        if len(lines) > max_lines:
+            break
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], _ellipsize(pdf, lines[max_lines - 1], width)]
+    return lines
+
+
+def _fitting_prefix(pdf: _Pdf, word: str, width: float) -> int:
+    """How many leading characters of ``word`` fit in ``width`` (at least one)."""
+    used = 0.0
+    for i, char in enumerate(word):
+        used += pdf.width_of(char)
+        if used > width:
+            return max(i, 1)
+    return len(word)
+
+
+def _heading(pdf: _Pdf, text: str, size: float) -> None:
+    pdf.set_font(_FONT, "B", size)
+    pdf.multi_cell(0, size * 0.5, printable(text[:_MAX_CHARS]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(1.5)
+
+
+def _note(pdf: _Pdf, text: str, size: float) -> None:
+    pdf.set_font(_FONT, "", size)
+    pdf.multi_cell(0, size * 0.45, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(1)
+
+
+# ---------------------------------------------------------------- front pages
+
+
+def _front_pages(pdf: _Pdf, layout: Plan, info: DocumentInfo) -> list[int]:
+    """The title page and the table of contents; returns a link per report sheet."""
+    pdf.add_page()
+    pdf.ln(25)
+    _heading(pdf, info.title, 20)
+    pdf.ln(6)
+    for label, value in title_lines(info):
+        pdf.set_font(_FONT, "B", 10)
+        pdf.cell(45, 6, _fit(pdf, label, 43))
+        pdf.set_font(_FONT, "", 10)
+        pdf.multi_cell(0, 6, printable(value[:_MAX_CHARS]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    pdf.add_page()
+    _heading(pdf, labels(info.locale)["contents"], 16)
+    pdf.set_font(_FONT, "", 10)
+    pdf.set_text_color(5, 99, 193)
+    links = []
+    for named in layout.sheets:
+        link = pdf.add_link()
+        pdf.cell(0, 6.5, _fit(pdf, named.header, pdf.epw - 2), link=link, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        links.append(link)
+    pdf.set_text_color(0, 0, 0)
+    return links
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _section(pdf: _Pdf, section: Mapping[str, Any], zone: tzinfo) -> None:
+    kind = section.get("type")
+    pdf.ln(2)
+    if kind in ("table", "map_table", "chart"):
+        # a heading stays with what follows it
+        if pdf.will_page_break(_CHART_HEIGHT + 30 if kind == "chart" else 30):
+            pdf.add_page(same=True)
+        if section.get("header"):
+            _heading(pdf, str(section["header"]), 10)
+    if kind == "table":
+        columns = columns_of(section)
+        rows = ((row_kind, [text_of(cell) for cell in cells]) for row_kind, cells in table_rows(section, columns))
+        _table(pdf, columns, rows, pdf.epw, with_header=True)
+    elif kind == "map_table":
+        columns = [Column("name", "", "left", 3), Column("v", "", "right", 1)]
+        rows = (
+            (RowKind.TOTAL if highlight else RowKind.DATA, [name, text_of(cell)])
+            for highlight, name, cell in map_rows(section)
+        )
+        _table(pdf, columns, rows, min(pdf.epw, 130), with_header=False)
+    elif kind == "text":
+        _note(pdf, str(section.get("text", "")), 6.5)
+    elif kind == "chart":
+        _chart(pdf, chart_of(section), zone)
+
+
+def _table(
+    pdf: _Pdf,
+    columns: Sequence[Column],
+    rows: Iterable[tuple[RowKind, list[str]]],
+    width: float,
+    *,
+    with_header: bool,
+) -> None:
+    if not columns:
+        return
+    total = sum(max(c.width, 0.5) for c in columns)
+    widths = [width * max(c.width, 0.5) / total for c in columns]
+    aligns = [_ALIGN.get(c.align, "L") for c in columns]
+    header = _Row(pdf, widths, ["C"] * len(columns), [c.title for c in columns], True, _HEADER_FILL, _MAX_HEADER_LINES)
+    if with_header:
+        header.draw(pdf)
+    zebra = False
+    for kind, texts in rows:
+        if kind is RowKind.GROUP:
+            row = _Row(pdf, [width], ["L"], texts[:1], True, _GROUP_FILL, _MAX_LINES)
+            zebra = False
+        else:
+            fill = _TOTAL_FILL if kind is RowKind.TOTAL else _ZEBRA_FILL if zebra else None
+            row = _Row(pdf, widths, aligns, texts, kind is not RowKind.DATA, fill, _MAX_LINES)
+            zebra = not zebra if kind is RowKind.DATA else zebra
+        if pdf.will_page_break(row.height):
+            pdf.add_page(same=True)
+            if with_header:
+                header.draw(pdf)
+        row.draw(pdf)
+    pdf.ln(1)
+
+
+class _Row:
+    """A table row laid out (wrapped to its column widths) and ready to draw."""
+
+    def __init__(
+        self,
+        pdf: _Pdf,
+        widths: Sequence[float],
+        aligns: Sequence[str],
+        texts: Sequence[str],
+        bold: bool,
+        fill: tuple[int, int, int] | None,
+        max_lines: int,
+    ) -> None:
+        self.widths, self.aligns, self.bold, self.fill = widths, aligns, bold, fill
+        pdf.set_font(_FONT, "B" if bold else "", _BODY_PT)
+        self.lines = [_wrap(pdf, text, w - 2 * pdf.c_margin, max_lines) for text, w in zip(texts, widths, strict=True)]
+        self.height = max(len(lines) for lines in self.lines) * _LINE + 2 * _PAD
+
+    def draw(self, pdf: _Pdf) -> None:
+        """Draws the row at the current position (``text`` is much cheaper than ``cell``)."""
+        pdf.set_font(_FONT, "B" if self.bold else "", _BODY_PT)
+        pdf.set_draw_color(*_GRID)
+        pdf.set_line_width(0.1)
+        if self.fill is not None:
+            pdf.set_fill_color(*self.fill)
+        x, y = pdf.l_margin, pdf.y
+        baseline = y + _PAD + 0.5 * _LINE + 0.3 * pdf.font_size
+        for width, align, lines in zip(self.widths, self.aligns, self.lines, strict=True):
+            pdf.rect(x, y, width, self.height, style="DF" if self.fill is not None else "D")
+            for i, line in enumerate(lines):
+                if not line:
+                    continue
+                free = width - 2 * pdf.c_margin - pdf.width_of(line)
+                shift = free if align == "R" else free / 2 if align == "C" else 0.0
+                pdf.text(x + pdf.c_margin + shift, baseline + i * _LINE, line)
+            x += width
+        pdf.set_xy(pdf.l_margin, y + self.height)
+
+
+# ---------------------------------------------------------------- charts
+
+
+def _thin(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most about ``_CHART_POINTS`` points: each bucket keeps its lowest and highest."""
+    if len(points) <= _CHART_POINTS:
+        return points
+    size = math.ceil(len(points) / (_CHART_POINTS // 2))
+    out: list[tuple[float, float]] = []
+    for start in range(0, len(points), size):
+        bucket = range(start, min(start + size, len(points)))
+        low = min(bucket, key=lambda i: points[i][1])
+        high = max(bucket, key=lambda i: points[i][1])
+        out.extend(points[i] for i in sorted({low, high}))
+    return out
+
+
+def _span(values: Iterable[float]) -> tuple[float, float]:
+    items = list(values)
+    low, high = (min(items), max(items)) if items else (0.0, 1.0)
+    return (low - 1, high + 1) if low == high else (low, high)
+
+
+def _number_tick(value: float, span: float) -> str:
+    decimals = min(4, max(0, 2 - math.floor(math.log10(span))))
+    return f"{value:.{decimals}f}"
+
+
+def _x_tick(value: float, span: float, chart: Chart, zone: tzinfo) -> str:
+    if chart.x_type != "time":
+        return _number_tick(value, span)
+    local = local_time(value, zone)
+    if local is None:
+        return ""
+    return local.strftime("%H:%M" if span <= 86_400_000 else "%d.%m %H:%M")
+
+
+def _chart(pdf: _Pdf, chart: Chart, zone: tzinfo) -> None:
+    series = [(s, _thin(s.points)) for s in chart.series]
+    x_low, x_high = _span(x for _, points in series for x, _ in points)
+    y_low, y_high = _span(y for _, points in series for _, y in points)
+    left, top = pdf.l_margin + 16, pdf.y + 5
+    width, height = pdf.epw - 20, _CHART_HEIGHT
+
+    def px(x: float) -> float:
+        return left + (x - x_low) / (x_high - x_low) * width
+
+    def py(y: float) -> float:
+        return top + height - (y - y_low) / (y_high - y_low) * height
+
+    pdf.set_font(_FONT, "", 6.5)
+    if chart.y_title:
+        pdf.set_xy(pdf.l_margin, top - 5)
+        pdf.cell(40, 4, _fit(pdf, chart.y_title, 38))
+    pdf.set_line_width(0.1)
+    for i in range(5):  # grid lines and tick labels
+        pdf.set_draw_color(225, 225, 225)
+        y_value = y_low + (y_high - y_low) * i / 4
+        pdf.line(left, py(y_value), left + width, py(y_value))
+        pdf.set_xy(pdf.l_margin, py(y_value) - 2)
+        pdf.cell(15, 4, _number_tick(y_value, y_high - y_low), align="R")
+        x_value = x_low + (x_high - x_low) * i / 4
+        pdf.set_xy(px(x_value) - 12, top + height + 1)
+        pdf.cell(24, 4, _x_tick(x_value, x_high - x_low, chart, zone), align="C")
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_line_width(0.3)
+    pdf.line(left, top, left, top + height)
+    pdf.line(left, top + height, left + width, top + height)
+    if chart.x_title:
+        pdf.set_xy(left, top + height + 5)
+        pdf.cell(width, 4, _fit(pdf, chart.x_title, width - 2), align="C")
+
+    legend_x, legend_y = left, top + height + 10
+    for i, (item, points) in enumerate(series):
+        color = _SERIES_COLORS[i % len(_SERIES_COLORS)]
+        pdf.set_draw_color(*color)
+        pdf.set_fill_color(*color)
+        pdf.set_line_width(0.35)
+        scaled = [(px(x), py(y)) for x, y in points]
+        if len(scaled) > 1:
+            pdf.polyline(scaled)
+        elif scaled:
+            pdf.rect(scaled[0][0] - 0.5, scaled[0][1] - 0.5, 1, 1, style="F")
+        name = _fit(pdf, item.name or f"#{i + 1}", 50)
+        entry = 6 + pdf.width_of(name) + 4
+        if legend_x + entry > left + width:
+            legend_x, legend_y = left, legend_y + 4
+        pdf.rect(legend_x, legend_y + 1.5, 4, 1, style="F")
+        pdf.set_xy(legend_x + 5, legend_y)
+        pdf.cell(entry - 5, 4, name)
+        legend_x += entry
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_xy(pdf.l_margin, legend_y + 6)

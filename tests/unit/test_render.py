@@ -1,0 +1,400 @@
+"""The renderers: the report document as XLSX, XLS and PDF, read back with openpyxl, xlrd, pypdf."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import xlrd
+from pypdf import PdfReader
+
+from fleet_reports.render import CONTENT_TYPES, DocumentInfo, content_disposition, file_name, render_report
+
+SEED = json.loads((Path(__file__).parents[1] / "fixtures" / "seed_trip_report.json").read_text())
+SEED_TITLES = [
+    "Movement start",
+    "Movement end",
+    "Total trips length,\nkm",
+    "Travel time",
+    "Average speed,\nkm/h",
+    "Max. speed,\nkm/h",
+]
+INJECTIONS = ['=HYPERLINK("http://evil","x")', "+1", "-2+3", "@SUM(A1)", "=1+2"]
+FORMATS = sorted(CONTENT_TYPES)
+
+
+def info(title: str = "Trip report", locale: str = "en_US") -> DocumentInfo:
+    return DocumentInfo(
+        title=title,
+        period_from="2020-10-06 00:00:00",
+        period_to="2020-10-06 23:59:59",
+        time_zone="Europe/Moscow",
+        locale=locale,
+        measurement_system="metric",
+        trackers=("Samantha (Ford Focus)",),
+        generated_at="2020-10-06 16:01:46",
+    )
+
+
+def seed() -> dict[str, Any]:
+    return copy.deepcopy(SEED)
+
+
+def one_table(rows: list[dict[str, Any]], header: str = "Trips", sheet: str = "Tracker") -> dict[str, Any]:
+    columns = [
+        {"field": "name", "title": "Name", "align": "left", "width": 3},
+        {"field": "value", "title": "Value", "align": "right", "width": 1},
+    ]
+    table = {"type": "table", "header": header, "columns": columns, "column_groups": [], "data": []}
+    table["data"] = [{"header": "Group", "rows": rows, "total": {"text": "In total:"}}]
+    return {"title": "T", "sheets": [{"header": sheet, "sections": [table], "entity_ids": [1]}]}
+
+
+def chart_report() -> dict[str, Any]:
+    start = 1601934439000.0
+    chart = {
+        "type": "chart",
+        "header": "Speed graph",
+        "x_axis": {"type": "time", "title": "Time", "units": ""},
+        "series": [
+            {"name": "Speed", "units": "km/h", "points": [[start + i * 60_000, 40.0 + i % 7] for i in range(50)]},
+            {"name": "Fuel", "units": "l", "points": [[start + i * 120_000, 30.0 - i * 0.1] for i in range(25)]},
+        ],
+    }
+    return {"title": "T", "sheets": [{"header": "Tracker", "sections": [chart]}]}
+
+
+def xlsx(report: dict[str, Any], *, headless: bool = False) -> Any:
+    return openpyxl.load_workbook(BytesIO(render_report(report, "xlsx", headless=headless, info=info())))
+
+
+def xls(report: dict[str, Any], *, headless: bool = False) -> Any:
+    return xlrd.open_workbook(file_contents=render_report(report, "xls", headless=headless, info=info()))
+
+
+def pdf(report: dict[str, Any], *, headless: bool = False, title: str = "Trip report") -> PdfReader:
+    data = render_report(report, "pdf", headless=headless, info=info(title))
+    assert data.startswith(b"%PDF")
+    return PdfReader(BytesIO(data))
+
+
+def pdf_text(reader: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def xlsx_rows(ws: Any) -> list[list[Any]]:
+    return [[cell.value for cell in row] for row in ws.iter_rows()]
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def test_xlsx_has_title_contents_and_the_trips_sheet() -> None:
+    # Given the seed's trip report
+    # When it is rendered as XLSX
+    book = xlsx(seed())
+    # Then a title sheet and a table of contents come before the tracker's sheet
+    assert book.sheetnames == ["Report", "Contents", "Samantha (Ford Focus)"]
+    title = xlsx_rows(book["Report"])
+    assert title[0][0] == "Trip report"
+    assert ["Trackers", "Samantha (Ford Focus)"] in title
+    # And the table of contents links to the sheet
+    link = next(c for row in book["Contents"].iter_rows() for c in row if c.hyperlink is not None)
+    assert link.value == "Samantha (Ford Focus)"
+    assert link.hyperlink.location == "'Samantha (Ford Focus)'!A1"
+
+
+def test_xlsx_trips_sheet_holds_the_seed_columns_and_values() -> None:
+    # Given the seed's trip report rendered as XLSX
+    ws = xlsx(seed())["Samantha (Ford Focus)"]
+    rows = xlsx_rows(ws)
+    # Then the column titles, the group header and the rows are there
+    header_at = rows.index(SEED_TITLES)
+    assert rows[header_at - 1][0] == "Trips"
+    assert rows[header_at + 1][0] == "Oct 6, 2020 (Tue) : 7"
+    first = rows[header_at + 2]
+    assert first[0] == "00:47 - Selyatino, Naro-Fominskii gor. okrug, Moscow Oblast, Russia, 143370"
+    # And numbers are real numbers with number formats, durations are durations
+    cells = ws[header_at + 3]
+    assert cells[2].value == 106.29 and cells[2].data_type == "n" and cells[2].number_format == "0.00"
+    assert cells[3].value == timedelta(seconds=6749) and cells[3].number_format == "[h]:mm"
+    assert cells[4].value == 57
+    # And times of day stay text
+    assert cells[0].data_type == "s"
+    # And the totals row is bold with its text first
+    total = next(row for row in ws.iter_rows() if row[0].value == "In total:")
+    assert total[0].font.b and total[2].value == 523.8
+    # And the summary's duration (raw in minutes) is 10:33, the note is there, the header frozen
+    assert ["Travel time", timedelta(hours=10, minutes=33), None, None, None, None] in rows
+    assert ["Odometer value at the end of the selected period.", None, None, None, None, None] in rows
+    assert ws.freeze_panes == f"A{header_at + 2}"
+
+
+def test_xlsx_headless_drops_title_and_contents() -> None:
+    # Given the seed's trip report
+    # When it is rendered headless
+    book = xlsx(seed(), headless=True)
+    # Then only the tracker's sheet is left
+    assert book.sheetnames == ["Samantha (Ford Focus)"]
+
+
+def test_xlsx_sheet_names_are_safe_unique_and_short() -> None:
+    # Given sheets whose headers repeat, are too long or hold characters Excel forbids
+    report = {
+        "sheets": [
+            {"header": "Truck [1]: a/b\\c*?", "sections": []},
+            {"header": "Truck [1]: a/b\\c*?", "sections": []},
+            {"header": "x" * 40, "sections": []},
+            {"header": "X" * 40, "sections": []},
+            {"header": "", "sections": []},
+            {"header": "Report", "sections": []},
+        ]
+    }
+    # When it is rendered
+    names = xlsx(report).sheetnames
+    # Then every name is accepted by Excel and unique regardless of case
+    assert names[:2] == ["Report", "Contents"]
+    assert names[2:4] == ["Truck _1__ a_b_c__", "Truck _1__ a_b_c__ (2)"]
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\") for n in names)
+    assert len({n.casefold() for n in names}) == len(names)
+
+
+# ---------------------------------------------------------------- XLS
+
+
+def test_xls_holds_the_same_data() -> None:
+    # Given the seed's trip report
+    # When it is rendered as XLS
+    book = xls(seed())
+    # Then it has the title, contents and tracker sheets
+    assert book.sheet_names() == ["Report", "Contents", "Samantha (Ford Focus)"]
+    sheet = book.sheet_by_name("Samantha (Ford Focus)")
+    rows = [sheet.row_values(i) for i in range(sheet.nrows)]
+    # And the column titles and rows, numbers as numbers
+    header_at = rows.index(SEED_TITLES)
+    first = header_at + 2
+    assert sheet.cell(first, 0).value.startswith("00:47 - Selyatino")
+    assert sheet.cell(first, 2).ctype == xlrd.XL_CELL_NUMBER and sheet.cell(first, 2).value == 106.29
+    assert sheet.cell(first, 3).value == pytest.approx(6749 / 86400)
+    assert ["In total:", "", 523.8, pytest.approx(37980 / 86400), 50.0, 94.0] in rows
+
+
+def test_xls_headless_drops_title_and_contents() -> None:
+    # Given the seed's trip report rendered headless as XLS
+    # Then only the tracker's sheet is there
+    assert xls(seed(), headless=True).sheet_names() == ["Samantha (Ford Focus)"]
+
+
+def test_xls_long_table_continues_on_a_next_sheet() -> None:
+    # Given a table of 70,000 rows
+    rows = [{"name": {"v": f"row {i}", "raw": i}, "value": {"v": str(i), "raw": float(i)}} for i in range(70_000)]
+    # When it is rendered as XLS
+    book = xls(one_table(rows, sheet="Big"), headless=True)
+    # Then the sheet is full at 65,536 rows and goes on in "Big (2)", column titles repeated
+    assert book.sheet_names() == ["Big", "Big (2)"]
+    first, second = book.sheet_by_index(0), book.sheet_by_index(1)
+    assert first.nrows == 65_536
+    assert second.row_values(0) == ["Name", "Value"]
+    values = [first.cell_value(r, 1) for r in range(first.nrows)] + [
+        second.cell_value(r, 1) for r in range(1, second.nrows)
+    ]
+    numbers = [v for v in values if isinstance(v, float)]
+    assert numbers == [float(i) for i in range(70_000)]
+    assert second.cell_value(second.nrows - 1, 0) == "In total:"
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def test_pdf_prints_the_report_with_a_cyrillic_title() -> None:
+    # Given the seed's trip report with a Russian title
+    # When it is rendered as PDF
+    reader = pdf(seed(), title="Отчёт о поездках")
+    text = pdf_text(reader)
+    # Then the title page, the table and its values print, Cyrillic included
+    assert "Отчёт о поездках" in text
+    assert "Trips" in text and "Movement start" in text and "106.29" in text and "In total:" in text
+    assert "Odometer value at the end of the selected period." in text
+    # And pages are numbered
+    assert f"Page 1 / {len(reader.pages)}" in reader.pages[0].extract_text()
+
+
+def test_pdf_contents_link_to_the_sheets() -> None:
+    # Given the seed's trip report rendered as PDF
+    reader = pdf(seed())
+    # Then the second page is the table of contents with a link to the sheet's page
+    assert "Contents" in reader.pages[1].extract_text()
+    annotations = [a.get_object() for a in reader.pages[1].get("/Annots", [])]
+    links = [a for a in annotations if a["/Subtype"] == "/Link"]
+    assert links
+    target = links[0]["/Dest"][0] if "/Dest" in links[0] else links[0]["/A"]["/D"][0]
+    assert reader.get_page_number(target.get_object()) == 2
+    assert "Samantha (Ford Focus)" in reader.pages[2].extract_text()
+
+
+def test_pdf_headless_drops_title_and_contents() -> None:
+    # Given the seed's trip report rendered headless
+    reader = pdf(seed(), headless=True)
+    # Then the first page is the tracker's sheet
+    assert len(reader.pages) == 1
+    assert reader.pages[0].extract_text().startswith("Samantha (Ford Focus)")
+
+
+def test_pdf_repeats_column_titles_and_turns_wide_tables_landscape() -> None:
+    # Given a long table with 8 columns
+    columns = [{"field": f"c{i}", "title": f"Col {i}", "align": "right", "width": 1} for i in range(8)]
+    rows = [{f"c{i}": {"v": f"{n}.{i}", "raw": n + i / 10} for i in range(8)} for n in range(300)]
+    table = {"type": "table", "header": "Wide", "columns": columns, "data": [{"header": "G", "rows": rows}]}
+    report = {"sheets": [{"header": "Tracker", "sections": [table]}]}
+    # When it is rendered as PDF
+    reader = pdf(report, headless=True)
+    # Then its pages are landscape and each carries the column titles
+    assert len(reader.pages) > 2
+    for page in reader.pages:
+        assert page.mediabox.width > page.mediabox.height
+        assert "Col 7" in page.extract_text()
+
+
+def test_pdf_survives_very_long_strings() -> None:
+    # Given cells, headers and notes far longer than any line
+    rows = [{"name": {"v": "x" * 50_000, "raw": 0}}, {"name": {"v": "word " * 5_000, "raw": 0}}]
+    report = one_table(rows, header="H" * 3_000, sheet="S" * 500)
+    report["sheets"][0]["sections"].append({"type": "text", "text": "y" * 30_000, "style": "small_print"})
+    # When it is rendered as PDF
+    reader = pdf(report)
+    # Then a cell is cut with an ellipsis
+    assert "…" in pdf_text(reader)
+
+
+# ---------------------------------------------------------------- all formats
+
+
+def test_formula_like_strings_stay_text() -> None:
+    # Given cells, a group header and a sheet header that look like formulas
+    rows = [{"name": {"v": text, "raw": 0}, "value": {"v": "-5", "raw": -5.0}} for text in INJECTIONS]
+    report = one_table(rows, sheet="=cmd|' /C calc'!A0")
+    # When rendered as XLSX, they come back as strings, not formulas; -5 stays a number
+    ws = xlsx(report).worksheets[-1]
+    cells = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
+    for text in INJECTIONS:
+        assert cells[text].data_type == "s"
+    assert cells["=cmd|' /C calc'!A0"].data_type == "s"
+    assert cells[-5].data_type == "n"
+    # And as XLS, they are text cells
+    sheet = xls(report).sheet_by_index(2)
+    texts = {sheet.cell(r, 0).value: sheet.cell(r, 0).ctype for r in range(sheet.nrows)}
+    for text in INJECTIONS:
+        assert texts[text] == xlrd.XL_CELL_TEXT
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_control_characters_and_huge_cells_do_not_break_a_document(fmt: str) -> None:
+    # Given text with control characters a spreadsheet refuses, and a cell over Excel's limit
+    rows = [{"name": {"v": "a\x00b\x07c", "raw": 0}}, {"name": {"v": "z" * 40_000, "raw": 0}}]
+    report = one_table(rows, header="Head\x01er")
+    report["sheets"][0]["sections"].append(
+        {"type": "chart", "header": "C", "x_axis": {"type": "mileage", "title": "D\x02"}, "series": []}
+    )
+    # When it is rendered
+    data = render_report(report, fmt, headless=True, info=info())
+    # Then the document opens and the control characters are gone
+    if fmt == "xlsx":
+        values = [v for row in xlsx_rows(openpyxl.load_workbook(BytesIO(data)).active) for v in row]
+        assert "abc" in values and "Header" in values and "z" * 32_767 in values
+    elif fmt == "xls":
+        sheet = xlrd.open_workbook(file_contents=data).sheet_by_index(0)
+        assert "abc" in [sheet.cell_value(r, 0) for r in range(sheet.nrows)]
+    else:
+        assert "abc" in pdf_text(PdfReader(BytesIO(data)))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("report", [{}, {"sheets": []}, {"sheets": [{"header": "Empty", "sections": []}]}])
+@pytest.mark.parametrize("headless", [False, True])
+def test_an_empty_report_renders(fmt: str, report: dict[str, Any], headless: bool) -> None:
+    # Given a report with nothing in it
+    # When it is rendered
+    data = render_report(report, fmt, headless=headless, info=info())
+    # Then the document opens
+    if fmt == "xlsx":
+        assert openpyxl.load_workbook(BytesIO(data)).sheetnames
+    elif fmt == "xls":
+        assert xlrd.open_workbook(file_contents=data).nsheets >= 1
+    else:
+        assert len(PdfReader(BytesIO(data)).pages) >= 1
+
+
+def test_a_chart_renders_in_every_format() -> None:
+    # Given a report with a chart of two series
+    report = chart_report()
+    # When rendered as XLSX, its points are in cells under the header and a native chart covers them
+    ws = xlsx(report)["Tracker"]
+    rows = xlsx_rows(ws)
+    header_at = rows.index(["Time", "Speed, km/h", "Time", "Fuel, l"])
+    assert rows[header_at + 1][1] == 40.0 and rows[header_at + 1][3] == 30.0
+    assert rows[header_at + 1][0].hour == 0 and rows[header_at + 1][0].minute == 47  # local time, Moscow
+    assert len(ws._charts) == 1
+    assert len(ws._charts[0].series) == 2
+    # And as XLS, its points are a table
+    sheet = xls(report).sheet_by_name("Tracker")
+    all_rows = [sheet.row_values(i) for i in range(sheet.nrows)]
+    assert ["Time", "Speed, km/h", "Time", "Fuel, l"] in all_rows
+    # And as PDF, it is drawn with its title and legend
+    text = pdf_text(pdf(report, headless=True))
+    assert "Speed graph" in text and "Speed" in text and "Fuel" in text and "00:47" in text
+
+
+def test_unknown_format_is_refused() -> None:
+    # Given a format that is not one of xlsx, xls or pdf
+    # Then rendering it is an error
+    with pytest.raises(ValueError, match="csv"):
+        render_report(seed(), "csv", headless=False, info=info())
+
+
+def test_importing_the_package_loads_no_renderer_library() -> None:
+    # Given a fresh interpreter that imports the render package
+    code = "import sys, fleet_reports.render; print(sorted({'openpyxl', 'xlwt', 'fpdf'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Then none of the heavy renderer libraries was imported
+    assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- file names
+
+
+@pytest.mark.parametrize(
+    ("title", "fmt", "expected"),
+    [
+        ("Trip report", "pdf", "Trip_report_1234567.pdf"),
+        ("Отчёт о поездках", "xlsx", "Otchet_o_poezdkakh_1234567.xlsx"),
+        ('../../etc/"passwd"', "xls", "etc_passwd_1234567.xls"),
+        ("", "pdf", "report_1234567.pdf"),
+        ("日本語", "pdf", "report_1234567.pdf"),
+    ],
+)
+def test_file_name_is_safe_ascii(title: str, fmt: str, expected: str) -> None:
+    # Given a report title
+    # Then its file name is plain ASCII, never empty, with no path or quote in it
+    assert file_name(title, 1234567, fmt) == expected
+
+
+def test_content_disposition_carries_ascii_and_utf8_names() -> None:
+    # Given an English and a Russian title
+    # Then the header has an ASCII fallback and the percent-encoded UTF-8 name (RFC 6266)
+    assert content_disposition("Trip report", 1234567, "pdf") == (
+        "attachment; filename=\"Trip_report_1234567.pdf\"; filename*=UTF-8''Trip%20report_1234567.pdf"
+    )
+    header = content_disposition("Отчёт о поездках", 7, "xlsx")
+    assert 'filename="Otchet_o_poezdkakh_7.xlsx"' in header
+    assert "filename*=UTF-8''%D0%9E%D1%82%D1%87%D1%91%D1%82%20%D0%BE%20" in header
+    # And a title with quotes or slashes cannot break out of the header
+    header = content_disposition('a"b/c\\d', 1, "xls")
+    assert header.count('"') == 2 and "/" not in header.split("filename*=")[1]
