@@ -91,6 +91,10 @@ class Lambdas:
         raw = result.get("body") or ""
         payload: Any = base64.b64decode(raw) if result.get("isBase64Encoded") else raw
         out_headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+        # The REST resolver answers in multiValueHeaders; the last value wins, as API Gateway does.
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            if values:
+                out_headers[k.lower()] = values[-1]
         if "json" in out_headers.get("content-type", ""):
             payload = json.loads(payload)
         return int(result["statusCode"]), payload, out_headers

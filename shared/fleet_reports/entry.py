@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,16 +29,15 @@ def api_handler(path: str, action: Callable[[Mapping[str, Any]], Response[Any]])
     app = make_app()
 
     @app.route(path, method=["GET", "POST"])
-    @tracer.capture_method
     def _route() -> Response[Any]:
         return action(app.current_event.raw_event)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @tracer.capture_lambda_handler
-    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        metrics.add_dimension(name="action", value=action.__name__)
-        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        # A metric of its own, so the action dimension never leaks into the other metrics.
+        with single_metric(name="Requests", unit=MetricUnit.Count, value=1) as requests:
+            requests.add_dimension(name="action", value=action.__name__)
         return resolve(app, event, context)
 
     return handler

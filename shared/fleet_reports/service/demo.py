@@ -114,14 +114,16 @@ def load_fleet() -> DemoAccess:
                 odometer_base_ms=info.odometer_base_ms,
                 trip_detection=dict(info.trip_detection),
                 sensors=[
-                    SensorRecord(
-                        id=s.id,
-                        name=s.name,
-                        input_name=s.input_name,
-                        kind=s.kind,
-                        sensor_type=s.sensor_type,
-                        units=s.units,
-                        divider=s.divider,
+                    SensorRecord.model_validate(
+                        {
+                            "id": s.id,
+                            "name": s.name,
+                            "input_name": s.input_name,
+                            "kind": s.kind,
+                            "sensor_type": s.sensor_type,
+                            "units": s.units,
+                            "divider": s.divider,
+                        }
                     )
                     for s in info.sensors
                 ],

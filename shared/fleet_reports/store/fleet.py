@@ -98,17 +98,11 @@ def get_trackers(tracker_ids: Iterable[int]) -> dict[int, TrackerRecord]:
             with store_call("fleet batch get"):
                 resp = _table().meta.client.batch_get_item(RequestItems=request)
             for item in resp["Responses"].get(name, []):
-                rec = TrackerRecord.model_validate(_from_wire(item))
+                # The resource's client (un)marshals DynamoDB types itself: items are plain Python.
+                rec = TrackerRecord.model_validate({k: plain(v) for k, v in item.items()})
                 found[rec.tracker_id] = rec
             request = resp.get("UnprocessedKeys") or {}
     return found
-
-
-def _from_wire(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    des = TypeDeserializer()
-    return {k: plain(des.deserialize(v)) for k, v in item.items()}
 
 
 def put_tracker(tracker: TrackerRecord) -> None:

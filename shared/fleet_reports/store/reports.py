@@ -22,9 +22,30 @@ from fleet_reports.store.errors import StoreError
 
 ACTIVE_STATES = ("queued", "running")
 LIST_FIELDS = (
-    "id, title, created, #f, #t, time_filter, percent, #st, #ty, plugin, trackers, geocoder, "
-    "locale_info, #e, #ttl, employees"
+    "id",
+    "title",
+    "created",
+    "from",
+    "to",
+    "time_filter",
+    "percent",
+    "state",
+    "type",
+    "plugin",
+    "trackers",
+    "geocoder",
+    "locale_info",
+    "error",
+    "ttl",
+    "employees",
 )
+STATUS_FIELDS = (*LIST_FIELDS, "pool", "owner_id", "files", "doc_key", "claim", "lease_until")
+
+
+def _projection(fields: tuple[str, ...]) -> dict[str, Any]:
+    """A projection with every attribute aliased: DynamoDB reserves many plain words (percent, state...)."""
+    names = {f"#a{n}": field for n, field in enumerate(fields)}
+    return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
 
 
 class TooManyActive(Exception):
@@ -92,9 +113,8 @@ def _client() -> Any:
 
 
 def _ser(value: Any) -> Any:
-    from boto3.dynamodb.types import TypeSerializer
-
-    return TypeSerializer().serialize(dynamo(value))
+    # The resource's client marshals DynamoDB types itself: give it plain Python (floats as Decimal).
+    return dynamo(value)
 
 
 def _transact(items: list[dict[str, Any]]) -> list[str]:
@@ -180,15 +200,10 @@ def _recount_active(pool: int) -> int:
 def get_report(pool: int, report_id: int, *, with_document: bool = False) -> dict[str, Any] | None:
     kwargs: dict[str, Any] = {"Key": report_key(pool, report_id), "ConsistentRead": True}
     if not with_document:
-        kwargs["ProjectionExpression"] = LIST_FIELDS + ", pool, owner_id, files, doc_key, #cl, lease_until"
-        kwargs["ExpressionAttributeNames"] = _names() | {"#cl": "claim"}
+        kwargs |= _projection(STATUS_FIELDS)
     with store_call("report get"):
         item = _table().get_item(**kwargs).get("Item")
     return _live(item)
-
-
-def _names() -> dict[str, str]:
-    return {"#f": "from", "#t": "to", "#st": "state", "#ty": "type", "#e": "error", "#ttl": "ttl"}
 
 
 def list_reports(pool: int) -> list[dict[str, Any]]:
@@ -199,8 +214,7 @@ def list_reports(pool: int) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
         "ScanIndexForward": False,
-        "ProjectionExpression": LIST_FIELDS,
-        "ExpressionAttributeNames": _names(),
+        **_projection(LIST_FIELDS),
     }
     while True:
         with store_call("reports list"):
@@ -219,10 +233,10 @@ def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[st
             resp = _table().update_item(
                 Key=report_key(pool, report_id),
                 UpdateExpression="SET #st = :running, #cl = :token, lease_until = :lease, "
-                "percent = if_not_exists(percent, :zero), started = :now",
+                "#pc = if_not_exists(#pc, :zero), started = :now",
                 ConditionExpression="attribute_exists(pk) AND (#st = :queued OR "
                 "(#st = :running AND lease_until < :now))",
-                ExpressionAttributeNames={"#st": "state", "#cl": "claim"},
+                ExpressionAttributeNames={"#st": "state", "#cl": "claim", "#pc": "percent"},
                 ExpressionAttributeValues={
                     ":running": "running",
                     ":queued": "queued",
@@ -250,9 +264,9 @@ def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
         with store_call("report progress"):
             _table().update_item(
                 Key=report_key(pool, report_id),
-                UpdateExpression="SET percent = :p",
+                UpdateExpression="SET #pc = :p",
                 ConditionExpression="#cl = :token AND #st = :running",
-                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
+                ExpressionAttributeNames={"#cl": "claim", "#st": "state", "#pc": "percent"},
                 ExpressionAttributeValues={":p": percent, ":token": token, ":running": "running"},
             )
         return True
@@ -265,7 +279,7 @@ def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
 def finish(pool: int, report_id: int, token: str, fields: dict[str, Any]) -> bool:
     """Mark done with ``fields`` (document location, files); False if the claim was lost."""
     sets = ", ".join(f"#x{i} = :x{i}" for i in range(len(fields)))
-    names = {f"#x{i}": k for i, k in enumerate(fields)} | {"#st": "state", "#cl": "claim"}
+    names = {f"#x{i}": k for i, k in enumerate(fields)} | {"#st": "state", "#cl": "claim", "#pc": "percent"}
     values = {f":x{i}": _ser(v) for i, v in enumerate(fields.values())} | {
         ":done": _ser("done"),
         ":token": _ser(token),
@@ -276,7 +290,7 @@ def finish(pool: int, report_id: int, token: str, fields: dict[str, Any]) -> boo
         "Update": {
             "TableName": _name(),
             "Key": {k: _ser(v) for k, v in report_key(pool, report_id).items()},
-            "UpdateExpression": f"SET #st = :done, percent = :hundred, {sets} REMOVE lease_until",
+            "UpdateExpression": f"SET #st = :done, #pc = :hundred, {sets} REMOVE lease_until",
             "ConditionExpression": "#cl = :token AND #st = :running",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
