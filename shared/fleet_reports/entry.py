@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,10 +34,11 @@ def api_handler(path: str, action: Callable[[Mapping[str, Any]], Response[Any]])
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @tracer.capture_lambda_handler
+    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # A metric of its own, so the action dimension never leaks into the other metrics.
-        with single_metric(name="Requests", unit=MetricUnit.Count, value=1) as requests:
-            requests.add_dimension(name="action", value=action.__name__)
+        _fresh_metrics()
+        metrics.add_dimension(name="action", value=action.__name__)
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         return resolve(app, event, context)
 
     return handler
@@ -66,9 +67,19 @@ def worker_handler() -> Handler:
     @tracer.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        _fresh_metrics()
         metrics.add_metric(name="JobBatches", unit=MetricUnit.Count, value=1)
         return dict(
             process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
         )
 
     return handler
+
+
+def _fresh_metrics() -> None:
+    """Start the invocation with no metrics or dimensions left over.
+
+    Flushing clears them on Lambda; with POWERTOOLS_METRICS_DISABLED (local stack, tests) Powertools
+    skips the flush and would keep every value ever added, so a long-running local stack would grow.
+    """
+    metrics.clear_metrics()

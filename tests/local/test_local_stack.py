@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from seed_examples import SEED, Example, examples
+from seed_examples import COPY, SEED, Example, examples
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.local
@@ -79,6 +79,17 @@ def test_state_file_names_the_stack(stack: dict[str, Any]) -> None:
 
 
 @pytest.mark.skipif(not SEED.exists(), reason="the seed documents are not beside the repo")
+def test_the_copied_examples_are_the_seeds() -> None:
+    # Given the seed document beside the repo, Then the repo's copy of its examples is exact
+    assert examples(COPY) == examples(SEED)
+    assert {(e.kind, e.action) for e in examples()} == {
+        (kind, action)
+        for kind in ("curl", "get")
+        for action in ("generate", "list", "status", "retrieve", "download", "delete")
+        if (kind, action) != ("get", "generate")
+    }
+
+
 def test_seed_examples_work_verbatim(stack: dict[str, Any]) -> None:
     base = stack["api_url"]
     # Given the documentation's example report (1234567), generated when the stack started
