@@ -17,7 +17,7 @@ Access = Literal["read", "write", "readwrite", "send", "consume"]
 
 * tables: ``read`` (get/query), ``readwrite`` (also put/update/delete items)
 * buckets: ``read`` (get/list objects), ``write`` (put and/or delete objects), ``readwrite``
-* queues: ``send`` (send messages), ``consume`` (its SQS event source: receive/delete)
+* queues: ``send`` (send messages, or its dead-letter queue), ``consume`` (its SQS event source: receive/delete)
 """
 
 # --------------------------------------------------------------------------- resources
@@ -27,6 +27,7 @@ REPORTS_BUCKET: Final = "ReportsBucket"
 TRACK_BUCKET: Final = "TrackBucket"
 JOBS_QUEUE: Final = "ReportJobsQueue"
 JOBS_DLQ: Final = "ReportJobsDLQ"
+IMPORT_DLQ: Final = "ImportDLQ"
 
 # --------------------------------------------------------------------------- functions
 GENERATE: Final = "GenerateFunction"
@@ -39,6 +40,7 @@ AUTH: Final = "AuthFunction"
 LOGOUT: Final = "LogoutFunction"
 PLUGINS: Final = "PluginsFunction"
 WORKER: Final = "WorkerFunction"
+IMPORT: Final = "ImportFunction"
 
 API_ROUTES: Final[dict[str, str]] = {
     GENERATE: "/report/tracker/generate",
@@ -54,7 +56,26 @@ API_ROUTES: Final[dict[str, str]] = {
 """Every API function and its path; each answers GET and POST."""
 
 API_FUNCTIONS: Final[frozenset[str]] = frozenset(API_ROUTES)
-ALL_FUNCTIONS: Final[frozenset[str]] = API_FUNCTIONS | {WORKER}
+ALL_FUNCTIONS: Final[frozenset[str]] = API_FUNCTIONS | {WORKER, IMPORT}
+
+# --------------------------------------------------------------------------- S3 events
+IMPORT_PREFIX: Final = "incoming/"
+"""Uploads under this prefix of the track bucket start an import (``incoming/<tracker_id>/<name>``)."""
+
+S3_EVENTS: Final[dict[str, tuple[str, str]]] = {IMPORT: (TRACK_BUCKET, IMPORT_PREFIX)}
+"""Function logical id -> (bucket logical id, key prefix) of its S3 ObjectCreated event.
+
+Such a function must not refer to its bucket (environment, policies): the bucket's notification
+refers to the function, so CloudFormation would see a cycle. It takes the bucket from each S3
+record, and its access to the bucket is a separate ``AWS::IAM::Policy`` on its role
+(:data:`ROLE_POLICIES`)."""
+
+ROLE_POLICIES: Final[dict[str, str]] = {IMPORT: "ImportTrackAccessPolicy"}
+"""Function logical id -> the ``AWS::IAM::Policy`` resource attached to its role (see :data:`S3_EVENTS`)."""
+
+IMPORT_KEY_PREFIXES: Final = ("IMPORT#", "IMPORTS#")
+"""Partition keys of the fleet table the import function may write (its ledger and its outcomes);
+the template limits its writes to them with ``dynamodb:LeadingKeys``."""
 
 # --------------------------------------------------------------------------- environment
 GLOBAL_ENV: Final[frozenset[str]] = frozenset(
@@ -112,6 +133,8 @@ FUNCTION_ENV: Final[dict[str, frozenset[str]]] = {
             "MAX_RECEIVE_COUNT",
         }
     ),
+    # No TRACK_BUCKET: the bucket comes with each S3 record (see S3_EVENTS).
+    IMPORT: frozenset({"FLEET_TABLE"}),
 }
 """Function logical id -> the environment variables it reads (besides :data:`GLOBAL_ENV`)."""
 
@@ -137,6 +160,10 @@ FUNCTION_ACCESS: Final[dict[str, dict[str, Access]]] = {
         TRACK_BUCKET: "read",
         JOBS_QUEUE: "consume",
     },
+    # readwrite on the fleet table = read trackers, write only its IMPORT#/IMPORTS# items. On the
+    # track bucket: read incoming/, tracks/, events/; write tracks/, events/, outcomes/; never delete.
+    # send = its dead-letter queue (failed S3 events, after Lambda's retries).
+    IMPORT: {FLEET_TABLE: "readwrite", TRACK_BUCKET: "readwrite", IMPORT_DLQ: "send"},
 }
 """Function logical id -> {resource logical id: access}; a resource not listed is not touched."""
 

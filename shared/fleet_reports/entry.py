@@ -1,4 +1,4 @@
-"""Lambda entry points: the same wiring for every API function, and the worker's batch loop.
+"""Lambda entry points: the same wiring for every API function, the worker's batch loop, the importer.
 
 A handler module is two lines: which path and which action. Creating the resolver, logger,
 tracer and metrics objects is cheap; no settings, clients or I/O happen at import.
@@ -72,6 +72,55 @@ def worker_handler() -> Handler:
         return dict(
             process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
         )
+
+    return handler
+
+
+class ImportFailed(RuntimeError):
+    """At least one record of an S3 event could not be imported now; Lambda retries the event."""
+
+
+def import_handler() -> Handler:
+    """S3 ObjectCreated events of the track bucket's ``incoming/``: one import per record.
+
+    S3 invokes the function asynchronously. A file that cannot be imported at all (unknown
+    tracker, not a track file) is an outcome, not an error. A transient failure (the store kept
+    refusing, a timeout) makes the invocation raise once every record was tried, so Lambda
+    retries the event and, after its retries, sends it to the dead-letter queue; records that did
+    land are not redone on the retry (the import is idempotent).
+    """
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        from urllib.parse import unquote_plus
+
+        from fleet_reports.service.imports import import_object
+
+        _fresh_metrics()
+        done: list[dict[str, Any]] = []
+        failed: list[str] = []
+        for record in event.get("Records", []):
+            bucket = str(record["s3"]["bucket"]["name"])
+            key = unquote_plus(str(record["s3"]["object"]["key"]))  # S3 sends keys URL-encoded
+            logger.append_keys(s3_key=key)
+            try:
+                outcome = import_object(bucket, key)
+            except Exception:
+                logger.exception("import failed; the event will be retried")
+                metrics.add_metric(name="imports_retried", unit=MetricUnit.Count, value=1)
+                failed.append(key)
+                continue
+            metrics.add_metric(name=f"imports_{outcome.state}", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="FixesAccepted", unit=MetricUnit.Count, value=outcome.accepted)
+            metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=outcome.rejected_count)
+            summary = outcome.summary()
+            logger.info("file imported", extra=summary)
+            done.append(summary)
+        if failed:
+            raise ImportFailed(f"{len(failed)} of the event's files could not be imported now: {failed}")
+        return {"imports": done}
 
     return handler
 

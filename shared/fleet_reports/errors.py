@@ -82,6 +82,8 @@ def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
         name = _loc_name(loc)
         if prefix:
             name = f"{prefix}.{name}" if name != "body" else prefix
+        if err["type"] == "parameter" and "parameter" in err.get("ctx", {}):
+            name = str(err["ctx"]["parameter"])  # a validator that names a nested parameter itself
         errors.append({"parameter": name, "error": str(err["msg"])})
     return ApiError(7, errors=errors)
 

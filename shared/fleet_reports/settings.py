@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     download_inline_max_bytes: int = 3_000_000  # about 4 MB once base64-encoded
     presign_seconds: int = 300
     job_lease_seconds: int = 960
+    # A report still "running" this long after its lease ran out has no delivery left to finish
+    # it (the queue's visibility timeout, 5400 s, plus margin): it is failed when next looked at.
+    stale_after_seconds: int = 7200
     inline_report_max_bytes: int = 300_000  # gzip'd JSON kept in the table up to this size
 
     def require(self, name: str) -> str:
@@ -61,7 +64,7 @@ _DURATION = re.compile(r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(
 
 def parse_iso_duration(text: str) -> timedelta:
     """``P90D``, ``PT12H``, ``P1DT6H`` ... (weeks, days, hours, minutes, seconds)."""
-    m = _DURATION.match(text)
+    m = _DURATION.fullmatch(text)
     if not m or text in ("P", "PT"):
         raise ValueError(f"not an ISO 8601 duration: {text!r}")
     parts = {k: int(v) if v else 0 for k, v in m.groupdict().items()}

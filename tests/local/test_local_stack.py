@@ -156,3 +156,78 @@ def test_documented_errors_over_http(stack: dict[str, Any]) -> None:
         except urllib.error.HTTPError as err:
             body = json.loads(err.read())
             assert body["success"] is False and body["status"]["code"] == code, (url, body)
+
+
+def post_json(url: str, payload: dict[str, Any]) -> Any:
+    req = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def trip_rows(stack: dict[str, Any], day: str) -> list[dict[str, Any]]:
+    """Generate the trip report of tracker 669673 for one local day over HTTP; its trip rows."""
+    body = post_json(
+        f"{stack['api_url']}/report/tracker/generate",
+        {
+            "hash": stack["demo_hash"],
+            "title": "Imported day",
+            "trackers": [669673],
+            "from": f"{day} 00:00:00",
+            "to": f"{day} 23:59:59",
+            "time_filter": {"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
+            "plugin": {"plugin_id": 4, "split": True, "filter": True, "hide_empty_tabs": False},
+        },
+    )
+    assert body["success"] is True, body
+    wait_done(stack, body["id"])
+    report = get_json(f"{stack['api_url']}/report/tracker/retrieve?hash={stack['demo_hash']}&report_id={body['id']}")
+    trips = report["report"]["sheets"][0]["sections"][0]
+    return [row for group in trips.get("data", []) for row in group.get("rows", [])]
+
+
+def test_an_uploaded_csv_is_imported_and_reported(stack: dict[str, Any]) -> None:
+    import uuid
+    from datetime import date
+
+    import boto3
+
+    from fleet_reports.engine.model import Track
+    from fleet_reports.ingest import format_csv
+    from fleet_reports.sim.demo import demo_track
+
+    # Given a day the demo fleet has no track for: the trip report of it is empty
+    day = date(2021, 3, 10)
+    assert trip_rows(stack, day.isoformat()) == []
+
+    # When a CSV of the demo car's drives (the UTC days around that local day) is uploaded to the
+    # local stack's data bucket under incoming/669673/, with boto3 pointed at the stack
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack["aws_endpoint_url"],
+        region_name=stack["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    track = Track.concat([demo_track(669673, date(2021, 3, 9)), demo_track(669673, day)])
+    name = f"drives-{uuid.uuid4().hex[:8]}.csv"
+    s3.put_object(Bucket=stack["data_bucket"], Key=f"{stack['import_prefix']}669673/{name}", Body=format_csv(track))
+
+    # Then the import's outcome appears beside the upload, every fix accepted
+    deadline = time.monotonic() + 120
+    outcome: dict[str, Any] | None = None
+    while outcome is None:
+        try:
+            body = s3.get_object(Bucket=stack["data_bucket"], Key=f"outcomes/669673/{name}.json")["Body"]
+            outcome = json.loads(body.read())
+        except s3.exceptions.NoSuchKey:
+            assert time.monotonic() < deadline, "no import outcome"
+            time.sleep(0.2)
+    assert outcome["state"] == "done", outcome
+    assert outcome["accepted"] == len(track) and outcome["days"] == ["2021-03-09", "2021-03-10"]
+
+    # And the trip report of that day, generated through the HTTP API, has the drives
+    rows = trip_rows(stack, day.isoformat())
+    assert len(rows) >= 2
+    assert sum(r["length"]["raw"] for r in rows) > 10  # km

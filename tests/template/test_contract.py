@@ -26,7 +26,25 @@ TABLE, BUCKET, QUEUE = "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Que
 
 
 def _functions(resources: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {k: v["Properties"] for k, v in resources.items() if v["Type"] == FUNCTION}
+    """Each function's properties; the statements of IAM policies attached to its role (the one SAM
+    names ``<logical id>Role``) count among its ``Policies``."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != FUNCTION:
+            continue
+        props = resource["Properties"]
+        extra = [{"Statement": p["PolicyDocument"]["Statement"]} for p in _role_policies(resources, logical_id)]
+        out[logical_id] = {**props, "Policies": [*props.get("Policies", []), *extra]} if extra else props
+    return out
+
+
+def _role_policies(resources: Mapping[str, Any], logical_id: str) -> list[Mapping[str, Any]]:
+    """Properties of the ``AWS::IAM::Policy`` resources attached to the function's generated role."""
+    return [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": f"{logical_id}Role"} in r["Properties"].get("Roles", [])
+    ]
 
 
 def _env(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,6 +145,12 @@ def _grants(props: Mapping[str, Any]) -> Iterator[tuple[str, str | None, str]]:
         if event["Type"] == "SQS":
             (target,) = _targets(event["Properties"]["Queue"])
             yield target, "consume", "SQS event"
+        # An S3 event grants nothing: the bucket invokes the function (a resource-based permission).
+    dlq = props.get("DeadLetterQueue")
+    if dlq:  # SAM grants sqs:SendMessage on it
+        assert dlq["Type"] == "SQS", "teach this test other dead-letter targets"
+        (target,) = _targets(dlq["TargetArn"])
+        yield target, "send", "DeadLetterQueue"
 
 
 def _granted(props: Mapping[str, Any]) -> dict[str, frozenset[str]]:
@@ -235,8 +259,8 @@ def test_every_variable_lands_in_a_settings_field() -> None:
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTION_ACCESS))
 def test_each_function_is_granted_exactly_what_it_touches(resources_of: dict[str, Any], logical_id: str) -> None:
-    # Given one function's policies and events
-    props = resources_of[logical_id]["Properties"]
+    # Given one function's policies (with those attached to its role), events and dead-letter queue
+    props = _functions(resources_of)[logical_id]
 
     # When its grants are reduced to resource -> capabilities
     granted = _granted(props)
@@ -277,15 +301,17 @@ def test_only_generate_sends_to_the_jobs_queue(resources_of: dict[str, Any]) -> 
     assert senders == {"GenerateFunction"}
 
 
-def test_only_the_worker_consumes_jobs_and_reads_tracks(resources_of: dict[str, Any]) -> None:
+def test_only_the_worker_consumes_jobs_and_only_the_importer_writes_tracks(resources_of: dict[str, Any]) -> None:
     # Given every function's grants
     grants = {lid: _granted(props) for lid, props in _functions(resources_of).items()}
 
-    # Then nothing but the worker touches the track bucket or consumes the jobs queue
-    assert {lid for lid, g in grants.items() if "TrackBucket" in g} == {"WorkerFunction"}
+    # Then nothing but the worker (reads) and the importer (reads, writes) touches the track bucket
+    assert {lid for lid, g in grants.items() if "TrackBucket" in g} == {"WorkerFunction", "ImportFunction"}
+    assert {lid for lid, g in grants.items() if "write" in g.get("TrackBucket", ())} == {"ImportFunction"}
     assert {lid for lid, g in grants.items() if "consume" in g.get("ReportJobsQueue", ())} == {"WorkerFunction"}
-    # And no function touches the dead-letter queue
+    # And no function touches the jobs' dead-letter queue; only the importer's failures reach its own
     assert not any("ReportJobsDLQ" in g for g in grants.values())
+    assert {lid for lid, g in grants.items() if "ImportDLQ" in g} == {"ImportFunction"}
 
 
 def test_delete_may_delete_report_files_but_not_read_them(resources_of: dict[str, Any]) -> None:
@@ -373,8 +399,9 @@ def test_layers_keep_the_api_path_light(resources_of: dict[str, Any]) -> None:
     # Given every function's layers
     for logical_id, props in _functions(resources_of).items():
         layers = [layer["Ref"] for layer in props["Layers"]]
-        # Then all get the API and domain layers, and only the worker the heavy compute layer
-        expected = ["ApiLayer", "DomainLayer"] + (["ComputeLayer"] if logical_id == "WorkerFunction" else [])
+        # Then all get the API and domain layers, and only the worker and the importer the heavy compute layer
+        heavy = logical_id in ("WorkerFunction", "ImportFunction")
+        expected = ["ApiLayer", "DomainLayer"] + (["ComputeLayer"] if heavy else [])
         assert layers == expected, logical_id
 
 
@@ -617,4 +644,206 @@ def test_outputs_name_everything_a_tool_needs(sam_template: dict[str, Any]) -> N
         "TrackBucketName": {"Ref": "TrackBucket"},
         "ReportJobsQueueUrl": {"Ref": "ReportJobsQueue"},
         "ReportJobsDLQUrl": {"Ref": "ReportJobsDLQ"},
+        "ImportDLQUrl": {"Ref": "ImportDLQ"},
     }
+
+
+# ============================================================================ the importer
+# SAM's S3 event makes the bucket's notification refer to the function (and the bucket depend on
+# the function's invoke permission). Anything of the function that refers back to the bucket
+# (environment, its own policies, its role) closes a cycle CloudFormation refuses, and cfn-lint
+# does not see it (it lints the SAM template untransformed).
+
+_SAM_GRAPH = r"""
+import json, re, sys
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+template = yaml_parse(open(sys.argv[1]).read())
+for resource in template["Resources"].values():
+    props = resource.get("Properties", {})
+    for uri in ("CodeUri", "ContentUri"):
+        if uri in props:
+            props[uri] = "s3://bucket/code.zip"  # sam build's job; the graph does not depend on it
+
+def refs(value):
+    found = set()
+    if isinstance(value, list):
+        for v in value:
+            found |= refs(v)
+    elif isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref" and isinstance(arg, str):
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                found.add(arg.split(".")[0] if isinstance(arg, str) else arg[0])
+            elif key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                found |= {n.split(".")[0] for n in re.findall(r"\$\{([^}!]+)\}", text)}
+                if isinstance(arg, list):
+                    found |= refs(arg[1])
+            else:
+                found |= refs(arg)
+    return found
+
+resources = transform(template, {}, NoManagedPolicies())["Resources"]
+graph = {}
+for name, resource in resources.items():
+    depends = resource.get("DependsOn", [])
+    depends = [depends] if isinstance(depends, str) else depends
+    graph[name] = sorted((refs(resource.get("Properties", {})) | set(depends)) & set(resources))
+print(json.dumps(graph))
+"""
+
+
+def _sam_dependency_graph(template: Path) -> dict[str, list[str]]:
+    """The CloudFormation template SAM makes of ``template``, as resource -> resources it depends on.
+
+    Runs the real SAM translator: in this interpreter when it has it, else in the SAM CLI's own
+    virtualenv (``.venv-sam``, made by ``scripts/sam-build.sh``).
+    """
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    python = sys.executable if importlib.util.find_spec("samtranslator") else str(ROOT / ".venv-sam/bin/python")
+    if not Path(python).exists():
+        pytest.skip("the SAM translator is not installed (run scripts/sam-build.sh once)")
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    out = subprocess.run([python, "-c", _SAM_GRAPH, str(template)], capture_output=True, text=True, env=env, check=True)
+    graph: dict[str, list[str]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return graph
+
+
+def _cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:
+    """Every dependency cycle found by a depth-first search (each as the path that closes it)."""
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        for nxt in graph.get(node, []):
+            if nxt in path:
+                cycles.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in done:
+                visit(nxt, [*path, nxt])
+        done.add(node)
+
+    for node in sorted(graph):
+        if node not in done:
+            visit(node, [node])
+    return cycles
+
+
+def test_the_importer_runs_on_uploads_to_incoming(resources_of: dict[str, Any]) -> None:
+    # Given the import function
+    props = resources_of[contract.IMPORT]["Properties"]
+
+    # Then its one event is S3 ObjectCreated on the track bucket, for keys under incoming/
+    (event,) = props["Events"].values()
+    bucket, prefix = contract.S3_EVENTS[contract.IMPORT]
+    assert event["Type"] == "S3"
+    assert event["Properties"]["Bucket"] == {"Ref": bucket} == {"Ref": "TrackBucket"}
+    assert event["Properties"]["Events"] == "s3:ObjectCreated:*"
+    assert event["Properties"]["Filter"] == {"S3Key": {"Rules": [{"Name": "prefix", "Value": prefix}]}}
+    assert prefix == contract.IMPORT_PREFIX == "incoming/"
+    # And events that failed every attempt land in its dead-letter queue, not nowhere
+    assert props["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["ImportDLQ", "Arn"]}}
+    # And it has a full vCPU for five minutes, on the Globals' python3.13
+    assert (props["MemorySize"], props["Timeout"]) == (1769, 300)
+    assert "Runtime" not in props
+
+
+def test_a_function_with_an_s3_event_never_refers_to_its_bucket(resources_of: dict[str, Any]) -> None:
+    for logical_id, (bucket, _) in contract.S3_EVENTS.items():
+        # Given a function that a bucket's notification invokes
+        props = resources_of[logical_id]["Properties"]
+
+        # Then nothing of the function refers to that bucket (that would be a dependency cycle)
+        assert bucket not in _targets({k: v for k, v in props.items() if k != "Events"})
+        # And its access to the bucket is a policy of its own, attached to the function's role
+        (policy,) = _role_policies(resources_of, logical_id)
+        assert resources_of[contract.ROLE_POLICIES[logical_id]]["Properties"] == policy
+        assert bucket in _targets(policy["PolicyDocument"])
+
+
+def test_the_transformed_template_has_no_dependency_cycle(tmp_path: Path) -> None:
+    # Given the CloudFormation template SAM makes of template.yaml
+    from .conftest import TEMPLATE
+
+    graph = _sam_dependency_graph(TEMPLATE)
+
+    # Then the bucket depends on the importer (its notification), and no resource depends on itself
+    assert "ImportFunction" in graph["TrackBucket"] or "ImportFunctionUploadPermission" in graph["TrackBucket"]
+    assert _cycles(graph) == []
+
+    # And the check has teeth: the importer reading TRACK_BUCKET from its environment is a cycle
+    text = TEMPLATE.read_text()
+    anchor = "          FLEET_TABLE: !Ref FleetTable\n      # An S3 event"
+    assert anchor in text
+    broken = tmp_path / "template.yaml"
+    broken.write_text(text.replace(anchor, anchor.replace("\n", "\n          TRACK_BUCKET: !Ref TrackBucket\n", 1)))
+    assert any({"TrackBucket", "ImportFunction"} <= set(c) for c in _cycles(_sam_dependency_graph(broken)))
+
+
+def test_the_importer_writes_only_its_own_items_of_the_fleet_table(resources_of: dict[str, Any]) -> None:
+    # Given the importer's statements that write the fleet table
+    statements = [
+        s
+        for policy in _functions(resources_of)[contract.IMPORT]["Policies"]
+        for s in policy.get("Statement", [])
+        if "FleetTable" in _targets(s["Resource"])
+    ]
+    (write,) = statements
+
+    # Then it may put and update items, never delete them, and only under its own partition keys
+    assert sorted(write["Action"]) == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    leading = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert leading == [f"{p}*" for p in contract.IMPORT_KEY_PREFIXES]
+    from fleet_reports.store import imports
+
+    assert (imports.LEDGER_PREFIX, imports.OUTCOMES_PREFIX) == contract.IMPORT_KEY_PREFIXES
+
+
+def test_the_importer_reads_and_writes_the_track_bucket_by_prefix(resources_of: dict[str, Any]) -> None:
+    # Given the importer's statements on the track bucket
+    by_action: dict[str, set[str]] = {}
+    for policy in _functions(resources_of)[contract.IMPORT]["Policies"]:
+        for statement in policy.get("Statement", []):
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in statement["Action"]:
+                for resource in resources:
+                    if "TrackBucket" in _targets(resource):
+                        by_action.setdefault(action, set()).add(json.dumps(resource))
+
+    # Then it reads uploads and days, writes days and outcomes, lists (404 not 403), never deletes
+    def under(*prefixes: str) -> set[str]:
+        return {json.dumps({"Fn::Sub": f"${{TrackBucket.Arn}}/{p}*"}) for p in prefixes}
+
+    assert by_action == {
+        "s3:GetObject": under("incoming/", "tracks/", "events/"),
+        "s3:PutObject": under("tracks/", "events/", "outcomes/"),
+        "s3:ListBucket": {json.dumps({"Fn::GetAtt": ["TrackBucket", "Arn"]})},
+    }
+
+
+def test_the_import_dlq_keeps_failed_events_two_weeks(resources_of: dict[str, Any]) -> None:
+    # Given the importer's dead-letter queue
+    props = resources_of["ImportDLQ"]["Properties"]
+
+    # Then it keeps messages 14 days, encrypted
+    assert props == {"MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True}
+
+
+def test_uploads_and_outcomes_expire_but_track_data_does_not(resources_of: dict[str, Any]) -> None:
+    # Given the track bucket's lifecycle rules
+    rules = resources_of["TrackBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+
+    # Then uploads are kept 30 days after their import (an audit trail), outcomes 90 days
+    expiring = {r["Prefix"]: r["ExpirationInDays"] for r in rules if "ExpirationInDays" in r}
+    assert expiring == {"incoming/": 30, "outcomes/": 90}
+    assert all(r["Status"] == "Enabled" for r in rules)

@@ -11,6 +11,7 @@ import pytest
 from fleet_reports.contract import FUNCTION_ENV, GLOBAL_ENV
 from fleet_reports.local.resources import (
     LocalResources,
+    S3EventSpec,
     TemplateError,
     create_resources,
     function_environment,
@@ -260,3 +261,34 @@ def test_the_resolver_handles_the_intrinsics_the_template_uses(
     # And what does not exist locally (the API, the functions) is an explicit error
     with pytest.raises(TemplateError, match="Api"):
         resolve(sam_template, {"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"}, res)
+
+
+def test_function_specs_wire_the_importer_to_the_track_bucket(sam_template: dict[str, Any]) -> None:
+    # When the template's functions are listed
+    importer = functions(sam_template)["ImportFunction"]
+
+    # Then the importer runs on S3 ObjectCreated under incoming/ of the track bucket, with its DLQ
+    assert (importer.code_uri, importer.handler) == ("functions/import/", "app.handler")
+    assert importer.s3_events == (S3EventSpec("TrackBucket", ("s3:ObjectCreated:*",), prefix="incoming/"),)
+    assert importer.dead_letter_queue == "ImportDLQ"
+    assert (importer.sqs_queue, importer.api_routes) == (None, [])
+    # And its key filter is what an S3 notification configuration takes
+    assert importer.s3_events[0].notification_filter() == {
+        "Key": {"FilterRules": [{"Name": "prefix", "Value": "incoming/"}]}
+    }
+
+
+def test_the_track_bucket_expires_uploads_and_outcomes_locally_too(local_aws: LocalAws) -> None:
+    # Given the created track bucket and the importer's dead-letter queue
+    s3, sqs = _client("s3"), _client("sqs")
+    names = local_aws.resources.names
+
+    # When its lifecycle is read
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=names["TrackBucket"])["Rules"]
+
+    # Then uploads expire after 30 days and outcomes after 90, as in the template
+    expiring = {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules if "Expiration" in r}
+    assert expiring == {"incoming/": 30, "outcomes/": 90}
+    # And the importer's DLQ exists and keeps messages 14 days
+    attributes = sqs.get_queue_attributes(QueueUrl=names["ImportDLQ"], AttributeNames=["MessageRetentionPeriod"])
+    assert attributes["Attributes"]["MessageRetentionPeriod"] == "1209600"

@@ -87,7 +87,7 @@ def test_validation_names_parameters() -> None:
     with pytest.raises(ApiError) as err:
         validate(GenerateParams, {"to": "x", "plugin": {"plugin_id": "four"}, "trackers": ["a"]})
     names = [e["parameter"] for e in err.value.errors or []]
-    assert err.value.code == 7 and set(names) == {"from", "plugin", "trackers[0]"}
+    assert err.value.code == 7 and set(names) == {"from", "plugin.plugin_id", "trackers[0]"}
 
 
 def test_time_filter_defaults_and_normalises() -> None:

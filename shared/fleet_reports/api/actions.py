@@ -49,7 +49,7 @@ def status(event: Mapping[str, Any]) -> Response[str]:
 def retrieve(event: Mapping[str, Any]) -> Response[str]:
     request, principal = _begin(event)
     params = validate(ReportIdParams, request.params)
-    return ok(report=reports.retrieve(principal, params.report_id))
+    return ok(report=reports.retrieve(principal, params.report_id, iso=request.iso))
 
 
 def download(event: Mapping[str, Any]) -> Response[Any]:

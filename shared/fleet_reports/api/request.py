@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from fleet_reports.errors import ApiError
 
-HASH_RE = re.compile(r"^[0-9a-f]{32}$")
+HASH_RE = re.compile(r"[0-9a-f]{32}")  # use fullmatch
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -43,6 +43,23 @@ def _query(event: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads(text: str) -> Any:
+    """Strict JSON: ValueError (with a short reason) for bad syntax, NaN/Infinity, numbers too
+    long to convert, or nesting too deep for the parser; never another exception."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    except ValueError as exc:
+        raise ValueError(str(exc).split(";")[0][:120]) from exc
+
+
 def _decode_text_values(values: Mapping[str, str]) -> dict[str, Any]:
     """Form and query values: JSON text for arrays and objects, plain strings otherwise."""
     out: dict[str, Any] = {}
@@ -50,9 +67,9 @@ def _decode_text_values(values: Mapping[str, str]) -> dict[str, Any]:
         text = value.strip()
         if text[:1] in ("[", "{"):
             try:
-                out[key] = json.loads(text)
+                out[key] = loads(text)
                 continue
-            except json.JSONDecodeError:
+            except ValueError:
                 pass  # left as text; the parameter's validation names it
         out[key] = value
     return out
@@ -90,9 +107,9 @@ def parse_request(event: Mapping[str, Any], *, max_body_bytes: int) -> Request:
             is_json = text.lstrip()[:1] == "{"  # no or odd content type: sniff
         if is_json:
             try:
-                body = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ApiError(5, f"Wrong request format: body is not valid JSON ({exc.msg})") from exc
+                body = loads(text)
+            except ValueError as exc:
+                raise ApiError(5, f"Wrong request format: body is not valid JSON ({exc})") from exc
             if not isinstance(body, dict):
                 raise ApiError(5, "Wrong request format: the JSON body must be an object")
             params.update(body)
@@ -112,7 +129,7 @@ def parse_request(event: Mapping[str, Any], *, max_body_bytes: int) -> Request:
         auth = headers.get("authorization", "")
         if auth[:4].upper() == "NVX ":
             credential = auth[4:].strip()
-    if credential is not None and not HASH_RE.match(credential):
+    if credential is not None and not HASH_RE.fullmatch(credential):
         raise ApiError(3)
 
     iso = str(params.get("iso_datetime", "")).lower() in _TRUE or (headers.get("nvx-iso-datetime", "").lower() in _TRUE)

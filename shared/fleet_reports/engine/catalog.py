@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class PluginParams(BaseModel):
-    """Options every plugin takes. Unknown options are kept (and ignored)."""
+    """Options every plugin takes. Unknown options are accepted and ignored (never stored)."""
 
     model_config = ConfigDict(extra="allow")
 

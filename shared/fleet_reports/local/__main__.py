@@ -22,7 +22,8 @@ def banner(info: dict[str, object]) -> str:
         "Fleet Reports local stack is up.",
         f"  API base URL      {url}",
         f"  AWS endpoint      {info['aws_endpoint_url']}  (moto; region {info['region']})",
-        f"  track bucket      {info['data_bucket']}",
+        f"  track bucket      {info['data_bucket']}  (upload track files to "
+        f"{info.get('import_prefix', 'incoming/')}<tracker_id>/ to import them)",
         f"  reports bucket    {info['reports_bucket']}",
     ]
     if h:

@@ -1,5 +1,6 @@
 """Feeds SQS messages to a queue's consumer function the way Lambda's event source mapping
-does: batches of records, partial batch failures left on the queue for a retry."""
+does: batches of records, partial batch failures left on the queue for a retry. And S3 event
+notifications (parked in a local queue) to their function the way S3 invokes Lambda."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ class QueuePoller:
 
     def stop(self) -> None:
         self._stop.set()
-        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
 
     def _run(self) -> None:
         import boto3
@@ -100,3 +102,78 @@ class QueuePoller:
             "eventSourceARN": self.queue_arn,
             "awsRegion": self.queue_arn.split(":")[3] if self.queue_arn.count(":") >= 3 else "us-east-1",
         }
+
+
+class S3EventPoller(QueuePoller):
+    """Feeds S3 event notifications to a function the way S3 invokes Lambda: asynchronously.
+
+    On AWS the bucket's notification invokes the function with the event itself
+    (``{"Records": [...]}``); Lambda retries a failed invocation twice, then sends the event to
+    the function's dead-letter queue. Locally the bucket's notification goes to a local-only
+    queue (moto writes the real S3 event JSON there), and this poller invokes the handler with
+    each message's event, one event per invocation, with the same retries and dead-letter queue.
+    S3's ``s3:TestEvent`` (sent when a notification is configured) is dropped, as Lambda never
+    sees it.
+    """
+
+    def __init__(
+        self,
+        queue_url: str,
+        queue_arn: str,
+        handler: Handler,
+        *,
+        function_name: str,
+        dead_letter_queue_url: str | None = None,
+        max_attempts: int = 3,
+        retry_delay_s: int = 2,
+    ) -> None:
+        super().__init__(
+            queue_url, queue_arn, handler, function_name=function_name, batch_size=10, retry_delay_s=retry_delay_s
+        )
+        self.dead_letter_queue_url, self.max_attempts = dead_letter_queue_url, max_attempts
+        self.failures = 0
+
+    def poll_once(self, sqs: Any, wait_s: int = 0) -> int:
+        resp = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=wait_s,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        messages = resp.get("Messages", [])
+        for m in messages:
+            self._invoke(sqs, m)
+        return len(messages)
+
+    def _invoke(self, sqs: Any, m: dict[str, Any]) -> None:
+        import json
+
+        event = json.loads(m["Body"])
+        if "Records" not in event:  # s3:TestEvent
+            sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+            return
+        attempt = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            self.handler(event, LambdaContext(self.function_name, timeout_s=300, memory_mb=1769))
+        except Exception as exc:
+            self.invocations += 1
+            self.failures += 1
+            if attempt < self.max_attempts:
+                log.warning("%s failed (attempt %d of %d); retrying", self.function_name, attempt, self.max_attempts)
+                sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self.retry_delay_s
+                )
+                return
+            log.exception("%s failed %d times; the event goes to the dead-letter queue", self.function_name, attempt)
+            if self.dead_letter_queue_url:
+                sqs.send_message(
+                    QueueUrl=self.dead_letter_queue_url,
+                    MessageBody=m["Body"],
+                    MessageAttributes={
+                        "ErrorCode": {"DataType": "String", "StringValue": type(exc).__name__},
+                        "ErrorMessage": {"DataType": "String", "StringValue": str(exc)[:1000] or "-"},
+                    },
+                )
+        else:
+            self.invocations += 1
+        sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])

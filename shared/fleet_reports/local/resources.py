@@ -33,6 +33,7 @@ __all__ = [
     "SUPPORTED_TYPES",
     "FunctionSpec",
     "LocalResources",
+    "S3EventSpec",
     "TemplateError",
     "create_resources",
     "function_environment",
@@ -74,6 +75,23 @@ class LocalResources:
 
 
 @dataclass(frozen=True)
+class S3EventSpec:
+    """One ``S3`` event of a function: which bucket, which events, which keys."""
+
+    bucket: str
+    """Logical id of the bucket (``Bucket: !Ref TrackBucket``)."""
+    events: tuple[str, ...]
+    """e.g. ``("s3:ObjectCreated:*",)``."""
+    prefix: str = ""
+    suffix: str = ""
+
+    def notification_filter(self) -> dict[str, Any]:
+        """The ``Filter`` of an S3 notification configuration (empty when it has no rule)."""
+        rules = [{"Name": n, "Value": v} for n, v in (("prefix", self.prefix), ("suffix", self.suffix)) if v]
+        return {"Key": {"FilterRules": rules}} if rules else {}
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """How the local stack wires one ``AWS::Serverless::Function``."""
 
@@ -86,6 +104,10 @@ class FunctionSpec:
     """Logical id of the queue of its ``SQS`` event, if any."""
     batch_size: int | None
     """``BatchSize`` of that ``SQS`` event (SQS default 10)."""
+    s3_events: tuple[S3EventSpec, ...] = ()
+    """Its ``S3`` events (asynchronous invocations by a bucket's notification)."""
+    dead_letter_queue: str | None = None
+    """Logical id of the queue of its ``DeadLetterQueue`` (failed asynchronous invocations)."""
 
 
 # ============================================================================ reading
@@ -149,6 +171,7 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
         routes: list[tuple[str, str]] = []
         sqs_queue: str | None = None
         batch_size: int | None = None
+        s3_events: list[S3EventSpec] = []
         events = props.get("Events", {})
         for event in events.values() if isinstance(events, Mapping) else ():
             kind = event.get("Type")
@@ -158,6 +181,9 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             elif kind == "SQS":
                 sqs_queue = _referenced_logical_id(event_props.get("Queue"))
                 batch_size = int(event_props.get("BatchSize", _DEFAULT_SQS_BATCH_SIZE))
+            elif kind == "S3":
+                s3_events.append(_s3_event(event_props))
+        dlq = props.get("DeadLetterQueue")
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_uri=code_uri,
@@ -165,8 +191,27 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             api_routes=routes,
             sqs_queue=sqs_queue,
             batch_size=batch_size,
+            s3_events=tuple(s3_events),
+            dead_letter_queue=_referenced_logical_id(dlq.get("TargetArn"))
+            if isinstance(dlq, Mapping) and dlq.get("Type") == "SQS"
+            else None,
         )
     return specs
+
+
+def _s3_event(props: Mapping[str, Any]) -> S3EventSpec:
+    """An ``S3`` event's bucket, events and key filter (``Filter.S3Key.Rules``)."""
+    events = props.get("Events", [])
+    rules = (
+        props.get("Filter", {}).get("S3Key", {}).get("Rules", []) if isinstance(props.get("Filter"), Mapping) else []
+    )
+    by_name = {str(r.get("Name", "")).lower(): str(r.get("Value", "")) for r in rules if isinstance(r, Mapping)}
+    return S3EventSpec(
+        bucket=_referenced_logical_id(props.get("Bucket")),
+        events=tuple(str(e) for e in (events if isinstance(events, list) else [events])),
+        prefix=by_name.get("prefix", ""),
+        suffix=by_name.get("suffix", ""),
+    )
 
 
 def _referenced_logical_id(value: Any) -> str:

@@ -1,7 +1,9 @@
-"""The local stack: moto's server, the template's resources, the gateway, the poller, the demo fleet.
+"""The local stack: moto's server, the template's resources, the gateway, the pollers, the demo fleet.
 
 Everything listens on 127.0.0.1 only. Resources are created from template.yaml's own
-properties, so local and deployed cannot drift.
+properties, so local and deployed cannot drift. A function's ``S3`` event (the importer on
+``incoming/``) becomes a notification of the bucket to a local-only queue, which a poller feeds
+to the function as S3 would invoke it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from types import ModuleType
 from typing import Any
 
 from fleet_reports.local.gateway import Gateway, Handler
-from fleet_reports.local.poller import QueuePoller
+from fleet_reports.local.poller import QueuePoller, S3EventPoller
 
 REGION = "us-east-1"
+IMPORT_PREFIX = "incoming/"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -127,7 +130,9 @@ def start(
     gateway = Gateway(routes, port=port)
     gateway.start()
 
-    pollers = []
+    atomic_conditional_writes()
+    pollers: list[QueuePoller] = []
+    pollers += connect_s3_events(specs, resources, handlers)
     for lid, s in specs.items():
         if s.sqs_queue:
             poller = QueuePoller(
@@ -138,8 +143,9 @@ def start(
                 batch_size=s.batch_size or 5,
             )
             pollers.append(poller)
-            if start_pollers:
-                poller.start()
+    if start_pollers:
+        for poller in pollers:
+            poller.start()
 
     stack = Stack(
         root=root, moto=moto, gateway=gateway, pollers=pollers, resources=resources, env=env, handlers=handlers
@@ -155,10 +161,73 @@ def start(
         "fleet_table": resources.names["FleetTable"],
         "jobs_queue_url": resources.names["ReportJobsQueue"],
         "dlq_url": resources.names["ReportJobsDLQ"],
+        "import_prefix": IMPORT_PREFIX,
+        "import_dlq_url": resources.names["ImportDLQ"],
     }
     if demo:
         stack.info.update(load_demo())
     return stack
+
+
+def connect_s3_events(specs: dict[str, Any], resources: Any, handlers: dict[str, Handler]) -> list[QueuePoller]:
+    """Each function's ``S3`` events: a local queue, the bucket's notification to it, a poller.
+
+    On AWS the bucket invokes the function; moto cannot run a Lambda without Docker, but it does
+    send real S3 event notifications to SQS, so the notification goes to a local-only queue and
+    :class:`S3EventPoller` invokes the handler with each event (retries, then the function's
+    dead-letter queue, as Lambda does). Pollers are returned unstarted.
+    """
+    import boto3
+
+    from fleet_reports.local.resources import physical_name
+
+    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    configs: dict[str, list[dict[str, Any]]] = {}
+    pollers: list[QueuePoller] = []
+    for lid, spec in specs.items():
+        for n, event in enumerate(spec.s3_events):
+            name = physical_name(resources.stack_name, f"{lid}S3Events{n or ''}")
+            url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            config: dict[str, Any] = {"Id": f"{lid}-{n}", "QueueArn": arn, "Events": list(event.events)}
+            if event.notification_filter():
+                config["Filter"] = event.notification_filter()
+            configs.setdefault(resources.names[event.bucket], []).append(config)
+            dlq = resources.names.get(spec.dead_letter_queue) if spec.dead_letter_queue else None
+            pollers.append(S3EventPoller(url, arn, handlers[lid], function_name=lid, dead_letter_queue_url=dlq))
+    for bucket, queue_configs in configs.items():
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={"QueueConfigurations": queue_configs},  # type: ignore[typeddict-item]
+        )
+    return pollers
+
+
+def atomic_conditional_writes() -> None:
+    """Give moto's S3 PutObject the atomicity of real S3's conditional writes.
+
+    Real S3 checks ``If-Match`` / ``If-None-Match`` and stores the object as one atomic step
+    (a concurrent writer gets 412 PreconditionFailed or 409 ConditionalRequestConflict). moto 5
+    checks, then writes, with no lock between: two threads that read the same ETag can both
+    "succeed", and the store's optimistic concurrency (fleet_reports.store.tracks) would lose
+    the first write - locally only. Serialising moto's PutObject handler restores S3's
+    semantics; it changes nothing else. Idempotent; for the local stack, tests and benchmarks.
+    """
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response.put_object, "_fleet_reports_atomic", False):
+        return
+    original = S3Response.put_object
+    lock = threading.Lock()
+
+    def put_object(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    put_object._fleet_reports_atomic = True  # type: ignore[attr-defined]
+    S3Response.put_object = put_object  # type: ignore[method-assign]
 
 
 def load_demo() -> dict[str, Any]:

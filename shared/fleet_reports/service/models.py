@@ -6,6 +6,7 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
@@ -22,7 +23,7 @@ class TimeFilter(_Params):
     @field_validator("from_", "to")
     @classmethod
     def _time(cls, v: str) -> str:
-        if not _TIME.match(v):
+        if not _TIME.fullmatch(v):
             raise ValueError("expected HH:mm or HH:mm:ss")
         return v if len(v) == 8 else v + ":00"
 
@@ -59,10 +60,10 @@ class GenerateParams(_Params):
     @classmethod
     def _plugin(cls, v: dict[str, Any]) -> dict[str, Any]:
         pid = v.get("plugin_id")
-        if isinstance(pid, str) and pid.strip().lstrip("-").isdigit():
+        if isinstance(pid, str) and pid.strip().isdigit() and len(pid.strip()) <= 9:
             v = {**v, "plugin_id": int(pid)}
         elif not isinstance(pid, int) or isinstance(pid, bool):
-            raise ValueError("plugin.plugin_id must be an integer")
+            raise PydanticCustomError("parameter", "must be an integer", {"parameter": "plugin.plugin_id"})
         return v
 
     @field_validator("trackers", "employees")

@@ -26,9 +26,12 @@ def _locale_info(principal: Principal) -> dict[str, str]:
 def _check_plugin(params: GenerateParams) -> tuple[PluginSpec, dict[str, Any]]:
     spec = plugin_spec(int(params.plugin["plugin_id"]))
     if spec is None:
+        if not params.trackers:  # a parameter error (7) comes before an unknown plugin (222)
+            raise invalid("trackers", "at least one tracker id is required")
         raise ApiError(222)
     plugin = validate(spec.params, params.plugin, prefix="plugin")
-    return spec, plugin.model_dump(mode="json")
+    # Options the plugin does not know are ignored, not stored (api.md): only its own fields.
+    return spec, plugin.model_dump(mode="json", include=set(type(plugin).model_fields))
 
 
 def _tracker_ids(params: GenerateParams, plugin: dict[str, Any], spec: PluginSpec) -> list[int]:
@@ -76,8 +79,9 @@ def generate(principal: Principal, params: GenerateParams, *, iso: bool = False)
             sensors = {s.id for s in visible[int(ref["tracker_id"])].sensors}
             if int(ref["sensor_id"]) not in sensors:
                 raise ApiError(217)
-    if params.employees:
-        raise ApiError(217)  # no employees are known to this deployment yet
+    for employee_id in params.employees or []:
+        if fleet.get_employee(principal.master_id, employee_id) is None:
+            raise ApiError(217)
 
     tariffs = {t.tariff_id for t in visible.values() if t.tariff_id is not None}
     for tariff_id in sorted(tariffs):
@@ -125,23 +129,27 @@ def generate(principal: Principal, params: GenerateParams, *, iso: bool = False)
     return report_id
 
 
-def _wire_time(value: str, tz: str, iso: bool) -> str:
+def _wire_time(item: dict[str, Any], name: str, tz: str, iso: bool) -> str:
+    """A stored time as the wire wants it: the stored string, or ISO 8601 from the exact instant."""
+    ms = item.get(f"{name}_ms")
     if not iso:
-        return value
-    return times.format_wire(times.parse_wire(value, tz), tz, iso=True)
+        return str(item[name])
+    if ms is not None:
+        return times.format_wire(times.from_ms(int(ms)), tz, iso=True)
+    return times.format_wire(times.parse_wire(str(item[name]), tz), tz, iso=True)
 
 
 def list_reports(principal: Principal, *, iso: bool = False) -> list[dict[str, Any]]:
     out = []
-    for item in store.list_reports(principal.pool):
+    for item in map(_settle, store.list_reports(principal.pool)):
         tz = item.get("locale_info", {}).get("time_zone", principal.user.time_zone)
         out.append(
             {
                 "id": item["id"],
                 "title": item["title"],
-                "created": _wire_time(item["created"], tz, iso),
-                "from": _wire_time(item["from"], tz, iso),
-                "to": _wire_time(item["to"], tz, iso),
+                "created": _wire_time(item, "created", tz, iso),
+                "from": _wire_time(item, "from", tz, iso),
+                "to": _wire_time(item, "to", tz, iso),
                 "time_filter": item["time_filter"],
                 "percent": int(item.get("percent", 0)),
                 "type": item.get("type", "user"),
@@ -157,11 +165,22 @@ def list_reports(principal: Principal, *, iso: bool = False) -> list[dict[str, A
     return out
 
 
+STALE_REASON = "the report's computation stopped without finishing (time limit or crash); please generate it again"
+
+
+def _settle(item: dict[str, Any]) -> dict[str, Any]:
+    """A report whose worker died on its last attempt is failed now, so nobody waits forever."""
+    if store.is_stale(item):
+        store.fail(int(item["pool"]), int(item["id"]), STALE_REASON, lease_until=int(item["lease_until"]))
+        return {**item, "state": "failed", "error": STALE_REASON}
+    return item
+
+
 def _owned(principal: Principal, report_id: int) -> dict[str, Any]:
     item = store.get_report(principal.pool, report_id)
     if item is None:
         raise ApiError(204)
-    return item
+    return _settle(item)
 
 
 def status(principal: Principal, report_id: int) -> dict[str, Any]:
@@ -180,13 +199,18 @@ def _done(item: dict[str, Any]) -> None:
         raise ApiError(229)
 
 
-def retrieve(principal: Principal, report_id: int) -> dict[str, Any]:
+def retrieve(principal: Principal, report_id: int, *, iso: bool = False) -> dict[str, Any]:
     item = _owned(principal, report_id)
     _done(item)
     data = store.read_document(item) if not item.get("doc_key") else report_files.get(str(item["doc_key"]))
     if data is None:
         raise ApiError(6, "Report document is missing")
     doc: dict[str, Any] = json.loads(gzip.decompress(data))
+    if iso:
+        tz = item.get("locale_info", {}).get("time_zone", principal.user.time_zone)
+        for name in ("created", "from", "to"):
+            if name in doc and (name in item or f"{name}_ms" in item):
+                doc[name] = _wire_time(item, name, tz, iso=True)
     return doc
 
 
@@ -220,9 +244,16 @@ def download(principal: Principal, report_id: int, fmt: str, headless: bool) -> 
 
 
 def delete(principal: Principal, report_id: int) -> None:
+    """Remove the report and its files.
+
+    The files go first (after the ownership check), so a failure leaves a report the client can
+    delete again rather than files nobody can reach; a worker still rendering when the record
+    goes finds its claim lost and removes what it wrote, and the second sweep catches the rest.
+    """
     if principal.demo:
         raise ApiError(101)
-    removed = store.delete_report(principal.pool, report_id)
-    if removed is None:
+    _owned(principal, report_id)
+    report_files.delete_prefix(report_id)
+    if store.delete_report(principal.pool, report_id) is None:
         raise ApiError(204)
     report_files.delete_prefix(report_id)

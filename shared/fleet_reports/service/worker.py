@@ -121,20 +121,39 @@ def process(job: Job, receive_count: int) -> str:
     assert item is not None
     try:
         fields = _compute(job, token, item)
+        finished = store.finish(job.pool, job.report_id, token, fields)
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = public_reason(exc)
         if receive_count >= settings.max_receive_count:
-            logger.exception("report failed for good", extra={"report_id": job.report_id})
+            logger.exception("report failed for good", extra={"report_id": job.report_id, "reason": reason})
             store.fail(job.pool, job.report_id, reason, token)
         else:
-            logger.warning("attempt failed, will retry", extra={"report_id": job.report_id, "error": reason})
+            logger.warning(
+                "attempt failed, will retry",
+                extra={"report_id": job.report_id, "error": f"{type(exc).__name__}: {exc}"},
+            )
             store.release(job.pool, job.report_id, token, reason)
         raise
-    if not store.finish(job.pool, job.report_id, token, fields):
+    if not finished:
         # deleted (or taken over) while we worked: leave nothing behind
         report_files.delete_prefix(job.report_id)
         return "lost"
     return "done"
+
+
+def public_reason(exc: BaseException) -> str:
+    """What the report's owner may read about a failure (status, retrieve): never store or
+    cloud internals (resource names, account ids, botocore text); those go to the log."""
+    from fleet_reports.settings import ConfigError
+    from fleet_reports.store.errors import StoreError
+
+    if isinstance(exc, StoreError | ConfigError):
+        return "the service's storage was unavailable; please generate the report again"
+    if isinstance(exc, MemoryError):
+        return "the report is too large to compute; try a shorter period or fewer trackers"
+    if isinstance(exc, ValueError):
+        return f"the report's parameters could not be applied: {str(exc)[:300]}"
+    return "an internal error stopped the computation; it has been logged"
 
 
 def _compute(job: Job, token: str, item: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fleet_reports.settings import get_settings
 from fleet_reports.store.aws import error_code, s3, store_call
+from fleet_reports.store.errors import StoreError
 
 
 def _bucket() -> str:
@@ -51,6 +52,13 @@ def delete_prefix(report_id: int) -> int:
         for page in paginator.paginate(Bucket=_bucket(), Prefix=prefix(report_id)):
             keys: list[Any] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
             if keys:
-                s3().delete_objects(Bucket=_bucket(), Delete={"Objects": keys, "Quiet": True})
+                resp = s3().delete_objects(Bucket=_bucket(), Delete={"Objects": keys, "Quiet": True})
+                errors = resp.get("Errors", [])
+                if errors:
+                    first = errors[0]
+                    raise StoreError(
+                        f"file delete: {len(errors)} of {len(keys)} objects not deleted "
+                        f"({first.get('Code')}: {first.get('Key')})"
+                    )
                 deleted += len(keys)
     return deleted

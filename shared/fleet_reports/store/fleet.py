@@ -7,6 +7,13 @@ Keys (pk / sk):
   TRACKER#<id> / TRACKER         TrackerRecord
   TARIFF#<id> / TARIFF           TariffRecord
   USER#<owner> / PLACE#<id>      PlaceRecord
+  USER#<owner> / EMPLOYEE#<id>   EmployeeRecord
+  USER#<owner> / ASSIGN#<tracker>#<from_ms, 15 digits>   AssignmentRecord
+  USER#<owner> / ZONE#<id>       ZoneRecord
+Links, so that one query lists everything a user has (export, prune):
+  USER#<owner> / TRACKER#<id>    {tracker_id}        written by put_tracker
+  USER#<parent> / SUBUSER#<id>   {user_id}           written by put_user for a sub-user
+  USER#<user> / APIKEY#<sha256>  {digest, created}   written by put_credential for an API key
 Hashes are stored only as SHA-256 digests: a leaked table opens nothing.
 """
 
@@ -15,16 +22,21 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleet_reports.settings import get_settings
-from fleet_reports.store.aws import dynamo, plain, store_call, table
+from fleet_reports.store.aws import dynamo, error_code, plain, store_call, table
+from fleet_reports.store.errors import StoreError
 from fleet_reports.store.records import (
+    AssignmentRecord,
     CredentialRecord,
+    EmployeeRecord,
     PlaceRecord,
     TariffRecord,
     TrackerRecord,
     UserRecord,
+    ZoneRecord,
 )
 
 
@@ -40,6 +52,43 @@ def _get(pk: str, sk: str) -> dict[str, Any] | None:
     with store_call("fleet get"):
         item = _table().get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
     return plain(item) if item else None
+
+
+def _delete(pk: str, sk: str, *, condition: tuple[str, Any] | None = None) -> None:
+    """Delete an item; with ``condition`` (attribute, value) only while it still holds."""
+    kwargs: dict[str, Any] = {"Key": {"pk": pk, "sk": sk}}
+    if condition is not None:
+        kwargs["ConditionExpression"] = "attribute_not_exists(pk) OR #c = :c"
+        kwargs["ExpressionAttributeNames"] = {"#c": condition[0]}
+        kwargs["ExpressionAttributeValues"] = {":c": dynamo(condition[1])}
+    try:
+        with store_call("fleet delete"):
+            _table().delete_item(**kwargs)
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) != "ConditionalCheckFailedException":
+            raise
+
+
+def _query(pk: str, prefix: str = "") -> list[dict[str, Any]]:
+    """Every item of partition ``pk`` whose sort key starts with ``prefix`` (all pages)."""
+    from boto3.dynamodb.conditions import Key
+
+    condition: Any = Key("pk").eq(pk)
+    if prefix:
+        condition = condition & Key("sk").begins_with(prefix)
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+    items: list[dict[str, Any]] = []
+    while True:
+        with store_call("fleet query"):
+            resp = _table().query(**kwargs)
+        items.extend(plain(i) for i in resp.get("Items", []))
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def _links(pk: str, prefix: str) -> list[str]:
+    return [str(i["sk"])[len(prefix) :] for i in _query(pk, prefix)]
 
 
 def _put(pk: str, sk: str, record: dict[str, Any], ttl: int | None = None) -> None:
@@ -72,7 +121,26 @@ def get_credential(secret: str) -> CredentialRecord | None:
 
 
 def put_credential(secret: str, cred: CredentialRecord) -> None:
-    _put(f"CRED#{digest(secret)}", "CRED", cred.model_dump(), ttl=cred.expires)
+    put_credential_digest(digest(secret), cred)
+
+
+def put_credential_digest(key_digest: str, cred: CredentialRecord) -> None:
+    """Store a credential known only by its SHA-256 digest (API keys are linked to their user)."""
+    _put(f"CRED#{key_digest}", "CRED", cred.model_dump(), ttl=cred.expires)
+    if cred.kind == "api_key":
+        _put(f"USER#{cred.user_id}", f"APIKEY#{key_digest}", {"digest": key_digest, "created": cred.created})
+
+
+def get_credential_digest(key_digest: str) -> CredentialRecord | None:
+    """The credential stored under this SHA-256 digest, expired sessions included."""
+    item = _get(f"CRED#{key_digest}", "CRED")
+    return CredentialRecord.model_validate(item) if item else None
+
+
+def delete_api_key(key_digest: str, user_id: int) -> None:
+    """Remove an API key (by digest) and its link under the user."""
+    _delete(f"CRED#{key_digest}", "CRED", condition=("user_id", user_id))
+    _delete(f"USER#{user_id}", f"APIKEY#{key_digest}")
 
 
 def delete_credential(secret: str) -> None:
@@ -80,9 +148,36 @@ def delete_credential(secret: str) -> None:
         _table().delete_item(Key={"pk": f"CRED#{digest(secret)}", "sk": "CRED"})
 
 
-def put_user(user: UserRecord) -> None:
+def put_user(user: UserRecord, *, previous: UserRecord | None = None) -> None:
+    """Write the profile and the login (and a sub-user's link under its parent). With the
+    ``previous`` version, a login or parent that changed is released as well."""
+    if previous is not None:
+        if previous.login.lower() != user.login.lower():
+            delete_login(previous.login, user.user_id)
+        if previous.parent_id is not None and previous.parent_id != user.parent_id:
+            _delete(f"USER#{previous.parent_id}", f"SUBUSER#{user.user_id}")
     _put(f"USER#{user.user_id}", "PROFILE", user.model_dump())
     _put(f"LOGIN#{user.login.lower()}", "LOGIN", {"user_id": user.user_id})
+    if user.parent_id is not None:
+        _put(f"USER#{user.parent_id}", f"SUBUSER#{user.user_id}", {"user_id": user.user_id})
+
+
+def delete_login(login: str, user_id: int) -> None:
+    """Release a login, unless it already names another user."""
+    _delete(f"LOGIN#{login.lower()}", "LOGIN", condition=("user_id", user_id))
+
+
+def delete_user(user_id: int) -> None:
+    """Remove a user: profile, login, link under the parent and API keys (sessions expire by
+    themselves and open nothing once the profile is gone). Owned entities are not touched."""
+    user = get_user(user_id)
+    for key_digest in _links(f"USER#{user_id}", "APIKEY#"):
+        delete_api_key(key_digest, user_id)
+    if user is not None:
+        delete_login(user.login, user_id)
+        if user.parent_id is not None:
+            _delete(f"USER#{user.parent_id}", f"SUBUSER#{user_id}")
+    _delete(f"USER#{user_id}", "PROFILE")
 
 
 # --- trackers, tariffs, places -----------------------------------------------------------
@@ -105,8 +200,18 @@ def get_trackers(tracker_ids: Iterable[int]) -> dict[int, TrackerRecord]:
     return found
 
 
-def put_tracker(tracker: TrackerRecord) -> None:
+def put_tracker(tracker: TrackerRecord, *, previous: TrackerRecord | None = None) -> None:
+    """Write the tracker and its link under the owner (the ``previous`` owner's link goes)."""
+    if previous is not None and previous.owner_id != tracker.owner_id:
+        _delete(f"USER#{previous.owner_id}", f"TRACKER#{tracker.tracker_id}")
     _put(f"TRACKER#{tracker.tracker_id}", "TRACKER", tracker.model_dump())
+    _put(f"USER#{tracker.owner_id}", f"TRACKER#{tracker.tracker_id}", {"tracker_id": tracker.tracker_id})
+
+
+def delete_tracker(tracker_id: int, owner_id: int) -> None:
+    """Remove a tracker of ``owner_id`` and its link (its track data stays in S3)."""
+    _delete(f"TRACKER#{tracker_id}", "TRACKER", condition=("owner_id", owner_id))
+    _delete(f"USER#{owner_id}", f"TRACKER#{tracker_id}")
 
 
 def get_tariff(tariff_id: int) -> TariffRecord | None:
@@ -137,3 +242,101 @@ def get_places(owner_id: int) -> list[PlaceRecord]:
 
 def put_place(place: PlaceRecord) -> None:
     _put(f"USER#{place.owner_id}", f"PLACE#{place.place_id}", place.model_dump())
+
+
+def delete_place(owner_id: int, place_id: int) -> None:
+    _delete(f"USER#{owner_id}", f"PLACE#{place_id}")
+
+
+def get_tracker(tracker_id: int) -> TrackerRecord | None:
+    item = _get(f"TRACKER#{tracker_id}", "TRACKER")
+    return TrackerRecord.model_validate(item) if item else None
+
+
+def delete_tariff(tariff_id: int) -> None:
+    _delete(f"TARIFF#{tariff_id}", "TARIFF")
+
+
+# --- employees, driver assignments, zones ----------------------------------------------
+def _assignment_sk(tracker_id: int, from_ms: int) -> str:
+    return f"ASSIGN#{tracker_id}#{from_ms:015d}"
+
+
+def get_employees(owner_id: int) -> list[EmployeeRecord]:
+    return [EmployeeRecord.model_validate(i) for i in _query(f"USER#{owner_id}", "EMPLOYEE#")]
+
+
+def get_employee(owner_id: int, employee_id: int) -> EmployeeRecord | None:
+    item = _get(f"USER#{owner_id}", f"EMPLOYEE#{employee_id}")
+    return EmployeeRecord.model_validate(item) if item else None
+
+
+def put_employee(employee: EmployeeRecord) -> None:
+    _put(f"USER#{employee.owner_id}", f"EMPLOYEE#{employee.employee_id}", employee.model_dump())
+
+
+def delete_employee(owner_id: int, employee_id: int) -> None:
+    _delete(f"USER#{owner_id}", f"EMPLOYEE#{employee_id}")
+
+
+def get_assignments(owner_id: int, tracker_id: int | None = None) -> list[AssignmentRecord]:
+    """The owner's driver assignments (of one tracker if given), by tracker then start time."""
+    prefix = "ASSIGN#" if tracker_id is None else f"ASSIGN#{tracker_id}#"
+    return [AssignmentRecord.model_validate(i) for i in _query(f"USER#{owner_id}", prefix)]
+
+
+def put_assignment(assignment: AssignmentRecord) -> None:
+    sk = _assignment_sk(assignment.tracker_id, assignment.from_ms)
+    _put(f"USER#{assignment.owner_id}", sk, assignment.model_dump())
+
+
+def delete_assignment(owner_id: int, tracker_id: int, from_ms: int) -> None:
+    _delete(f"USER#{owner_id}", _assignment_sk(tracker_id, from_ms))
+
+
+def get_zones(owner_id: int) -> list[ZoneRecord]:
+    return [ZoneRecord.model_validate(i) for i in _query(f"USER#{owner_id}", "ZONE#")]
+
+
+def put_zone(zone: ZoneRecord) -> None:
+    _put(f"USER#{zone.owner_id}", f"ZONE#{zone.zone_id}", zone.model_dump())
+
+
+def delete_zone(owner_id: int, zone_id: int) -> None:
+    _delete(f"USER#{owner_id}", f"ZONE#{zone_id}")
+
+
+# --- everything a user has, in one query -------------------------------------------------
+@dataclass(frozen=True)
+class Owned:
+    """What the partition ``USER#<id>`` holds: owned entities and links (ids, digests)."""
+
+    user_id: int
+    tracker_ids: list[int] = field(default_factory=list)
+    sub_user_ids: list[int] = field(default_factory=list)
+    api_key_digests: list[str] = field(default_factory=list)
+    employees: list[EmployeeRecord] = field(default_factory=list)
+    assignments: list[AssignmentRecord] = field(default_factory=list)
+    zones: list[ZoneRecord] = field(default_factory=list)
+    places: list[PlaceRecord] = field(default_factory=list)
+
+
+def list_owned(user_id: int) -> Owned:
+    owned = Owned(user_id)
+    for item in _query(f"USER#{user_id}"):
+        kind, _, rest = str(item["sk"]).partition("#")
+        if kind == "TRACKER":
+            owned.tracker_ids.append(int(rest))
+        elif kind == "SUBUSER":
+            owned.sub_user_ids.append(int(rest))
+        elif kind == "APIKEY":
+            owned.api_key_digests.append(rest)
+        elif kind == "EMPLOYEE":
+            owned.employees.append(EmployeeRecord.model_validate(item))
+        elif kind == "ASSIGN":
+            owned.assignments.append(AssignmentRecord.model_validate(item))
+        elif kind == "ZONE":
+            owned.zones.append(ZoneRecord.model_validate(item))
+        elif kind == "PLACE":
+            owned.places.append(PlaceRecord.model_validate(item))
+    return owned

@@ -68,3 +68,37 @@ class PlaceRecord(_Record):
     lat: float
     lng: float
     radius_m: float = 500.0
+
+
+class EmployeeRecord(_Record):
+    """An employee (driver) of a master user; ids are unique per owner."""
+
+    employee_id: int
+    owner_id: int
+    first_name: str
+    last_name: str = ""
+    hardware_key: str | None = None  # driver identification key (iButton, RFID card ...)
+
+
+class AssignmentRecord(_Record):
+    """An employee drives a tracker's vehicle from ``from_ms`` until ``to_ms`` (None: still)."""
+
+    owner_id: int
+    tracker_id: int
+    employee_id: int
+    from_ms: int  # UTC epoch ms, inclusive
+    to_ms: int | None = None  # UTC epoch ms, exclusive; None while the assignment is open
+
+
+class ZoneRecord(_Record):
+    """A geofence: a circle (center + radius), a polygon (points) or a sausage (polyline + radius)."""
+
+    zone_id: int
+    owner_id: int
+    label: str
+    kind: Literal["circle", "polygon", "sausage"]
+    address: str = ""
+    color: str | None = None  # "RRGGBB"
+    center: tuple[float, float] | None = None  # circle: (lat, lng)
+    radius_m: float | None = None  # circle and sausage
+    points: list[tuple[float, float]] = Field(default_factory=list)  # polygon vertices / sausage polyline (lat, lng)

@@ -13,6 +13,7 @@ same transaction.
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -39,7 +40,8 @@ LIST_FIELDS = (
     "ttl",
     "employees",
 )
-STATUS_FIELDS = (*LIST_FIELDS, "pool", "owner_id", "files", "doc_key", "claim", "lease_until")
+TIME_FIELDS = ("pool", "lease_until", "created_ms", "from_ms", "to_ms")
+STATUS_FIELDS = (*LIST_FIELDS, *TIME_FIELDS, "owner_id", "files", "doc_key", "claim")
 
 
 def _projection(fields: tuple[str, ...]) -> dict[str, Any]:
@@ -118,19 +120,36 @@ def _ser(value: Any) -> Any:
 
 
 def _transact(items: list[dict[str, Any]]) -> list[str]:
-    """Run a transaction; return the cancellation reason codes ([] on success)."""
-    try:
-        with store_call("reports transaction"):
-            try:
-                _client().transact_write_items(TransactItems=items)
-            except Exception as exc:
-                if error_code(exc) == "TransactionCanceledException":
+    """Run a transaction; the cancellation reason per item ([] on success).
+
+    ``TransactionConflict`` (another transaction on the same items at that instant, e.g. two
+    reports of one user finishing together) is retried with jittered backoff: botocore does not.
+    """
+    for attempt in range(_CONFLICT_RETRIES + 1):
+        try:
+            with store_call("reports transaction"):
+                try:
+                    _client().transact_write_items(TransactItems=items)
+                    return []
+                except Exception as exc:
+                    if error_code(exc) != "TransactionCanceledException":
+                        raise
                     reasons = getattr(exc, "response", {}).get("CancellationReasons", [])
-                    return [str(r.get("Code", "")) for r in reasons] or ["ConditionalCheckFailed"]
-                raise
-    except StoreError:
-        raise
-    return []
+                    codes = [str(r.get("Code", "None")) for r in reasons] or ["ConditionalCheckFailed"]
+        except StoreError:
+            raise
+        if "TransactionConflict" not in codes or attempt == _CONFLICT_RETRIES:
+            return codes
+        time.sleep(random.uniform(0.02, 0.05) * 2**attempt)
+    return codes
+
+
+_CONFLICT_RETRIES = 6
+_CHECK_FAILED = "ConditionalCheckFailed"
+
+
+def _reason(codes: list[str], index: int) -> str:
+    return codes[index] if index < len(codes) else "None"
 
 
 def _active_delta(pool: int, delta: int, cap: int | None = None) -> dict[str, Any]:
@@ -163,7 +182,7 @@ def create_report(item: dict[str, Any], cap: int) -> None:
         reasons = _transact([_active_delta(pool, 1, cap), put])
         if not reasons:
             return
-        if reasons[0] != "ConditionalCheckFailed":
+        if _reason(reasons, 0) != _CHECK_FAILED:
             raise StoreError(f"create report cancelled: {reasons}")
         if attempt == 0 and _recount_active(pool) < cap:
             continue  # the counter had drifted (e.g. a report expired while queued): healed, retry
@@ -171,13 +190,23 @@ def create_report(item: dict[str, Any], cap: int) -> None:
 
 
 def _recount_active(pool: int) -> int:
-    """Count the pool's unfinished reports and store that as its ACTIVE counter."""
+    """Count the pool's unfinished reports and store that as its ACTIVE counter.
+
+    Reports past their TTL, and reports left ``running`` by a worker that died on its last
+    attempt (lease expired longer ago than a redelivery could take), no longer count. The
+    counter is only overwritten if nobody changed it while we counted.
+    """
     from boto3.dynamodb.conditions import Attr, Key
 
+    with store_call("reports counter"):
+        seen = _table().get_item(Key=_active_key(pool), ConsistentRead=True).get("Item", {}).get("active")
+    now = _now()
     count = 0
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
-        "FilterExpression": Attr("state").is_in(list(ACTIVE_STATES)) & Attr("ttl").gt(_now()),
+        "FilterExpression": Attr("state").is_in(list(ACTIVE_STATES))
+        & Attr("ttl").gt(now)
+        & (Attr("lease_until").not_exists() | Attr("lease_until").gt(now - get_settings().stale_after_seconds)),
         "Select": "COUNT",
         "ConsistentRead": True,
     }
@@ -188,13 +217,28 @@ def _recount_active(pool: int) -> int:
         if "LastEvaluatedKey" not in resp:
             break
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-    with store_call("reports recount"):
-        _table().update_item(
-            Key=_active_key(pool),
-            UpdateExpression="SET active = :c",
-            ExpressionAttributeValues={":c": count},
-        )
+    try:
+        with store_call("reports recount"):
+            _table().update_item(
+                Key=_active_key(pool),
+                UpdateExpression="SET active = :c",
+                ConditionExpression="attribute_not_exists(active)" if seen is None else "active = :seen",
+                ExpressionAttributeValues={":c": count} | ({} if seen is None else {":seen": seen}),
+            )
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) != "ConditionalCheckFailedException":
+            raise
     return count
+
+
+def is_stale(item: dict[str, Any]) -> bool:
+    """A report left running by a worker that stopped for good (timeout or crash on the last try)."""
+    lease = item.get("lease_until")
+    return (
+        item.get("state") == "running"
+        and lease is not None
+        and int(lease) < _now() - get_settings().stale_after_seconds
+    )
 
 
 def get_report(pool: int, report_id: int, *, with_document: bool = False) -> dict[str, Any] | None:
@@ -214,7 +258,7 @@ def list_reports(pool: int) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
         "ScanIndexForward": False,
-        **_projection(LIST_FIELDS),
+        **_projection((*LIST_FIELDS, *TIME_FIELDS)),
     }
     while True:
         with store_call("reports list"):
@@ -296,15 +340,34 @@ def finish(pool: int, report_id: int, token: str, fields: dict[str, Any]) -> boo
             "ExpressionAttributeValues": values,
         }
     }
-    return not _transact([update, _active_delta(pool, -1)]) or _retry_without_counter(update)
+    return _update_and_release(pool, update)
 
 
-def _retry_without_counter(update: dict[str, Any]) -> bool:
-    """The counter may already be 0 (healed); the state change alone still has to land."""
-    return not _transact([update])
+def _update_and_release(pool: int, update: dict[str, Any]) -> bool:
+    """Apply a final state change and free the report's ACTIVE slot, atomically.
+
+    False when the state change's own condition failed (the claim was lost, or the report was
+    deleted). When only the counter's condition failed (already 0: healed by a recount), the
+    state change still lands, alone.
+    """
+    reasons = _transact([update, _active_delta(pool, -1)])
+    if not reasons:
+        return True
+    if _reason(reasons, 0) == _CHECK_FAILED:
+        return False
+    if _reason(reasons, 1) == _CHECK_FAILED:
+        again = _transact([update])
+        if not again:
+            return True
+        if _reason(again, 0) == _CHECK_FAILED:
+            return False
+        raise StoreError(f"report update cancelled: {again}")
+    raise StoreError(f"report update cancelled: {reasons}")
 
 
-def fail(pool: int, report_id: int, reason: str, token: str | None = None) -> bool:
+def fail(pool: int, report_id: int, reason: str, token: str | None = None, *, lease_until: int | None = None) -> bool:
+    """Mark failed with ``reason`` and free the slot; only if still held by ``token`` / still on
+    the lease ``lease_until`` when given. False when the report had moved on."""
     condition = "#st IN (:queued, :running)"
     values = {
         ":failed": _ser("failed"),
@@ -315,6 +378,9 @@ def fail(pool: int, report_id: int, reason: str, token: str | None = None) -> bo
     if token is not None:
         condition += " AND #cl = :token"
         values[":token"] = _ser(token)
+    if lease_until is not None:
+        condition += " AND lease_until = :lease"
+        values[":lease"] = _ser(lease_until)
     update = {
         "Update": {
             "TableName": _name(),
@@ -327,7 +393,7 @@ def fail(pool: int, report_id: int, reason: str, token: str | None = None) -> bo
             "ExpressionAttributeValues": values,
         }
     }
-    return not _transact([update, _active_delta(pool, -1)]) or _retry_without_counter(update)
+    return _update_and_release(pool, update)
 
 
 def release(pool: int, report_id: int, token: str, error: str) -> None:
@@ -372,8 +438,15 @@ def delete_report(pool: int, report_id: int) -> dict[str, Any] | None:
         reasons = _transact(ops)
         if not reasons:
             return item
-        if reasons[0] == "None" and state in ACTIVE_STATES and not _transact([delete]):
-            return item  # counter was already 0
+        if _reason(reasons, 0) == _CHECK_FAILED:
+            continue  # its state changed meanwhile: look again
+        if len(ops) == 2 and _reason(reasons, 1) == _CHECK_FAILED:
+            again = _transact([delete])  # counter was already 0
+            if not again:
+                return item
+            if _reason(again, 0) == _CHECK_FAILED:
+                continue
+        raise StoreError(f"delete report cancelled: {reasons}")
     raise StoreError("delete report: the report kept changing state")
 
 

@@ -1,44 +1,107 @@
-"""Track store: fixes per tracker per UTC day as Parquet in the track bucket.
+"""Track store: fixes and device events per tracker per UTC day, as Parquet in the track bucket.
 
-Key: ``tracks/tracker_id=<id>/date=<YYYY-MM-DD>/fixes.parquet`` (Hive-style, Athena-ready).
-A report reads only the days it needs, in parallel.
+Keys (Hive-style, so Athena can query the same files with partition pruning)::
+
+    tracks/tracker_id=<id>/date=<YYYY-MM-DD>/fixes.parquet    fixes (sensor readings are columns)
+    events/tracker_id=<id>/date=<YYYY-MM-DD>/events.parquet   device events
+
+The bytes are :mod:`fleet_reports.ingest`'s codec (compact Parquet; it also reads the first
+format this module wrote). A report reads only the days, and the columns, it needs, in parallel.
+
+Writers
+-------
+* :func:`write_day` puts a day unconditionally: for a caller that owns the day (the demo loader).
+* :func:`merge_day` / :func:`merge_events_day` merge new rows into a day (the importer): on equal
+  time the new row wins, so merging the same rows again changes nothing, and a merge that
+  changes nothing writes nothing.
+
+Why concurrent merges never lose a fix
+--------------------------------------
+Two imports for the same tracker and day may run at once (two uploads, two Lambdas). Each merge
+is a read-modify-write of one object, made safe by optimistic concurrency on that object with
+S3 conditional writes:
+
+1. GET the day object and remember its ETag (or that it does not exist).
+2. Merge the new rows into it and encode.
+3. PUT with ``If-Match: <that ETag>`` (or ``If-None-Match: *`` when it did not exist).
+4. S3 answers 412 PreconditionFailed if the object changed since step 1 (or appeared), and 409
+   ConditionalRequestConflict if a conflicting write is in flight; then go back to 1 after a
+   jittered exponential backoff. After ``max_attempts`` the merge raises
+   :class:`TrackConflict` and the import fails loudly (Lambda retries it, then its DLQ).
+
+S3 evaluates the condition and stores the object atomically (strong read-after-write
+consistency, conditional writes since 2024), so a PUT succeeds only on top of exactly the
+version it merged into: every successful write contains every row of every earlier successful
+write. No lock is held, so a crashed writer blocks nobody. A same-content ETag (ABA) is harmless:
+equal bytes are an equal merge base.
+
+No second mechanism (such as a DynamoDB version item) is added: it could not make the S3 write
+itself conditional, so it would either duplicate this check or need a lease, whose expiry under
+a paused writer is exactly the lost update it means to prevent. The one place where the check
+is not atomic is moto: its PutObject checks ``If-Match`` and then writes without a lock, so two
+threads can both pass the check. The local stack therefore serialises moto's PutObject
+(:func:`fleet_reports.local.stack.atomic_conditional_writes`), which gives moto S3's semantics;
+the race test in ``tests/functions/test_import.py`` runs on it.
 """
 
 from __future__ import annotations
 
-import io
+import random
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fleet_reports.engine.model import Track
 from fleet_reports.settings import get_settings
 from fleet_reports.store.aws import error_code, s3, store_call
+from fleet_reports.store.errors import StoreError
 
-_BASE = {
-    "t": np.int64,
-    "lat": np.float64,
-    "lng": np.float64,
-    "speed": np.float32,
-    "heading": np.float32,
-    "alt": np.float32,
-    "satellites": np.int8,
-    "hdop": np.float32,
-    "odometer": np.float64,
-    "ignition": np.int8,
-}
-_MISSING = {"satellites": -1, "ignition": -1}
-SENSOR_PREFIX = "s:"
+if TYPE_CHECKING:
+    from fleet_reports.ingest import Events
+
+FIXES_PREFIX = "tracks/"
+EVENTS_PREFIX = "events/"
+_CONFLICTS = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+MAX_ATTEMPTS = 10
+_BACKOFF_BASE_S = 0.02
+_BACKOFF_CAP_S = 1.0
+
+
+class TrackConflict(StoreError):
+    """A day object kept changing under a merge: every attempt lost the race."""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What one merge did to one day object."""
+
+    key: str
+    before: int  # rows in the object before the merge (0 when it did not exist)
+    after: int  # rows after
+    attempts: int  # 1 = no conflict; n = n - 1 concurrent writers won first
+    written: bool  # False when the merge changed nothing
+
+    @property
+    def added(self) -> int:
+        return self.after - self.before
 
 
 def day_key(tracker_id: int, day: date) -> str:
-    return f"tracks/tracker_id={tracker_id}/date={day.isoformat()}/fixes.parquet"
+    return f"{FIXES_PREFIX}tracker_id={tracker_id}/date={day.isoformat()}/fixes.parquet"
 
 
-def _bucket() -> str:
-    return get_settings().require("track_bucket")
+def events_day_key(tracker_id: int, day: date) -> str:
+    return f"{EVENTS_PREFIX}tracker_id={tracker_id}/date={day.isoformat()}/events.parquet"
+
+
+def _bucket(bucket: str | None = None) -> str:
+    return bucket or get_settings().require("track_bucket")
 
 
 def utc_days(from_ms: int, to_ms: int) -> list[date]:
@@ -47,64 +110,141 @@ def utc_days(from_ms: int, to_ms: int) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+# ----------------------------------------------------------------------------- codec
 def encode(track: Track) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from fleet_reports.ingest import encode_fixes
 
-    columns: dict[str, Any] = {name: getattr(track, name) for name in _BASE}
-    for name, values in track.sensors.items():
-        columns[SENSOR_PREFIX + name] = values
-    buf = io.BytesIO()
-    pq.write_table(pa.table(columns), buf, compression="zstd")
-    return buf.getvalue()
+    return encode_fixes(track)
 
 
-def decode(data: bytes) -> Track:
-    import pyarrow.parquet as pq
+def decode(data: bytes, columns: Sequence[str] | None = None) -> Track:
+    """A day object's fixes; ``columns`` limits what is read (``t`` always comes; others are unknown)."""
+    from fleet_reports.ingest import decode_fixes
 
-    table = pq.read_table(io.BytesIO(data))
-    n = table.num_rows
-    cols: dict[str, Any] = {}
-    for name, dtype in _BASE.items():
-        if name in table.column_names:
-            cols[name] = table.column(name).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
-        elif name in _MISSING:
-            cols[name] = np.full(n, _MISSING[name], dtype)
-        else:
-            cols[name] = np.full(n, np.nan, dtype)
-    sensors = {
-        c[len(SENSOR_PREFIX) :]: table.column(c).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-        for c in table.column_names
-        if c.startswith(SENSOR_PREFIX)
-    }
-    return Track(**cols, sensors=sensors)
+    return decode_fixes(data, list(columns) if columns is not None else None)
 
 
-def write_day(tracker_id: int, day: date, track: Track) -> None:
-    with store_call("track put"):
-        s3().put_object(Bucket=_bucket(), Key=day_key(tracker_id, day), Body=encode(track))
-
-
-def read_day(tracker_id: int, day: date) -> Track | None:
+# ----------------------------------------------------------------------------- objects
+def _get(bucket: str, key: str) -> tuple[bytes, str] | None:
+    """The object's bytes and ETag; None when it does not exist."""
     try:
-        with store_call("track get"):
-            body = s3().get_object(Bucket=_bucket(), Key=day_key(tracker_id, day))["Body"].read()
-    except Exception as exc:
-        if error_code(exc.__cause__ or exc) in ("NoSuchKey", "404"):
+        with store_call(f"track get {key}"):
+            resp = s3().get_object(Bucket=bucket, Key=key)
+            return resp["Body"].read(), str(resp["ETag"])
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) in _MISSING:
             return None
         raise
-    return decode(body)
 
 
-def load(tracker_id: int, from_ms: int, to_ms: int) -> Track:
-    """The tracker's fixes with ``from_ms <= t <= to_ms``, time-ordered."""
+def _put(bucket: str, key: str, body: bytes, etag: str | None) -> bool:
+    """Conditional PUT: over exactly ``etag``, or only if absent. False when the condition failed."""
+    condition: dict[str, Any] = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+    try:
+        with store_call(f"track put {key}"):
+            s3().put_object(Bucket=bucket, Key=key, Body=body, **condition)
+        return True
+    except StoreError as exc:
+        code = error_code(exc.__cause__ or exc)
+        if code in _CONFLICTS or (etag and code in _MISSING):  # changed, in flight, or deleted meanwhile
+            return False
+        raise
+
+
+def _merge_object(
+    bucket: str,
+    key: str,
+    merge: Callable[[bytes | None], tuple[bytes, int, int]],
+    max_attempts: int,
+) -> MergeResult:
+    """Optimistic read-merge-write of one object (see the module docstring).
+
+    ``merge(current bytes or None) -> (new bytes, rows before, rows after)``; equal bytes mean
+    nothing changed and nothing is written.
+    """
+    for attempt in range(1, max_attempts + 1):
+        current = _get(bucket, key)
+        body, before, after = merge(current[0] if current else None)
+        if current is not None and body == current[0]:
+            return MergeResult(key, before, after, attempt, written=False)
+        if _put(bucket, key, body, current[1] if current else None):
+            return MergeResult(key, before, after, attempt, written=True)
+        # Full jitter: spread the losers so they do not collide again in lockstep.
+        time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+    raise TrackConflict(f"{key}: still changing after {max_attempts} attempts to merge into it")
+
+
+# ----------------------------------------------------------------------------- fixes
+def write_day(tracker_id: int, day: date, track: Track, *, bucket: str | None = None) -> None:
+    """Replace the day's fixes (unconditionally: the caller owns the day)."""
+    with store_call("track put"):
+        s3().put_object(Bucket=_bucket(bucket), Key=day_key(tracker_id, day), Body=encode(track))
+
+
+def merge_day(
+    tracker_id: int, day: date, track: Track, *, bucket: str | None = None, max_attempts: int | None = None
+) -> MergeResult:
+    """Merge ``track`` (fixes of that UTC day) into the stored day; safe against concurrent merges."""
+    from fleet_reports.ingest import decode_fixes, encode_fixes, merge_tracks
+
+    def merge(current: bytes | None) -> tuple[bytes, int, int]:
+        if current is None:
+            return encode_fixes(track), 0, len(track)
+        older = decode_fixes(current)
+        merged = merge_tracks(older, track)
+        return encode_fixes(merged), len(older), len(merged)
+
+    return _merge_object(_bucket(bucket), day_key(tracker_id, day), merge, max_attempts or MAX_ATTEMPTS)
+
+
+def read_day(
+    tracker_id: int, day: date, *, columns: Sequence[str] | None = None, bucket: str | None = None
+) -> Track | None:
+    found = _get(_bucket(bucket), day_key(tracker_id, day))
+    return decode(found[0], columns) if found else None
+
+
+def load(tracker_id: int, from_ms: int, to_ms: int, *, columns: Sequence[str] | None = None) -> Track:
+    """The tracker's fixes with ``from_ms <= t <= to_ms``, time-ordered.
+
+    ``columns`` (e.g. ``("lat", "lng", "speed")``) reads only those columns of each day; the
+    others come back unknown (NaN / -1) and sensors only when named.
+    """
     days = utc_days(from_ms, to_ms)
-    with ThreadPoolExecutor(max_workers=min(16, len(days))) as pool:
-        parts = [p for p in pool.map(lambda d: read_day(tracker_id, d), days) if p is not None and len(p)]
+    bucket = _bucket()
+    with ThreadPoolExecutor(max_workers=min(32, len(days))) as pool:
+        found = list(pool.map(lambda d: _get(bucket, day_key(tracker_id, d)), days))
+    # Decoding is Arrow work that releases the GIL only in part; decode in order, after the I/O.
+    parts = [p for p in (decode(f[0], columns) for f in found if f) if len(p)]
     track = Track.concat(parts)
     if not len(track):
         return track
-    keep = (track.t >= from_ms) & (track.t <= to_ms)
-    track = track.take(keep)
-    order = np.argsort(track.t, kind="stable")
-    return track.take(order)
+    if track.t[0] < from_ms or track.t[-1] > to_ms:
+        track = track.take((track.t >= from_ms) & (track.t <= to_ms))
+    if len(track) > 1 and bool(np.any(track.t[1:] < track.t[:-1])):  # days are sorted; older objects may not be
+        track = track.take(np.argsort(track.t, kind="stable"))
+    return track
+
+
+# ----------------------------------------------------------------------------- device events
+def merge_events_day(
+    tracker_id: int, day: date, events: Events, *, bucket: str | None = None, max_attempts: int | None = None
+) -> MergeResult:
+    """Merge device events of that UTC day into the stored day; safe against concurrent merges."""
+    from fleet_reports.ingest import decode_events, encode_events, merge_events
+
+    def merge(current: bytes | None) -> tuple[bytes, int, int]:
+        if current is None:
+            return encode_events(events), 0, len(events)
+        older = decode_events(current)
+        merged = merge_events(older, events)
+        return encode_events(merged), len(older), len(merged)
+
+    return _merge_object(_bucket(bucket), events_day_key(tracker_id, day), merge, max_attempts or MAX_ATTEMPTS)
+
+
+def read_events_day(tracker_id: int, day: date, *, bucket: str | None = None) -> Events | None:
+    from fleet_reports.ingest import decode_events
+
+    found = _get(_bucket(bucket), events_day_key(tracker_id, day))
+    return decode_events(found[0]) if found else None

@@ -1,0 +1,208 @@
+"""CSV track files: a header row, then one fix per row.
+
+Fast path: pyarrow.csv reads the file with the types the header implies (time as a UTC timestamp
+or epoch seconds, numbers as float64, ignition as a boolean); if a value does not convert, the file
+is read again with every column as text and each column is converted on its own, value by value
+only where vectorised conversion fails. Empty lines are read as all-null rows (then dropped), so
+the n-th row is physical line n + 1 and rows pyarrow skips report their own line; a file whose
+quoted fields span lines (or that uses bare CR newlines) is read with the standard library's csv
+module instead, which counts physical lines exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import numpy as np
+
+from fleet_reports.engine.model import I64
+from fleet_reports.ingest.fixes import BASE_COLUMNS, RawTable, canonical, column_map
+from fleet_reports.ingest.source import count_lines
+from fleet_reports.ingest.types import IngestError, Rejection
+from fleet_reports.ingest.values import NUMBER, parse_time
+
+_TRUE = ["1", "true", "True", "TRUE"]
+_FALSE = ["0", "false", "False", "FALSE"]
+
+
+def _first_line(data: bytes) -> str:
+    end = data.find(b"\n")
+    return data[: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
+
+
+def _delimiter(header_line: str) -> str:
+    if "," in header_line:
+        return ","
+    for d in (";", "\t"):
+        if d in header_line:
+            return d
+    return ","
+
+
+def read_header(data: bytes) -> tuple[list[str], str]:
+    """The header's field names and the delimiter; IngestError when there is no header."""
+    if not data or data.isspace():
+        raise IngestError("empty file: no header row")
+    if data.startswith((b"\n", b"\r\n")):
+        raise IngestError("line 1 is empty: the first line must be the header row")
+    line = _first_line(data)
+    delim = _delimiter(line)
+    headers = next(csv.reader([line], delimiter=delim))
+    known = [h for h in headers if canonical(h) in BASE_COLUMNS]
+    if not known and headers:
+        first = headers[0].strip()
+        if NUMBER.match(first) or parse_time(first)[0] is not None:
+            raise IngestError(f"no header row: line 1 looks like data ({line[:60]!r})")
+    return headers, delim
+
+
+def read_csv(data: bytes) -> RawTable:
+    headers, delim = read_header(data)
+    index = column_map(headers, "header (line 1)")
+    quoted = b'"' in data
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return _read_slow(data, headers, delim, index)  # bare CR newlines
+    raw = _read_fast(data, headers, delim, index, quoted)
+    return raw if raw is not None else _read_slow(data, headers, delim, index)
+
+
+def _types(headers: list[str], index: dict[str, int], first_time: str | None) -> dict[str, Any]:
+    import pyarrow as pa
+
+    types: dict[str, Any] = {h: pa.float64() for h in headers}
+    for name, i in index.items():
+        if name == "ignition":
+            types[headers[i]] = pa.bool_()
+        elif name == "time":
+            epoch = first_time is not None and bool(NUMBER.match(first_time.strip()))
+            types[headers[i]] = pa.float64() if epoch else pa.timestamp("ms", "UTC")
+    for h in headers:
+        if not h.strip():
+            types[h] = pa.string()
+    return types
+
+
+def _first_value(data: bytes, delim: str, col: int) -> str | None:
+    start = data.find(b"\n") + 1
+    if start <= 0:
+        return None
+    end = data.find(b"\n", start)
+    line = data[start : end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
+    try:
+        fields = next(csv.reader([line], delimiter=delim))
+    except (StopIteration, csv.Error):
+        return None
+    return fields[col] if col < len(fields) else None
+
+
+_FAILED_COLUMN = re.compile(r"In CSV column #(\d+)")
+_RETYPES = 3  # columns retyped as text one at a time before reading every column as text
+
+
+def _read_fast(data: bytes, headers: list[str], delim: str, index: dict[str, int], quoted: bool) -> RawTable | None:
+    """pyarrow.csv with empty lines kept as all-null rows, so that (without quoted newlines) the
+    n-th row read is physical line n + 1; None when the slow path must count lines instead."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    invalid: list[tuple[int, int, int]] = []  # (physical line, expected fields, actual fields)
+    skipped: list[int] = []  # physical lines of all the rows left out of the table
+    numbered = True
+
+    def on_invalid(row: Any) -> str:
+        nonlocal numbered
+        if row.number is None:
+            numbered = False
+            return "skip"
+        skipped.append(int(row.number))
+        if row.text.strip():  # a whitespace-only line is as good as empty
+            invalid.append((int(row.number), row.expected_columns, row.actual_columns))
+        return "skip"
+
+    parse = pcsv.ParseOptions(
+        delimiter=delim, newlines_in_values=quoted, ignore_empty_lines=False, invalid_row_handler=on_invalid
+    )
+    read = pcsv.ReadOptions(column_names=headers, skip_rows=1, block_size=4 << 20, use_threads=False)
+
+    def attempt(types: dict[str, Any]) -> Any:
+        invalid.clear()
+        skipped.clear()
+        convert = pcsv.ConvertOptions(
+            column_types=types,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+            true_values=_TRUE,
+            false_values=_FALSE,
+        )
+        return pcsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=convert)
+
+    types = _types(headers, index, _first_value(data, delim, index["time"]))
+    table = None
+    for _ in range(_RETYPES):
+        try:
+            table = attempt(types)
+            break
+        except pa.ArrowInvalid as exc:
+            m = _FAILED_COLUMN.search(str(exc))
+            if not m or int(m.group(1)) >= len(headers):
+                break
+            types[headers[int(m.group(1))]] = pa.string()
+    if table is None:
+        try:
+            table = attempt(dict.fromkeys(headers, pa.string()))
+        except pa.ArrowInvalid:
+            return None  # let the standard library's reader find (and report) the problem
+    if not numbered:
+        return None
+    n = table.num_rows
+    lines: I64 = np.arange(2, n + len(skipped) + 2, dtype=np.int64)
+    if skipped:
+        lines = np.delete(lines, np.array(skipped, np.int64) - 2)
+    if quoted and n + len(skipped) + 1 != count_lines(data):
+        return None  # a quoted field spans lines: count them exactly on the slow path
+    columns = {name: table.column(i) for name, i in index.items()}
+    time_col = columns["time"]
+    if time_col.null_count:  # empty lines (and lines of delimiters only) read as all-null rows
+        empty = np.ones(n, bool)
+        for c in table.columns:
+            if c.null_count == 0:
+                empty[:] = False
+                break
+            empty &= np.asarray(c.is_null().to_numpy(zero_copy_only=False), bool)
+        if empty.any():
+            keep = np.flatnonzero(~empty)
+            lines = lines[keep]
+            take = pa.array(keep)
+            columns = {name: col.take(take) for name, col in columns.items()}
+    rejected = [Rejection(num, f"expected {exp} fields, found {act}") for num, exp, act in invalid]
+    return RawTable(columns=columns, lines=lines, rejected=rejected)
+
+
+def _read_slow(data: bytes, headers: list[str], delim: str, index: dict[str, int]) -> RawTable:
+    import pyarrow as pa
+
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delim)
+    try:
+        next(reader)
+        width = len(headers)
+        records: list[list[str]] = []
+        lines: list[int] = []
+        rejected: list[Rejection] = []
+        prev = reader.line_num
+        for rec in reader:
+            start, prev = prev + 1, reader.line_num
+            if not any(field.strip() for field in rec):
+                continue  # an empty line (or only delimiters / whitespace)
+            if len(rec) != width:
+                rejected.append(Rejection(start, f"expected {width} fields, found {len(rec)}"))
+                continue
+            records.append(rec)
+            lines.append(start)
+    except csv.Error as exc:
+        raise IngestError(f"cannot read the CSV at line {reader.line_num}: {exc}") from None
+    columns = {name: pa.array([r[i] or None for r in records], pa.string()) for name, i in index.items()}
+    return RawTable(columns=columns, lines=np.array(lines, np.int64), rejected=rejected)
