@@ -53,12 +53,12 @@ def worker_handler() -> Handler:
 
     @tracer.capture_method
     def record_handler(record: SQSRecord) -> str:
-        from fleet_reports.service.worker import Job, process
+        from fleet_reports.service.worker import Delivery, Job, process
 
         job = Job.model_validate_json(record.body)
         receive_count = int(record.attributes.approximate_receive_count or 1)
         logger.append_keys(report_id=job.report_id)
-        outcome = process(job, receive_count)
+        outcome = process(job, receive_count, Delivery(record.event_source_arn, record.receipt_handle))
         metrics.add_metric(name=f"jobs_{outcome.split(':')[0]}", unit=MetricUnit.Count, value=1)
         logger.info("job processed", extra={"outcome": outcome, "receive_count": receive_count})
         return outcome

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -138,3 +139,40 @@ def test_delete_removes_files_even_when_the_worker_wrote_late(demo: Lambdas) -> 
     # Then the record and every file are gone
     assert (status, body) == (200, {"success": True})
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"reports/{report_id}/")["KeyCount"] == 0
+
+
+def test_a_failed_attempt_is_retried_after_a_backoff_not_the_whole_timeout(
+    demo: Lambdas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a queued report whose first attempt will fail, and its message as Lambda receives it
+    report_id = generate(demo)
+    demo.use_env("WorkerFunction")
+    queue_url = demo.resources.names["ReportJobsQueue"]
+    sqs = boto3.client("sqs")
+    message = sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=5400, AttributeNames=["All"])["Messages"][0]
+    import fleet_reports.engine.report as engine_report
+    from fleet_reports.service.worker import Delivery, Job, process
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a transient failure")
+
+    monkeypatch.setattr(engine_report, "build_report", flaky)
+    from fleet_reports.service import worker
+
+    monkeypatch.setattr(worker, "RETRY_BASE_SECONDS", 1)  # the real base is 30 s; the mechanism is the same
+
+    # When the worker's attempt fails
+    with pytest.raises(RuntimeError):
+        process(
+            Job(pool=OWNER_ID, report_id=report_id),
+            1,
+            Delivery(demo.resources.arns["ReportJobsQueue"], message["ReceiptHandle"]),
+        )
+
+    # Then the report is queued again and its message is back after the backoff, not after 5400 s
+    _, body, _ = demo.api("StatusFunction", {"hash": HASH, "report_id": report_id})
+    assert body["state"] == "queued"
+    assert not sqs.receive_message(QueueUrl=queue_url).get("Messages")
+    time.sleep(1.5)
+    again = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+    assert [m["MessageId"] for m in again] == [message["MessageId"]]

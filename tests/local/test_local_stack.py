@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +15,6 @@ from seed_examples import COPY, SEED, Example, examples
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.local
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state = tmp_path_factory.mktemp("stack") / "stack.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fleet_reports.local", "--port", "0", "--state", str(state)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-    )
-    deadline = time.monotonic() + 120
-    while not state.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"local stack did not start:\n{proc.stdout.read() if proc.stdout else ''}")
-        time.sleep(0.2)
-    info: dict[str, Any] = json.loads(state.read_text())
-    yield info
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def get_json(url: str) -> Any:

@@ -127,7 +127,9 @@ def demo_manifest(args: argparse.Namespace) -> int:
 
 def _outcome_line(o: ImportOutcome) -> str:
     days = sorted(o.days)
-    span = "" if not days else f", {len(days)} day{'s' * (len(days) != 1)} ({days[0]}..{days[-1]})"
+    span = ""
+    if days:
+        span = f", 1 day ({days[0]})" if len(days) == 1 else f", {len(days)} days ({days[0]}..{days[-1]})"
     if o.state == "failed":
         return f"{o.key}: FAILED: {o.error}"
     if o.state == "duplicate":

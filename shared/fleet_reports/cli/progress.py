@@ -49,7 +49,7 @@ class Progress:
             self.stream.flush()
             return
         step = int(frac * 10)
-        if step != self._last_step or final:
+        if step != self._last_step:
             self._last_step = step
             self.stream.write(text + "\n")
             self.stream.flush()
@@ -57,5 +57,5 @@ class Progress:
     def finish(self) -> None:
         with self._lock:
             self.done = max(self.done, self.total)
-            self._last_step = -1 if not self._tty else self._last_step
-            self._draw(final=True)
+            if self._tty or self._last_step != 10:  # a log already has its 100 % line
+                self._draw(final=True)

@@ -45,7 +45,7 @@ def banner(info: dict[str, object]) -> str:
             f"  curl -X POST '{url}/report/tracker/delete' -H 'Content-Type: application/json' "
             f'-d \'{{"hash": "{h}", "report_id": {rid}}}\'',
         ]
-    lines += ["", "State written to .local/stack.json. Ctrl-C stops the stack.", ""]
+    lines += ["", f"State written to {info.get('state_file', '.local/stack.json')}. Ctrl-C stops the stack.", ""]
     return "\n".join(lines)
 
 
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = start(port=args.port, moto_port=args.moto_port, root=root, demo=not args.no_demo)
     state = args.state or root / ".local" / "stack.json"
     stack.info["started_in_s"] = round(time.monotonic() - t0, 2)
+    stack.info["state_file"] = str(state)
     write_state(stack, state)
     print(banner(stack.info), flush=True)
 

@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -109,7 +110,18 @@ def build_context(item: dict[str, Any]) -> ReportContext:
     )
 
 
-def process(job: Job, receive_count: int) -> str:
+@dataclass(frozen=True)
+class Delivery:
+    """Where the job's message came from, so a failed attempt can be retried after a backoff."""
+
+    queue_arn: str
+    receipt_handle: str
+
+
+RETRY_BASE_SECONDS, RETRY_MAX_SECONDS = 30, 900
+
+
+def process(job: Job, receive_count: int, delivery: Delivery | None = None) -> str:
     """Run one job; the outcome ("done", "skipped: ...", "lost"). Raises to have it retried."""
     settings = get_settings()
     token = uuid.uuid4().hex
@@ -133,12 +145,26 @@ def process(job: Job, receive_count: int) -> str:
                 extra={"report_id": job.report_id, "error": f"{type(exc).__name__}: {exc}"},
             )
             store.release(job.pool, job.report_id, token, reason)
+            if delivery is not None:
+                _retry_soon(delivery, receive_count)
         raise
     if not finished:
         # deleted (or taken over) while we worked: leave nothing behind
         report_files.delete_prefix(job.report_id)
         return "lost"
     return "done"
+
+
+def _retry_soon(delivery: Delivery, receive_count: int) -> None:
+    """30 s, 60 s, 120 s ... (at most 15 min) instead of the queue's whole visibility timeout."""
+    from fleet_reports.store import queue
+    from fleet_reports.store.errors import StoreError
+
+    delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, receive_count - 1))
+    try:
+        queue.retry_in(delivery.queue_arn, delivery.receipt_handle, delay)
+    except StoreError:
+        logger.warning("could not shorten the retry delay; the queue's visibility timeout applies")
 
 
 def public_reason(exc: BaseException) -> str:
