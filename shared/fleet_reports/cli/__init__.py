@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fleet_reports.cli import commands
 
@@ -29,20 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("target", help="show which deployment the CLI works on")
     p.set_defaults(func=commands.show_target)
 
-    p = sub.add_parser("validate", help="check a fleet manifest (offline)")
-    p.add_argument("file", type=Path)
-    p.set_defaults(func=commands.validate, offline=True)
-
-    p = sub.add_parser("apply", help="apply a fleet manifest (JSON or YAML), idempotently")
-    p.add_argument("file", type=Path)
-    p.add_argument("--prune", action="store_true", help="also remove the manifest users' entities it does not list")
-    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
-    p.set_defaults(func=commands.apply)
-
-    p = sub.add_parser("export", help="write what the store holds for some users as a manifest")
-    p.add_argument("--user", type=int, action="append", required=True, dest="users", help="a user id (repeatable)")
-    p.add_argument("-o", "--output", type=Path, help="file (.yaml, .yml or .json); default: YAML on stdout")
-    p.set_defaults(func=commands.export)
+    _manifest_commands(sub)
+    fleet = sub.add_parser("fleet", help="the same manifest commands, grouped: fleet apply|validate|export")
+    _manifest_commands(fleet.add_subparsers(dest="fleet_command", required=True, metavar="COMMAND"))
 
     p = sub.add_parser("import", help="upload track files (CSV, NDJSON, GPX, optionally .gz) and wait for the outcome")
     p.add_argument("files", type=Path, nargs="+")
@@ -83,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the source formats")
     p.set_defaults(func=commands.convert, offline=True)
     return parser
+
+
+def _manifest_commands(sub: Any) -> None:
+    p = sub.add_parser("validate", help="check a fleet manifest (offline)")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=commands.validate, offline=True)
+
+    p = sub.add_parser("apply", help="apply a fleet manifest (JSON or YAML), idempotently")
+    p.add_argument("file", type=Path)
+    p.add_argument("--prune", action="store_true", help="also remove the manifest users' entities it does not list")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    p.set_defaults(func=commands.apply)
+
+    p = sub.add_parser("export", help="write what the store holds for some users as a manifest")
+    p.add_argument("--user", type=int, action="append", required=True, dest="users", help="a user id (repeatable)")
+    p.add_argument("-o", "--output", type=Path, help="file (.yaml, .yml or .json); default: YAML on stdout")
+    p.set_defaults(func=commands.export)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
