@@ -51,6 +51,43 @@ class SensorsParams(PluginParams):
     sensors: list[SensorRef] = Field(min_length=1)
 
 
+class StopsParams(PluginParams):
+    """Plugin 6: stops (every parking, analytics.md section 2)."""
+
+    show_coordinates: bool = False
+    group_by_driver: bool = False
+
+
+class EngineHoursParams(PluginParams):
+    """Plugin 7: engine hours (ignition-on intervals)."""
+
+    show_detailed: bool = True  # list every interval under its day, not only the day totals
+
+
+class GeofenceParams(PluginParams):
+    """Plugin 8: geofence visits."""
+
+    zone_ids: list[int] | None = None  # None: every zone of the owner
+    min_minutes_in_zone: int = Field(default=1, ge=0, le=1440)
+    show_mileage: bool = True
+    show_not_visited_zones: bool = False
+
+
+class SpeedingParams(PluginParams):
+    """Plugin 27: speed violations."""
+
+    max_speed: int = Field(default=90, ge=1, le=1000)  # in the user's units (km/h, mph, kn)
+    min_duration_minutes: float = Field(default=1, ge=0, le=1440)
+    show_coordinates: bool = False
+    group_by_driver: bool = False
+
+
+class PointsParams(PluginParams):
+    """Plugin 91: every kept fix of one tracker over at most 24 h."""
+
+    show_coordinates: bool = True
+
+
 @dataclass(frozen=True)
 class PluginSpec:
     id: int
@@ -64,6 +101,17 @@ class PluginSpec:
 PLUGINS: dict[int, PluginSpec] = {
     4: PluginSpec(4, "Trips", TripsParams, "Trip report"),
     9: PluginSpec(9, "Measuring sensors", SensorsParams, "Measuring sensors report"),
+}
+"""The plugins this deployment serves; the others in :data:`PLANNED` answer 222 until their engine lands."""
+
+PLANNED: dict[int, PluginSpec] = {
+    6: PluginSpec(6, "Stops", StopsParams, "Stops report"),
+    7: PluginSpec(7, "Engine hours", EngineHoursParams, "Engine hours report"),
+    8: PluginSpec(8, "Geofence visits", GeofenceParams, "Geofence visits report"),
+    27: PluginSpec(27, "Speed violation", SpeedingParams, "Speed violation report"),
+    91: PluginSpec(
+        91, "Point report", PointsParams, "Point report", span_setting="point_report_max_time_span", single_tracker=True
+    ),
 }
 
 

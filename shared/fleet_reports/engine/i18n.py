@@ -18,10 +18,19 @@ DEFAULT_LANG = "en"
 
 @lru_cache(maxsize=16)
 def _catalog(lang: str) -> dict[str, Any] | None:
-    res = resources.files("fleet_reports").joinpath("i18n", f"{lang}.json")
-    if not res.is_file():
+    """``<lang>.json`` plus every ``<lang>.<part>.json`` (one part per plugin), merged."""
+    folder = resources.files("fleet_reports").joinpath("i18n")
+    main = folder.joinpath(f"{lang}.json")
+    if not main.is_file():
         return None
-    return cast(dict[str, Any], json.loads(res.read_text(encoding="utf-8")))
+    merged = cast(dict[str, Any], json.loads(main.read_text(encoding="utf-8")))
+    parts = sorted(
+        (r for r in folder.iterdir() if r.name.startswith(f"{lang}.") and r.name.endswith(".json") and r != main),
+        key=lambda r: r.name,
+    )
+    for part in parts:
+        merged.update(cast(dict[str, Any], json.loads(part.read_text(encoding="utf-8"))))
+    return merged
 
 
 def language_of(locale: str) -> str:

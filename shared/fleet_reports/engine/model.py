@@ -128,6 +128,30 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Zone:
+    """A geofence (analytics.md plugin 8). Points are (lat, lng); radii in metres."""
+
+    id: int
+    label: str
+    kind: str  # circle | polygon | sausage
+    center: tuple[float, float] | None = None  # circle
+    radius_m: float | None = None  # circle; sausage half-width
+    points: tuple[tuple[float, float], ...] = ()  # polygon vertices / sausage polyline
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class DriverShift:
+    """An employee drove ``tracker_id`` from ``from_ms`` (inclusive) to ``to_ms`` (exclusive; None = still)."""
+
+    tracker_id: int
+    employee_id: int
+    driver_name: str
+    from_ms: int
+    to_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """Everything a plugin needs besides the fixes."""
 
@@ -147,6 +171,9 @@ class ReportContext:
     places: tuple[Place, ...] = ()
     include_places_in_address: bool = True
     trip_defaults: Mapping[str, Any] = field(default_factory=dict)  # deployment-wide TripSettings
+    zones: tuple[Zone, ...] = ()  # the owner's geofences (plugin 8, zone names in addresses)
+    drivers: tuple[DriverShift, ...] = ()  # driver assignments of the report's trackers (group_by_driver)
+    include_zones_in_address: bool = True
 
 
 # load_track(tracker_id, from_ms, to_ms) -> Track of fixes in [from_ms, to_ms]

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from fleet_reports.engine.catalog import PluginParams, SensorsParams, TripsParams, plugin_spec
+from fleet_reports.engine.catalog import PluginParams, SensorsParams, plugin_spec
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.model import Progress, ReportContext, Track, TrackerInfo, TrackLoader
 from fleet_reports.engine.motion import TripSettings
-from fleet_reports.engine.plugins import sensors, trips
 from fleet_reports.engine.plugins.common import Json, ReportError, TrackerData
 
 __all__ = ["ReportError", "build_report", "plugin_params"]
+
+# plugin id -> (module under engine/plugins with build_sheets(ctx, params, trackers), needs the odometer history)
+_ENGINES: dict[int, tuple[str, bool]] = {
+    4: ("trips", True),
+    6: ("stops", False),
+    7: ("engine_hours", False),
+    8: ("geofences", False),
+    9: ("sensors", False),
+    27: ("speeding", False),
+    91: ("points", False),
+}
 
 
 def plugin_params(plugin: Any) -> PluginParams:
@@ -39,16 +50,16 @@ def build_report(ctx: ReportContext, load_track: TrackLoader, progress: Progress
     """
     params = plugin_params(ctx.plugin)
     diagnostics: dict[str, dict[str, int]] = {}
-    sheets: list[Json]
-    if isinstance(params, TripsParams):
-        source = _trackers(ctx, [t.id for t in ctx.trackers], load_track, progress, diagnostics, odometer=True)
-        sheets = trips.build_sheets(ctx, params, source)
-    elif isinstance(params, SensorsParams):
-        ids = list(dict.fromkeys(ref.tracker_id for ref in params.sensors))
-        source = _trackers(ctx, ids, load_track, progress, diagnostics, odometer=False)
-        sheets = sensors.build_sheets(ctx, params, source)
-    else:  # pragma: no cover - the catalog and this dispatch grow together
+    module, odometer = _ENGINES.get(params.plugin_id, ("", False))
+    if not module:  # pragma: no cover - the catalog and this table grow together
         raise ReportError(f"plugin {params.plugin_id} has no engine")
+    if isinstance(params, SensorsParams):
+        ids = list(dict.fromkeys(ref.tracker_id for ref in params.sensors))
+    else:
+        ids = [t.id for t in ctx.trackers]
+    source = _trackers(ctx, ids, load_track, progress, diagnostics, odometer=odometer)
+    engine = importlib.import_module(f"fleet_reports.engine.plugins.{module}")
+    sheets: list[Json] = engine.build_sheets(ctx, params, source)
     return {
         "id": ctx.report_id,
         "title": ctx.title,

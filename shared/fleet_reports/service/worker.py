@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
-from fleet_reports.engine.model import Place, ReportContext, SensorInfo, TrackerInfo
+from fleet_reports.engine.model import DriverShift, Place, ReportContext, SensorInfo, TrackerInfo, Zone
 from fleet_reports.settings import get_settings
 from fleet_reports.store import files as report_files
 from fleet_reports.store import fleet, tracks
@@ -90,6 +90,19 @@ def build_context(item: dict[str, Any]) -> ReportContext:
         Place(name=p.name, address=p.address or p.name, lat=p.lat, lng=p.lng, radius_m=p.radius_m)
         for p in fleet.get_places(int(item["owner_id"]))
     )
+    owner = int(item["owner_id"])
+    zones = tuple(
+        Zone(
+            id=z.zone_id,
+            label=z.label,
+            kind=z.kind,
+            center=z.center,
+            radius_m=z.radius_m,
+            points=tuple(z.points),
+            address=z.address,
+        )
+        for z in fleet.get_zones(owner)
+    )
     info = item["locale_info"]
     return ReportContext(
         report_id=int(item["id"]),
@@ -107,6 +120,21 @@ def build_context(item: dict[str, Any]) -> ReportContext:
         trackers=trackers,
         places=places,
         include_places_in_address=bool(item.get("include_places_in_address", True)),
+        include_zones_in_address=bool(item.get("include_zones_in_address", True)),
+        zones=zones,
+        drivers=_driver_shifts(owner, [t.id for t in trackers], int(item["from_ms"]), int(item["to_ms"])),
+    )
+
+
+def _driver_shifts(owner_id: int, tracker_ids: list[int], from_ms: int, to_ms: int) -> tuple[DriverShift, ...]:
+    """The driver assignments of these trackers that overlap the period, with the drivers' names."""
+    wanted = set(tracker_ids)
+    employees = fleet.get_employees(owner_id)
+    names = {e.employee_id: " ".join(p for p in (e.first_name, e.last_name) if p) for e in employees}
+    return tuple(
+        DriverShift(a.tracker_id, a.employee_id, names.get(a.employee_id, f"#{a.employee_id}"), a.from_ms, a.to_ms)
+        for a in fleet.get_assignments(owner_id)
+        if a.tracker_id in wanted and a.from_ms <= to_ms and (a.to_ms is None or a.to_ms > from_ms)
     )
 
 
