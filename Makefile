@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT ?= 3000
 export PORT
 
-.PHONY: help venv run test lint format typecheck unit functions template local build bench clean
+.PHONY: help venv run test lint format typecheck unit functions template local build bench bench-peers clean
 
 help:
 	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT)"
@@ -59,6 +59,13 @@ build:
 
 bench: venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Peers (movingpandas, trackintel) for bench/bench_peers.py only: the `peers` extra, installed
+# into .venv without changing any package already there (CI never needs them).
+bench-peers: venv
+	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/.peers-constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/.peers-constraints.txt -e '.[dev,peers]'
+	OMP_NUM_THREADS=1 $(BIN)/python bench/bench_peers.py
 
 clean:
 	rm -rf .aws-sam .local .mypy_cache .ruff_cache .pytest_cache

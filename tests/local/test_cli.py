@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
-
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.local
 
 

@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 from test_engine_drives import Drive, TrueTrip
 
-from fleet_reports.engine.motion import Segments, TripSettings, merge_by_day, segment
+from fleet_reports.engine.clean import clean
+from fleet_reports.engine.geo import haversine_m
+from fleet_reports.engine.model import Track
+from fleet_reports.engine.motion import Segments, Trips, TripSettings, merge_by_day, segment
 from fleet_reports.engine.timefilter import local_days
+from fleet_reports.sim.drive import Scenario, Truth, TruthTrip
 
 SETTINGS = TripSettings()
 
@@ -246,3 +250,187 @@ def test_empty_and_single_fix_tracks() -> None:
     # When segmented / Then nothing is found and nothing breaks
     assert len(segment(one.take(np.array([], dtype=np.int64)), SETTINGS).trips) == 0
     assert len(segment(one, SETTINGS).trips) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Every rule of analytics.md section 2 against the road-like simulator (sim.drive.Scenario)
+# --------------------------------------------------------------------------------------------
+
+T0 = 1_601_942_400_000  # 2020-10-06 00:00:00 UTC
+HOME = (55.0, 37.0)
+SHOP = (55.05, 37.1)
+FAR = (55.1, 37.05)
+
+
+def simulate(sc: Scenario) -> tuple[Track, Truth]:
+    track, truth = sc.build()
+    kept, _ = clean(track, now_ms=int(track.t[-1]) + 1)
+    return kept, truth
+
+
+def assert_matches_truth(trips: Trips, truth: list[TruthTrip], interval_s: float) -> None:
+    """analytics.md section 4: trip count, each boundary within one sampling interval, distance within 1 %."""
+    assert len(trips) == len(truth), ([int(x) for x in trips.start_ms], [t.start_ms for t in truth])
+    tol_ms = interval_s * 1000
+    for k, want in enumerate(truth):
+        assert abs(int(trips.start_ms[k]) - want.start_ms) <= tol_ms, k
+        assert abs(int(trips.end_ms[k]) - want.end_ms) <= tol_ms, k
+        assert trips.distance_m[k] == pytest.approx(want.distance_m, rel=0.01), k
+
+
+DILUTED = pytest.mark.xfail(
+    strict=True,
+    reason="engine: at 5 s sampling without device speed the >= 30 s window after a fix dilutes the "
+    "braking before a parking (15 km/h, 14 m left to go, reads 2.4 km/h): the trip ends 2 fixes early",
+)
+
+
+@pytest.mark.parametrize(
+    ("report_speed", "interval_s"),
+    [
+        (True, 5.0),
+        (True, 10.0),
+        (True, 30.0),
+        pytest.param(False, 5.0, marks=DILUTED),
+        (False, 10.0),
+        (False, 30.0),
+    ],
+)
+def test_sim_parkings_end_trips_and_short_halts_stay_inside(report_speed: bool, interval_s: float) -> None:
+    # Given a device without ignition: drives with traffic halts, a 4-minute stop, 10-minute parkings
+    sc = Scenario(T0, *HOME, seed=7, interval_s=interval_s, ignition=False, report_speed=report_speed)
+    sc.park(20).drive([SHOP, FAR], cruise_kmh=90, halts=3).park(4).drive([SHOP], cruise_kmh=60)
+    sc.park(10, jitter_m=8.0).drive([HOME], cruise_kmh=70, halts=2, halt_s=120).park(30)
+    track, truth = simulate(sc)
+    assert len(truth.trips) == 2
+    # When segmented with the defaults (moving >= 3 km/h, parking >= 5 min within 200 m)
+    seg = segment(track, SETTINGS, smart_filter=False)
+    # Then the trips are the true ones: the 4-minute stop and the halts stay inside the first,
+    # boundaries are back-dated to the fixes where the vehicle left and halted
+    assert_matches_truth(seg.trips, truth.trips, interval_s)
+    # And every true parking is found, at its true place (the median of its jittery fixes)
+    assert len(seg.parkings) == len(truth.parkings)
+    for k, want in enumerate(truth.parkings):
+        assert abs(int(seg.parkings.start_ms[k]) - want.start_ms) <= interval_s * 1000
+        assert abs(int(seg.parkings.end_ms[k]) - want.end_ms) <= interval_s * 1000
+        assert haversine_m(seg.parkings.lat[k], seg.parkings.lng[k], want.lat, want.lng) < 10.0
+
+
+@pytest.mark.parametrize("report_speed", [True, False], ids=["device-speed", "derived-speed"])
+def test_sim_parked_jitter_adds_no_distance_and_no_speed(report_speed: bool) -> None:
+    # Given an hour parked with 10 m GPS jitter, a drive, and another hour of jitter
+    sc = Scenario(T0, *HOME, seed=3, ignition=False, report_speed=report_speed)
+    sc.park(60, jitter_m=10.0).drive([SHOP], cruise_kmh=60).park(60, jitter_m=10.0)
+    track, truth = simulate(sc)
+    # When segmented
+    seg = segment(track, SETTINGS, smart_filter=False)
+    # Then only the drive is a trip, no parked fix moves and no distance is counted while parked
+    assert_matches_truth(seg.trips, truth.trips, sc.interval_s)
+    parked = (seg.t < seg.trips.start_ms[0]) | (seg.t > seg.trips.end_ms[0])
+    assert not seg.moving[parked].any()
+    assert float(seg.cum_distance_m[-1]) == pytest.approx(truth.distance_m, rel=0.01)
+
+
+def test_sim_ignition_off_ends_the_trip_at_once_and_idling_is_not_parking() -> None:
+    # Given an ignition-reporting device: a 2-minute stop with ignition off, 10 minutes idling
+    sc = Scenario(T0, *HOME, seed=5, ignition=True)
+    sc.park(10).drive([SHOP], cruise_kmh=70).park(2).drive([FAR], cruise_kmh=70).idle(10)
+    sc.drive([HOME], cruise_kmh=60).park(15)
+    track, truth = simulate(sc)
+    assert len(truth.trips) == 2
+    # When segmented (ignition-aware: the track has ignition values)
+    seg = segment(track, SETTINGS, smart_filter=False)
+    # Then the 2-minute ignition-off stop ends a trip and the idling stays inside the second
+    assert_matches_truth(seg.trips, truth.trips, sc.interval_s)
+
+
+def test_sim_a_long_gap_ends_the_trip_and_its_displacement_is_not_distance() -> None:
+    # Given a drive, then 90 minutes without signal during which the vehicle drove on, then a drive
+    sc = Scenario(T0, *HOME, seed=11, ignition=False)
+    sc.park(10).drive([SHOP], cruise_kmh=60).gap(90, moving=True).drive([FAR], cruise_kmh=60)
+    sc.park(120).drive([HOME], cruise_kmh=60).park(20)
+    track, truth = simulate(sc)
+    # When segmented
+    seg = segment(track, SETTINGS, smart_filter=False)
+    # Then the trip still moving when the data stopped is kept and ends at the last fix before
+    # the gap; the unseen displacement is not distance
+    assert_matches_truth(seg.trips, truth.trips, sc.interval_s)
+    assert len(seg.trips) == 2
+    assert float(seg.trips.distance_m.sum()) == pytest.approx(truth.distance_m, rel=0.01)
+
+
+def test_sim_a_short_gap_counts_the_straight_leg() -> None:
+    # Given a drive with 10 minutes of signal loss in the middle of it
+    sc = Scenario(T0, *HOME, seed=6, ignition=False)
+    sc.park(10).drive([SHOP, FAR], cruise_kmh=90)
+    sc.signal_loss(T0 + 15 * 60_000, T0 + 25 * 60_000)
+    sc.park(20)
+    track, truth = simulate(sc)
+    # When segmented
+    seg = segment(track, SETTINGS, smart_filter=False)
+    # Then it is one trip, whose distance counts the straight leg across the loss (the truth's)
+    assert_matches_truth(seg.trips, truth.trips, sc.interval_s)
+
+
+def test_sim_smart_filter_turns_a_short_hop_into_parking() -> None:
+    # Given two parkings with a 150 m hop between them, then a real drive
+    sc = Scenario(T0, *HOME, seed=2, ignition=False, noise=False)
+    hop = (HOME[0] + 0.00135, HOME[1])
+    sc.park(20).drive([hop], cruise_kmh=20, road=False).park(20).drive([SHOP], cruise_kmh=60).park(20)
+    track, truth = simulate(sc)
+    assert len(truth.trips) == 2
+    # When segmented with and without the smart filter
+    raw = segment(track, SETTINGS, smart_filter=False)
+    kept = segment(track, SETTINGS, smart_filter=True)
+    # Then without it both trips are found; with it the hop is no trip and its time joins the
+    # parking around it, which now lasts from the first parking's start to the real drive
+    assert_matches_truth(raw.trips, truth.trips, sc.interval_s)
+    assert_matches_truth(kept.trips, truth.trips[1:], sc.interval_s)
+    assert int(kept.parkings.start_ms[0]) == int(raw.parkings.start_ms[0])
+    assert abs(int(kept.parkings.end_ms[0]) - truth.trips[1].start_ms) <= sc.interval_s * 1000
+
+
+def test_sim_split_false_gives_one_trip_per_local_day() -> None:
+    # Given three drives on one Moscow day
+    sc = Scenario(T0, *HOME, seed=4, ignition=False)
+    sc.park(6 * 60).drive([SHOP], cruise_kmh=60).park(60).drive([FAR], cruise_kmh=60).park(60)
+    sc.drive([HOME], cruise_kmh=60).park(60)
+    track, truth = simulate(sc)
+    assert len(truth.trips) == 3
+    seg = segment(track, SETTINGS, smart_filter=False)
+    # When merged per local day
+    _, bounds = local_days(int(seg.t[0]), int(seg.t[-1]), "Europe/Moscow")
+    merged = merge_by_day(seg.trips, bounds)
+    # Then one trip spans the first to the last true boundary with all the distance
+    assert len(merged) == 1
+    assert abs(int(merged.start_ms[0]) - truth.trips[0].start_ms) <= sc.interval_s * 1000
+    assert abs(int(merged.end_ms[0]) - truth.trips[-1].end_ms) <= sc.interval_s * 1000
+    assert float(merged.distance_m[0]) == pytest.approx(truth.distance_m, rel=0.01)
+
+
+def test_sim_tracker_override_of_min_idle_duration() -> None:
+    # Given two drives separated by an 8-minute parking (a parking by the defaults)
+    sc = Scenario(T0, *HOME, seed=8, ignition=False)
+    sc.park(10).drive([SHOP], cruise_kmh=60).park(8).drive([FAR], cruise_kmh=60).park(10)
+    track, truth = simulate(sc)
+    assert len(truth.trips) == 2
+    # When the tracker's trip_detection asks for 10 minutes
+    settings = TripSettings.build({"min_idle_duration": 300}, {"min_idle_duration": 600})
+    seg = segment(track, settings, smart_filter=False)
+    # Then the stop is a halt inside one trip from the first start to the second end
+    merged = [TruthTrip(truth.trips[0].start_ms, truth.trips[1].end_ms, truth.distance_m, (0, 0), (0, 0), 0.0)]
+    assert_matches_truth(seg.trips, merged, sc.interval_s)
+
+
+def test_sim_average_speed_never_exceeds_max_speed() -> None:
+    # Given a device without speed sampled every 30 s (speeds are derived from positions)
+    sc = Scenario(T0, *HOME, seed=9, interval_s=30.0, ignition=False, report_speed=False)
+    sc.park(10).drive([SHOP], cruise_kmh=50, halts=2).park(10).drive([HOME], cruise_kmh=90).park(10)
+    track, truth = simulate(sc)
+    # When segmented
+    seg = segment(track, SETTINGS, smart_filter=False)
+    # Then each trip's max speed is at least its average, and close to the true top speed
+    assert_matches_truth(seg.trips, truth.trips, sc.interval_s)
+    assert np.all(seg.trips.max_speed_kmh >= seg.trips.avg_speed_kmh)
+    for k, want in enumerate(truth.trips):
+        assert seg.trips.max_speed_kmh[k] == pytest.approx(want.max_speed_kmh, rel=0.15)

@@ -394,17 +394,12 @@ def test_fcd_tracks_are_short_separate_drives() -> None:
     assert len(with_trips) >= 240
     for o in with_trips.values():
         assert_sane(o, max_kmh=250.0, trip_share=0.9, device_speed=False)
-    # And all but one are below 125 km/h (SOURCES.md: p90 74 km/h); see the xfail test for the one
+    # And all are below 125 km/h (SOURCES.md: p90 74 km/h), track 230 too (see the test below)
     fast = sorted(name for name, o in with_trips.items() if o.max_kmh >= 125.0)
-    assert fast == ["fcd-230.csv"]
+    assert fast == []
     assert sum(o.trip_km for o in with_trips.values()) == pytest.approx(760, rel=0.02)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: motion.fix_speeds derives a speed over at most 30 s (one 5 s leg here), not at "
-    "least 30 s as its docstring says, so one late fix of track 230 reads 228 km/h",
-)
 def test_fcd_track_230_has_a_plausible_max_speed() -> None:
     # Given track 230: fixes every 15 s, then 26 s, then a last fix 317 m on after only 5 s
     fixes = parsed("fcd_points_csv", "mm2fcd_points.csv")["fcd-230.csv"]
@@ -414,13 +409,6 @@ def test_fcd_track_230_has_a_plausible_max_speed() -> None:
     assert o.max_kmh < 125.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: without device speed, motion.fix_speeds takes the lower of two windows of at most "
-    "30 s (one leg at 15-30 s sampling), so a trip's max speed falls below its average "
-    "(bus 4842 16:08:20 UTC: avg 9.6, max 8.4 km/h), and _make_trips counts the departure leg's "
-    "distance but not its time (fcd 214: avg 123.6, max 107.6 km/h)",
-)
 def test_average_speed_is_at_most_max_speed_also_with_derived_speeds() -> None:
     # Given the tracks without a device speed that are sampled every 2-30 s: buses and floating cars
     outcomes = [o for _, o in bus_outcomes().values()] + list(fcd_outcomes().values())

@@ -100,19 +100,18 @@ class PluginSpec:
 
 PLUGINS: dict[int, PluginSpec] = {
     4: PluginSpec(4, "Trips", TripsParams, "Trip report"),
+    8: PluginSpec(8, "Geofence visits", GeofenceParams, "Geofence visits report"),
     9: PluginSpec(9, "Measuring sensors", SensorsParams, "Measuring sensors report"),
-}
-"""The plugins this deployment serves; the others in :data:`PLANNED` answer 222 until their engine lands."""
-
-PLANNED: dict[int, PluginSpec] = {
+    27: PluginSpec(27, "Speed violation", SpeedingParams, "Speed violation report"),
     6: PluginSpec(6, "Stops", StopsParams, "Stops report"),
     7: PluginSpec(7, "Engine hours", EngineHoursParams, "Engine hours report"),
-    8: PluginSpec(8, "Geofence visits", GeofenceParams, "Geofence visits report"),
-    27: PluginSpec(27, "Speed violation", SpeedingParams, "Speed violation report"),
     91: PluginSpec(
         91, "Point report", PointsParams, "Point report", span_setting="point_report_max_time_span", single_tracker=True
     ),
 }
+"""The plugins this deployment serves; the others in :data:`PLANNED` answer 222 until their engine lands."""
+
+PLANNED: dict[int, PluginSpec] = {}
 
 
 def plugin_spec(plugin_id: int) -> PluginSpec | None:

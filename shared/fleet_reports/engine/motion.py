@@ -157,8 +157,9 @@ def fix_speeds(track: Track, gap: Bool | None = None) -> F64:
     first = np.maximum.accumulate(np.where(np.concatenate(([True], gap)), i, 0))
     last = np.minimum.accumulate(np.where(np.concatenate((gap, [True])), i, n - 1)[::-1])[::-1]
     span = int(DERIVED_SPAN_S * MS_PER_S)
-    before = np.maximum(np.minimum(np.searchsorted(t, t - span, side="left"), i - 1), first)
-    after = np.minimum(np.maximum(np.searchsorted(t, t + span, side="right") - 1, i + 1), last)
+    # The nearest fix at least ``span`` away on each side (at least one fix), clipped to the session.
+    before = np.maximum(np.minimum(np.searchsorted(t, t - span, side="right") - 1, i - 1), first)
+    after = np.minimum(np.maximum(np.searchsorted(t, t + span, side="left"), i + 1), last)
     derived = np.fmin(_displacement_speed(track, before, i), _displacement_speed(track, i, after))
     return np.where(missing, derived, speed)
 
@@ -259,7 +260,10 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     re = np.flatnonzero(ends)
 
     term_after = gap_after[re]
-    run_end_ms = np.where(term_after, t[re], t[np.minimum(re + 1, n - 1)])
+    # A standstill lasts until the fix that left it, unless the data stops there or the vehicle
+    # was next seen beyond the parking radius (it moved on sometime during that leg).
+    left_unseen = term_after | np.append(jump, False)[re]
+    run_end_ms = np.where(left_unseen, t[re], t[np.minimum(re + 1, n - 1)])
     long_enough = (run_end_ms - t[rs]) >= int(settings.min_idle_duration * MS_PER_S)
     qualify = _within_radius(lat, lng, rs, re, long_enough, radius)
     if aware:
@@ -332,18 +336,34 @@ def _make_trips(s: I64, e: I64, t: I64, lat: F64, lng: F64, speed: F64, cum: F64
     # The trip starts at the first fix that left the parking; the leg that took it there is
     # driven distance too (when it is not across a long gap).
     departure = np.where(gap_before[s], 0.0, cum[s] - cum[np.maximum(s - 1, 0)])
+    distance = cum[e] - cum[s] + departure
+    top = np.nan_to_num(_range_reduce(np.fmax, speed, s, e), nan=0.0)
     return Trips(
         start_idx=s,
         end_idx=e,
         start_ms=t[s],
         end_ms=t[e],
-        distance_m=cum[e] - cum[s] + departure,
-        max_speed_kmh=np.nan_to_num(_range_reduce(np.fmax, speed, s, e), nan=0.0),
+        distance_m=distance,
+        max_speed_kmh=at_least_average(top, distance, t[e] - t[s]),
         start_lat=lat[s],
         start_lng=lng[s],
         end_lat=lat[e],
         end_lng=lng[e],
     )
+
+
+def at_least_average(max_speed_kmh: F64, distance_m: F64, duration_ms: I64) -> F64:
+    """A trip's max speed: its highest kept fix speed, but never below its average speed.
+
+    A vehicle that covered ``distance_m`` in ``duration_ms`` went at least that fast at some
+    instant. Fix speeds can miss it: derived speeds average over >= 30 s windows, and the departure
+    leg counts as distance while the trip starts at the first fix that left the parking (the seed's
+    convention), so its time is not trip time.
+    """
+    dur = duration_ms.astype(np.float64) / MS_PER_S  # as Trips.avg_speed_kmh computes it
+    avg = np.divide(distance_m * 3.6, dur, out=np.zeros_like(distance_m), where=dur > 0)
+    out: F64 = np.fmax(max_speed_kmh, avg)
+    return out
 
 
 def _smart_keep(trips: Trips, lat: F64, lng: F64, settings: TripSettings) -> Bool:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from fleet_reports.engine.motion import Segments, Trips, expand_ranges
+from fleet_reports.engine.motion import Segments, Trips, at_least_average, expand_ranges
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -167,13 +167,14 @@ def cut_trips(seg: Segments, ws: I64, we: I64) -> Trips:
     # A piece that begins where its trip begins keeps the trip's departure leg.
     trip_departure = trips.distance_m - (cum[trips.end_idx] - cum[trips.start_idx])
     departure = np.where(pa == a[k], trip_departure[k], 0.0)
-    max_speed = np.nan_to_num(np.fmax.reduceat(seg.speed_kmh[idx], off), nan=0.0)
+    distance = np.interp(pbf, tf, cum) - np.interp(paf, tf, cum) + departure
+    max_speed = at_least_average(np.nan_to_num(np.fmax.reduceat(seg.speed_kmh[idx], off), nan=0.0), distance, pb - pa)
     return Trips(
         start_idx=s_idx.astype(np.int64),
         end_idx=e_idx.astype(np.int64),
         start_ms=pa,
         end_ms=pb,
-        distance_m=np.interp(pbf, tf, cum) - np.interp(paf, tf, cum) + departure,
+        distance_m=distance,
         max_speed_kmh=max_speed,
         start_lat=np.interp(paf, tf, seg.lat),
         start_lng=np.interp(paf, tf, seg.lng),

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fleet_reports.engine.catalog import PluginSpec, SensorsParams, plugin_spec
+from fleet_reports.engine.catalog import GeofenceParams, PluginSpec, SensorsParams, plugin_spec
 from fleet_reports.errors import ApiError, invalid, validate
 from fleet_reports.service import times
 from fleet_reports.service.auth import Principal
@@ -81,6 +81,10 @@ def generate(principal: Principal, params: GenerateParams, *, iso: bool = False)
                 raise ApiError(217)
     for employee_id in params.employees or []:
         if fleet.get_employee(principal.master_id, employee_id) is None:
+            raise ApiError(217)
+    if spec.params is GeofenceParams and plugin.get("zone_ids") is not None:
+        owned = {z.zone_id for z in fleet.get_zones(principal.master_id)}
+        if any(int(i) not in owned for i in plugin["zone_ids"]):
             raise ApiError(217)
 
     tariffs = {t.tariff_id for t in visible.values() if t.tariff_id is not None}

@@ -3,7 +3,7 @@ odometer at the end of the period; a summary sheet over several trackers (report
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,7 +13,7 @@ import numpy.typing as npt
 from fleet_reports.engine.address import AddressBook, format_coordinates
 from fleet_reports.engine.catalog import TripsParams
 from fleet_reports.engine.i18n import format_duration
-from fleet_reports.engine.model import ReportContext, TrackerInfo
+from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
 from fleet_reports.engine.motion import Segments, Trips, merge_by_day, segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
@@ -120,7 +120,6 @@ def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[Tra
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
     book = AddressBook(ctx.places, ctx.include_places_in_address)
-    # group_by_driver is not implemented yet: trips are grouped by day as with group_by_driver=false.
     results = [compute_trips(ctx, params, data, bounds, wins) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
@@ -131,7 +130,7 @@ def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[Tra
         return sheets
     for r in results:
         if len(r.trips):
-            sheets.append(_tracker_sheet(r, params, fmt, book, dates, bounds))
+            sheets.append(_tracker_sheet(r, params, fmt, book, dates, bounds, ctx.drivers))
         elif not params.hide_empty_tabs:
             sheets.append(no_data_sheet(r.info, fmt.msg))
     return sheets
@@ -160,8 +159,29 @@ def _place_cell(fmt: Formatter, ms: int, address: str, lat: float, lng: float, c
     return cell(v, float(ms), (lat, lng))
 
 
+def drivers_at(tracker_id: int, at_ms: I64, shifts: Sequence[DriverShift]) -> list[str | None]:
+    """The driver assigned to ``tracker_id`` at each instant (None: nobody); of overlapping
+    shifts, the one that started last wins."""
+    mine = sorted((s for s in shifts if s.tracker_id == tracker_id), key=lambda s: s.from_ms)
+    if not mine:
+        return [None] * int(at_ms.shape[0])
+    begin = np.array([s.from_ms for s in mine], np.int64)
+    end = np.array([s.to_ms if s.to_ms is not None else np.iinfo(np.int64).max for s in mine], np.int64)
+    out: list[str | None] = []
+    for ms in at_ms.tolist():  # per trip, not per fix
+        on = np.flatnonzero((begin <= ms) & (ms < end))
+        out.append(mine[int(on[-1])].driver_name if on.size else None)
+    return out
+
+
 def _tracker_sheet(
-    r: TrackerTrips, params: TripsParams, fmt: Formatter, book: AddressBook, dates: list[date], bounds: I64
+    r: TrackerTrips,
+    params: TripsParams,
+    fmt: Formatter,
+    book: AddressBook,
+    dates: list[date],
+    bounds: I64,
+    shifts: Sequence[DriverShift] = (),
 ) -> Json:
     msg, trips = fmt.msg, r.trips
     starts = book.lookup(trips.start_lat, trips.start_lng)
@@ -202,13 +222,28 @@ def _tracker_sheet(
     last = np.append(first[1:], len(trips))
     columns = _columns(params, fmt)
     groups = []
-    for a, b in zip(first.tolist(), last.tolist(), strict=True):
+    names: list[str | None] = []
+    if params.group_by_driver:
+        # One group per driver and local day; a trip belongs to the driver assigned at its start.
+        names = drivers_at(r.info.id, trips.start_ms, shifts)
+        order = sorted(range(len(trips)), key=lambda k: (names[k] is None, names[k] or "", int(day[k]), k))
+        keyed = [(names[k], int(day[k])) for k in order]
+        cuts = [i for i in range(1, len(order)) if keyed[i] != keyed[i - 1]]
+        parts = [np.asarray(p, np.int64) for p in np.split(np.asarray(order, np.int64), cuts)] if order else []
+    else:
+        parts = [np.arange(a, b) for a, b in zip(first.tolist(), last.tolist(), strict=True)]
+    for ks in parts:
         total: Json = {"text": msg("in_total")}
-        total.update(_totals(fmt, float(km[a:b].sum()), float(dur[a:b].sum()), float(trips.max_speed_kmh[a:b].max())))
+        total.update(_totals(fmt, float(km[ks].sum()), float(dur[ks].sum()), float(trips.max_speed_kmh[ks].max())))
         if params.show_idle_duration:
-            total["idle_duration"] = fmt.duration(float(r.idle_s[a:b].sum()))
+            total["idle_duration"] = fmt.duration(float(r.idle_s[ks].sum()))
         total = {"text": total["text"], **{c["field"]: total[c["field"]] for c in columns if c["field"] in total}}
-        groups.append(group(msg.day_header(dates[int(day[a])], b - a), rows[a:b], total))
+        k0 = int(ks[0])
+        header = msg.day_header(dates[int(day[k0])], int(ks.shape[0]))
+        if params.group_by_driver:
+            driver = names[k0] or msg("trips.unidentified_driver")
+            header = msg("trips.driver_day", driver=driver, day=header)
+        groups.append(group(header, [rows[k] for k in ks.tolist()], total))
 
     total_km, total_s = r.distance_km, r.duration_s
     totals = _totals(fmt, total_km, total_s, r.max_speed_kmh)

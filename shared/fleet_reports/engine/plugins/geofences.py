@@ -1,0 +1,276 @@
+"""Plugin 8, Geofence visits: every visit of a tracker to the selected zones, from entry to exit
+(interpolated at the boundary), grouped by local day with totals; a summary, optionally the
+zones never visited, and a summary sheet over several trackers (report-model.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from fleet_reports.engine.catalog import GeofenceParams
+from fleet_reports.engine.i18n import format_duration
+from fleet_reports.engine.model import ReportContext, TrackerInfo, Zone
+from fleet_reports.engine.motion import MS_PER_S, segment
+from fleet_reports.engine.plugins.common import (
+    Formatter,
+    Json,
+    ReportError,
+    TrackerData,
+    cell,
+    column,
+    group,
+    map_row,
+    map_table,
+    no_data_sheet,
+    sheet,
+    table,
+)
+from fleet_reports.engine.timefilter import TimeFilter, day_index, local_days, windows
+from fleet_reports.engine.zones import Shape, shape, visits
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+DISTANCE_DECIMALS = 2
+
+
+@dataclass(frozen=True)
+class TrackerVisits:
+    """The visits of one tracker, ordered by entry; ``zone`` indexes the report's zones."""
+
+    info: TrackerInfo
+    zone: I64
+    entry_ms: I64
+    exit_ms: I64
+    distance_m: F64
+
+    def __len__(self) -> int:
+        return int(self.entry_ms.shape[0])
+
+    @property
+    def duration_s(self) -> F64:
+        out: F64 = (self.exit_ms - self.entry_ms).astype(np.float64) / MS_PER_S
+        return out
+
+    @property
+    def total_s(self) -> float:
+        return float(self.duration_s.sum())
+
+    @property
+    def total_km(self) -> float:
+        return float(self.distance_m.sum()) / 1000.0
+
+
+def selected_zones(ctx: ReportContext, params: GeofenceParams) -> list[Zone]:
+    """The zones of ``zone_ids`` in that order (None: every zone of the owner)."""
+    if params.zone_ids is None:
+        return list(ctx.zones)
+    by_id = {z.id: z for z in ctx.zones}
+    missing = [i for i in params.zone_ids if i not in by_id]
+    if missing:
+        raise ReportError(f"unknown zones {missing}")
+    return [by_id[i] for i in dict.fromkeys(params.zone_ids)]
+
+
+def clip_to_windows(start: I64, end: I64, ws: I64, we: I64) -> tuple[I64, I64, I64]:
+    """The pieces of intervals ``[start, end]`` inside the windows ``[ws, we)`` (sorted,
+    disjoint): each piece's start, end, and the index of its interval. Empty pieces are dropped."""
+    first = np.searchsorted(we, start, side="right")
+    last = np.searchsorted(ws, end, side="left") - 1
+    count = np.maximum(last - first + 1, 0)
+    k = np.repeat(np.arange(start.shape[0]), count)
+    offsets = np.cumsum(count) - count
+    w = first[k] + (np.arange(k.shape[0]) - offsets[k])
+    ps = np.maximum(start[k], ws[w]) if k.size else np.empty(0, np.int64)
+    pe = np.minimum(end[k], we[w]) if k.size else np.empty(0, np.int64)
+    keep = pe > ps
+    return ps[keep], pe[keep], k[keep]
+
+
+def compute_visits(
+    shapes: Sequence[Shape], params: GeofenceParams, data: TrackerData, filter_windows: tuple[I64, I64] | None
+) -> TrackerVisits:
+    """Visits of one tracker to the zones: cut to the time filter's windows, the short ones
+    dropped, with the distance driven inside (moving legs only, as trips count it)."""
+    track = data.track
+    empty = TrackerVisits(data.info, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    if len(track) == 0 or not shapes:
+        return empty
+    lat_lo, lat_hi = float(track.lat.min()), float(track.lat.max())
+    lng_lo, lng_hi = float(track.lng.min()), float(track.lng.max())
+    max_gap_ms = data.settings.max_gap * MS_PER_S
+    zone_parts: list[I64] = []
+    entry_parts: list[F64] = []
+    exit_parts: list[F64] = []
+    for k, s in enumerate(shapes):
+        if s.lat_lo > lat_hi or s.lat_hi < lat_lo or s.lng_lo > lng_hi or s.lng_hi < lng_lo:
+            continue  # the track never comes near this zone
+        v = visits(s, track.t, track.lat, track.lng, max_gap_ms=max_gap_ms)
+        zone_parts.append(np.full(len(v), k, np.int64))
+        entry_parts.append(v.entry_ms)
+        exit_parts.append(v.exit_ms)
+    if not zone_parts:
+        return empty
+    zone = np.concatenate(zone_parts)
+    entry = np.round(np.concatenate(entry_parts)).astype(np.int64)
+    exit_ = np.round(np.concatenate(exit_parts)).astype(np.int64)
+    if filter_windows is not None:
+        entry, exit_, src = clip_to_windows(entry, exit_, *filter_windows)
+        zone = zone[src]
+    keep = (exit_ - entry) >= int(params.min_minutes_in_zone * 60 * MS_PER_S)
+    zone, entry, exit_ = zone[keep], entry[keep], exit_[keep]
+    order = np.lexsort((zone, entry))
+    zone, entry, exit_ = zone[order], entry[order], exit_[order]
+    if params.show_mileage and entry.size:
+        cum = segment(track, data.settings, smart_filter=False).cum_distance_m
+        tf = track.t.astype(np.float64)
+        distance = np.interp(exit_.astype(np.float64), tf, cum) - np.interp(entry.astype(np.float64), tf, cum)
+    else:
+        distance = np.zeros(entry.shape[0], np.float64)
+    return TrackerVisits(data.info, zone, entry, exit_, np.maximum(distance, 0.0))
+
+
+def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[TrackerData]) -> list[Json]:
+    fmt = Formatter.of(ctx, params.show_seconds)
+    tf = TimeFilter.parse(ctx.time_filter)
+    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
+    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
+    zones = selected_zones(ctx, params)
+    try:
+        shapes = [shape(z) for z in zones]
+    except ValueError as exc:
+        raise ReportError(str(exc)) from exc
+    results = [compute_visits(shapes, params, data, wins) for data in trackers]
+
+    summary_only = params.include_summary_sheet_only
+    sheets: list[Json] = []
+    if summary_only or (params.include_summary_sheet and len(results) >= 2):
+        sheets.append(_summary_sheet(results, params, fmt))
+    if summary_only:
+        return sheets
+    for r in results:
+        if len(r):
+            sheets.append(_tracker_sheet(r, zones, params, fmt, dates, bounds))
+        elif not params.hide_empty_tabs:
+            sheets.append(no_data_sheet(r.info, fmt.msg))
+    return sheets
+
+
+def _columns(params: GeofenceParams, fmt: Formatter) -> list[Json]:
+    msg = fmt.msg
+    cols = [
+        column("zone", msg("geofences.zone"), align="left", width=4, weight=3),
+        column("entry", msg("geofences.entry"), align="left", width=2, weight=1),
+        column("exit", msg("geofences.exit"), align="left", width=2, weight=1),
+        column("duration", msg("geofences.duration")),
+    ]
+    if params.show_mileage:
+        cols.append(column("mileage", fmt.distance_title("geofences.mileage")))
+    return cols
+
+
+def _zone_cell(zone: Zone) -> Json:
+    return cell(zone.label, float(zone.id))
+
+
+def _tracker_sheet(
+    r: TrackerVisits, zones: list[Zone], params: GeofenceParams, fmt: Formatter, dates: list[date], bounds: I64
+) -> Json:
+    msg = fmt.msg
+    dur = r.duration_s
+    km = r.distance_m / 1000.0
+    rows: list[Json] = []
+    for k in range(len(r)):
+        row: Json = {
+            "zone": _zone_cell(zones[int(r.zone[k])]),
+            "entry": cell(fmt.time_of_day(int(r.entry_ms[k])), float(r.entry_ms[k])),
+            "exit": cell(fmt.time_of_day(int(r.exit_ms[k])), float(r.exit_ms[k])),
+            "duration": fmt.duration(float(dur[k])),
+        }
+        if params.show_mileage:
+            row["mileage"] = fmt.distance(float(km[k]), DISTANCE_DECIMALS)
+        rows.append(row)
+
+    day = day_index(bounds, r.entry_ms)
+    first = np.flatnonzero(np.concatenate(([True], np.diff(day) != 0)))
+    last = np.append(first[1:], len(r))
+    groups = []
+    for a, b in zip(first.tolist(), last.tolist(), strict=True):
+        total: Json = {"text": msg("in_total"), "duration": fmt.duration(float(dur[a:b].sum()))}
+        if params.show_mileage:
+            total["mileage"] = fmt.distance(float(km[a:b].sum()), DISTANCE_DECIMALS)
+        groups.append(group(msg.day_header(dates[int(day[a])], b - a), rows[a:b], total))
+
+    total_s = r.total_s
+    visited = set(r.zone.tolist())
+    summary_rows = [
+        map_row(msg("geofences.visits"), fmt.number(len(r), 0)),
+        map_row(msg("geofences.zones_visited"), fmt.number(len(visited), 0)),
+        # Compatibility quirk of the wire format: a summary duration's raw is in MINUTES.
+        map_row(
+            msg("geofences.total_duration"), cell(format_duration(total_s, fmt.show_seconds), round(total_s / 60.0, 2))
+        ),
+    ]
+    if params.show_mileage:
+        summary_rows.append(
+            map_row(
+                fmt.distance_title("geofences.total_mileage", column=False),
+                fmt.distance(r.total_km, DISTANCE_DECIMALS),
+            )
+        )
+    sections = [table(msg("geofences.table"), _columns(params, fmt), groups), map_table(msg("summary"), summary_rows)]
+    if params.show_not_visited_zones:
+        sections.append(_not_visited(zones, visited, fmt))
+    return sheet(r.info.label, [r.info.id], sections)
+
+
+def _not_visited(zones: list[Zone], visited: set[int], fmt: Formatter) -> Json:
+    msg = fmt.msg
+    cols = [
+        column("zone", msg("geofences.zone"), align="left", width=4, weight=3),
+        column("address", msg("geofences.address"), align="left", width=4, weight=3),
+    ]
+    rows = [
+        {"zone": _zone_cell(z), "address": cell(z.address, float(z.id))}
+        for k, z in enumerate(zones)
+        if k not in visited
+    ]
+    header = msg("group_header", name=msg("geofences.zones"), count=len(rows))
+    return table(msg("geofences.not_visited"), cols, [group(header, rows, None)] if rows else [])
+
+
+def _summary_sheet(results: list[TrackerVisits], params: GeofenceParams, fmt: Formatter) -> Json:
+    """One row per tracker with its totals."""
+    msg = fmt.msg
+    cols = [
+        column("tracker", msg("tracker"), align="left", width=4, weight=3),
+        column("visits", msg("geofences.visits")),
+        column("duration", msg("geofences.total_duration")),
+    ]
+    if params.show_mileage:
+        cols.append(column("mileage", fmt.distance_title("geofences.total_mileage")))
+    rows = []
+    for r in results:
+        row: Json = {
+            "tracker": cell(r.info.label, float(r.info.id)),
+            "visits": fmt.number(len(r), 0),
+            "duration": fmt.duration(r.total_s),
+        }
+        if params.show_mileage:
+            row["mileage"] = fmt.distance(r.total_km, DISTANCE_DECIMALS)
+        rows.append(row)
+    total: Json = {
+        "text": msg("in_total"),
+        "visits": fmt.number(sum(len(r) for r in results), 0),
+        "duration": fmt.duration(sum(r.total_s for r in results)),
+    }
+    if params.show_mileage:
+        total["mileage"] = fmt.distance(sum(r.total_km for r in results), DISTANCE_DECIMALS)
+    header = msg("group_header", name=msg("trackers"), count=len(results))
+    return sheet(
+        msg("summary"), [r.info.id for r in results], [table(msg("summary"), cols, [group(header, rows, total)])]
+    )

@@ -1,0 +1,171 @@
+"""Plugin 91, Point report: every kept fix of one tracker (at most 24 h, the catalog's
+``point_report_max_time_span``) with its time, address, speed, heading, altitude and satellites,
+grouped per local day; ``show_coordinates`` adds latitude and longitude columns.
+
+Built for many rows: addresses are resolved for all fixes at once (``AddressBook.place_index``),
+local times come from one UTC offset per quarter hour, and number cells are formatted once per
+distinct value. A value the fix does not carry (NaN heading, unknown satellites) leaves its cell
+out of the row. A plugin for one tracker: there is no summary sheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from fleet_reports.engine.address import AddressBook
+from fleet_reports.engine.catalog import PointsParams
+from fleet_reports.engine.model import ReportContext, Track
+from fleet_reports.engine.motion import fix_speeds
+from fleet_reports.engine.plugins.common import (
+    Formatter,
+    Json,
+    TrackerData,
+    column,
+    group,
+    map_row,
+    map_table,
+    no_data_sheet,
+    sheet,
+    table,
+)
+from fleet_reports.engine.plugins.stops import runs
+from fleet_reports.engine.timefilter import TimeFilter, day_index, in_windows, local_days, windows
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+OFFSET_STEP_MS = 900_000  # UTC offsets change on quarter hours at most
+COORDINATE_DECIMALS = 6
+
+
+def _offset_s(ms: int, zone: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def local_times(t_ms: I64, zone: ZoneInfo, show_seconds: bool) -> list[str]:
+    """``HH:mm[:ss]`` wall-clock times of many instants (one zone lookup per quarter hour)."""
+    if t_ms.size == 0:
+        return []
+    slot = t_ms // OFFSET_STEP_MS
+    uniq, inverse = np.unique(slot, return_inverse=True)
+    offsets = np.array([_offset_s(int(s) * OFFSET_STEP_MS, zone) for s in uniq.tolist()], np.int64)
+    local_s = (t_ms // 1000 + offsets[inverse]) % 86_400
+    h, rest = np.divmod(local_s, 3600)
+    m, s = np.divmod(rest, 60)
+    if show_seconds:
+        return [f"{a:02d}:{b:02d}:{c:02d}" for a, b, c in zip(h.tolist(), m.tolist(), s.tolist(), strict=True)]
+    return [f"{a:02d}:{b:02d}" for a, b in zip(h.tolist(), m.tolist(), strict=True)]
+
+
+def number_cells(fmt: Formatter, values: F64, decimals: int) -> list[Json | None]:
+    """A number cell per value (``None`` for NaN), each distinct rounded value formatted once."""
+    known = np.isfinite(values)
+    out: list[Json | None] = [None] * values.shape[0]
+    if not known.any():
+        return out
+    rounded = np.round(values[known], decimals)
+    uniq, inverse = np.unique(rounded, return_inverse=True)
+    cells = [fmt.number(float(u), decimals) for u in uniq.tolist()]
+    for k, j in zip(np.flatnonzero(known).tolist(), inverse.tolist(), strict=True):
+        out[k] = dict(cells[j])
+    return out
+
+
+def build_sheets(ctx: ReportContext, params: PointsParams, trackers: Iterable[TrackerData]) -> list[Json]:
+    fmt = Formatter.of(ctx, params.show_seconds)
+    tf = TimeFilter.parse(ctx.time_filter)
+    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
+    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
+    book = AddressBook(ctx.places, ctx.include_places_in_address)
+    sheets: list[Json] = []
+    for data in trackers:
+        track = data.track
+        if wins is not None and len(track):
+            track = track.take(in_windows(track.t, *wins))
+        if len(track):
+            sheets.append(_tracker_sheet(data, track, params, fmt, book, dates, bounds))
+        elif not params.hide_empty_tabs:
+            sheets.append(no_data_sheet(data.info, fmt.msg))
+    return sheets
+
+
+def _columns(params: PointsParams, fmt: Formatter) -> list[Json]:
+    msg = fmt.msg
+    cols = [
+        column("time", msg("points.time"), align="left", width=2, weight=1),
+        column("address", msg("points.address"), align="left", width=5, weight=3),
+        column("speed", fmt.speed_title("points.speed")),
+        column("heading", msg("points.heading")),
+        column("altitude", msg("points.altitude")),
+        column("satellites", msg("points.satellites")),
+    ]
+    if params.show_coordinates:
+        cols.append(column("lat", msg("points.lat"), width=2))
+        cols.append(column("lng", msg("points.lng"), width=2))
+    return cols
+
+
+def _tracker_sheet(
+    data: TrackerData,
+    track: Track,
+    params: PointsParams,
+    fmt: Formatter,
+    book: AddressBook,
+    dates: list[date],
+    bounds: I64,
+) -> Json:
+    msg = fmt.msg
+    n = len(track)
+    lat_l, lng_l, t_l = track.lat.tolist(), track.lng.tolist(), track.t.tolist()
+    addresses = book.lookup(track.lat, track.lng)
+    times = local_times(track.t, fmt.zone, fmt.show_seconds)
+    gap = np.diff(track.t) > int(data.settings.max_gap * 1000)
+    speed_kmh = fix_speeds(track, gap)
+    speeds = number_cells(fmt, fmt.units.speed(1.0) * speed_kmh, 0)
+    headings = number_cells(fmt, track.heading.astype(np.float64), 0)
+    altitudes = number_cells(fmt, track.alt.astype(np.float64), 0)
+    sats = track.satellites.astype(np.float64)
+    sats[track.satellites < 0] = np.nan
+    satellites = number_cells(fmt, sats, 0)
+    rows: list[Json] = []
+    for k in range(n):
+        lat, lng, ms = lat_l[k], lng_l[k], float(t_l[k])
+        location = {"lat": round(lat, 7), "lng": round(lng, 7)}
+        row: Json = {
+            "time": {"v": times[k], "raw": ms, "type": "value"},
+            "address": {"v": addresses[k], "raw": ms, "type": "value", "location": location},
+        }
+        for field, values in (
+            ("speed", speeds),
+            ("heading", headings),
+            ("altitude", altitudes),
+            ("satellites", satellites),
+        ):
+            value = values[k]
+            if value is not None:
+                row[field] = value
+        if params.show_coordinates:
+            row["lat"] = {"v": f"{lat:.{COORDINATE_DECIMALS}f}", "raw": lat, "type": "value"}
+            row["lng"] = {"v": f"{lng:.{COORDINATE_DECIMALS}f}", "raw": lng, "type": "value"}
+        rows.append(row)
+
+    day = day_index(bounds, track.t)
+    first, last = runs(day)
+    groups = [
+        group(msg.day_header(dates[int(day[a])], b - a), rows[a:b], None) for a, b in zip(first, last, strict=True)
+    ]
+    max_kmh = float(np.nanmax(speed_kmh)) if bool(np.isfinite(speed_kmh).any()) else 0.0
+    summary = map_table(
+        msg("summary"),
+        [
+            map_row(msg("points.count"), fmt.number(n, 0)),
+            map_row(fmt.speed_title("points.max_speed", column=False), fmt.speed(max_kmh)),
+        ],
+    )
+    return sheet(data.info.label, [data.info.id], [table(msg("points.table"), _columns(params, fmt), groups), summary])

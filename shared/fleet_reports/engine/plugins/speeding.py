@@ -1,0 +1,322 @@
+"""Plugin 27, Speed violation: runs where the speed exceeds ``max_speed`` (in the user's units)
+for strictly longer than ``min_duration_minutes``, grouped by local day (and driver with
+``group_by_driver``) with totals; a summary, and a summary sheet over several trackers.
+
+A run starts where the speed crosses the limit upwards and ends where it falls back to it; both
+instants are interpolated linearly in time between the fixes either side (a data gap longer
+than ``max_gap`` ends a run at its last fix). Distance counts the fixes' legs inside the run
+(partial legs at its ends); average speed = distance / duration; max speed = highest fix speed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from fleet_reports.engine.address import AddressBook, format_coordinates
+from fleet_reports.engine.catalog import SpeedingParams
+from fleet_reports.engine.geo import leg_lengths_m
+from fleet_reports.engine.i18n import format_duration
+from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
+from fleet_reports.engine.motion import MS_PER_S, expand_ranges, fix_speeds
+from fleet_reports.engine.plugins.common import (
+    Formatter,
+    Json,
+    TrackerData,
+    cell,
+    column,
+    group,
+    map_row,
+    map_table,
+    no_data_sheet,
+    sheet,
+    table,
+    text,
+)
+from fleet_reports.engine.plugins.geofences import clip_to_windows
+from fleet_reports.engine.timefilter import TimeFilter, day_index, local_days, windows
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+
+DISTANCE_DECIMALS = 2
+
+
+@dataclass(frozen=True)
+class Violations:
+    """The speed violations of one tracker, in time order."""
+
+    info: TrackerInfo
+    start_ms: I64
+    end_ms: I64
+    distance_m: F64
+    max_speed_kmh: F64
+    lat: F64  # position at the start
+    lng: F64
+
+    def __len__(self) -> int:
+        return int(self.start_ms.shape[0])
+
+    @property
+    def duration_s(self) -> F64:
+        out: F64 = (self.end_ms - self.start_ms).astype(np.float64) / MS_PER_S
+        return out
+
+    @property
+    def avg_speed_kmh(self) -> F64:
+        dur = self.duration_s
+        out: F64 = np.divide(self.distance_m * 3.6, dur, out=np.zeros_like(self.distance_m), where=dur > 0)
+        return out
+
+    @property
+    def total_s(self) -> float:
+        return float(self.duration_s.sum())
+
+    @property
+    def total_km(self) -> float:
+        return float(self.distance_m.sum()) / 1000.0
+
+    @property
+    def top_kmh(self) -> float:
+        return float(self.max_speed_kmh.max()) if len(self) else 0.0
+
+
+def over_limit_runs(t: I64, speed: F64, limit_kmh: float, gap: Bool) -> tuple[F64, F64]:
+    """Start and end (UTC ms, interpolated) of each run of fixes faster than ``limit_kmh``.
+
+    ``gap[i]`` marks the leg from fix i to i + 1 as a data gap: no run spans it and no crossing
+    is interpolated over it. A fix of unknown speed (NaN) is not over the limit.
+    """
+    n = t.shape[0]
+    over = speed > limit_kmh
+    if n == 0 or not over.any():
+        return np.empty(0, np.float64), np.empty(0, np.float64)
+    brk = np.concatenate((gap, [True]))  # brk[i]: no usable leg out of fix i
+    starts = over.copy()
+    starts[1:] &= ~over[:-1] | gap
+    ends = over & (brk | ~np.concatenate((over[1:], [False])))
+    s, e = np.flatnonzero(starts), np.flatnonzero(ends)
+    tf = t.astype(np.float64)
+    start, end = tf[s].copy(), tf[e].copy()
+    # Upward crossing on the leg (s - 1, s), downward on (e, e + 1), where the leg is usable and
+    # the speed outside is known.
+    a = s[s > 0]
+    a = a[~gap[a - 1] & np.isfinite(speed[a - 1])]
+    v0, v1 = speed[a - 1], speed[a]
+    start[np.searchsorted(s, a)] = tf[a - 1] + (limit_kmh - v0) / (v1 - v0) * (tf[a] - tf[a - 1])
+    b = e[~brk[e]]
+    b = b[np.isfinite(speed[b + 1])]
+    v0, v1 = speed[b], speed[b + 1]
+    end[np.searchsorted(e, b)] = tf[b] + (v0 - limit_kmh) / (v0 - v1) * (tf[b + 1] - tf[b])
+    return start, end
+
+
+def compute_violations(
+    params: SpeedingParams, limit_kmh: float, data: TrackerData, filter_windows: tuple[I64, I64] | None
+) -> Violations:
+    track = data.track
+    n = len(track)
+    i0, f0 = np.empty(0, np.int64), np.empty(0, np.float64)
+    if n < 2:
+        return Violations(data.info, i0, i0, f0, f0, f0, f0)
+    gap = np.diff(track.t) > int(data.settings.max_gap * MS_PER_S)
+    speed = fix_speeds(track, gap)
+    start_f, end_f = over_limit_runs(track.t, speed, limit_kmh, gap)
+    start = np.round(start_f).astype(np.int64)
+    end = np.round(end_f).astype(np.int64)
+    if filter_windows is not None:
+        start, end, _ = clip_to_windows(start, end, *filter_windows)
+    keep = (end - start) > round(params.min_duration_minutes * 60 * MS_PER_S)
+    start, end = start[keep], end[keep]
+    if start.size == 0:
+        return Violations(data.info, i0, i0, f0, f0, f0, f0)
+    tf = track.t.astype(np.float64)
+    legs = np.where(gap, 0.0, leg_lengths_m(track.lat, track.lng))
+    cum = np.concatenate(([0.0], np.cumsum(legs)))
+    sf, ef = start.astype(np.float64), end.astype(np.float64)
+    distance = np.interp(ef, tf, cum) - np.interp(sf, tf, cum)
+    # Highest fix speed within each run (the speed at its interpolated ends is the limit).
+    first = np.searchsorted(track.t, start, side="left")
+    last = np.searchsorted(track.t, end, side="right") - 1
+    lo = np.clip(np.minimum(first, last), 0, n - 1)
+    hi = np.clip(np.maximum(first, last), 0, n - 1)
+    idx, offsets, _ = expand_ranges(lo, hi)
+    top = np.fmax.reduceat(speed[idx], offsets)
+    top = np.where(last >= first, top, limit_kmh)
+    top = np.nan_to_num(np.fmax(top, limit_kmh), nan=limit_kmh)
+    return Violations(
+        data.info,
+        start,
+        end,
+        np.maximum(distance, 0.0),
+        top,
+        np.interp(sf, tf, track.lat),
+        np.interp(sf, tf, track.lng),
+    )
+
+
+def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[TrackerData]) -> list[Json]:
+    fmt = Formatter.of(ctx, params.show_seconds)
+    tf = TimeFilter.parse(ctx.time_filter)
+    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
+    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
+    book = AddressBook(ctx.places, ctx.include_places_in_address)
+    limit_kmh = params.max_speed * fmt.units.km_per_unit
+    results = [compute_violations(params, limit_kmh, data, wins) for data in trackers]
+
+    summary_only = params.include_summary_sheet_only
+    sheets: list[Json] = []
+    if summary_only or (params.include_summary_sheet and len(results) >= 2):
+        sheets.append(_summary_sheet(results, fmt))
+    if summary_only:
+        return sheets
+    for r in results:
+        if len(r):
+            sheets.append(_tracker_sheet(r, ctx.drivers, params, fmt, book, dates, bounds))
+        elif not params.hide_empty_tabs:
+            sheets.append(no_data_sheet(r.info, fmt.msg))
+    return sheets
+
+
+def _columns(fmt: Formatter) -> list[Json]:
+    msg = fmt.msg
+    return [
+        column("start", msg("speeding.start"), align="left", width=2, weight=1),
+        column("end", msg("speeding.end"), align="left", width=2, weight=1),
+        column("duration", msg("speeding.duration")),
+        column("max_speed", fmt.speed_title("speeding.max_speed")),
+        column("avg_speed", fmt.speed_title("speeding.avg_speed")),
+        column("distance", fmt.distance_title("speeding.distance")),
+        column("address", msg("speeding.address"), align="left", width=4, weight=3),
+    ]
+
+
+def drivers_of(tracker_id: int, start_ms: I64, shifts: Sequence[DriverShift]) -> list[str | None]:
+    """The driver in a shift of this tracker at each instant (None: nobody assigned)."""
+    mine = sorted((s for s in shifts if s.tracker_id == tracker_id), key=lambda s: s.from_ms)
+    out: list[str | None] = []
+    for ms in start_ms.tolist():
+        name = None
+        for s in mine:
+            if s.from_ms <= ms < (s.to_ms if s.to_ms is not None else math.inf):
+                name = s.driver_name
+        out.append(name)
+    return out
+
+
+def _totals(fmt: Formatter, seconds: float, km: float, top_kmh: float) -> Json:
+    avg = km / (seconds / 3600.0) if seconds > 0 else 0.0
+    return {
+        "duration": fmt.duration(seconds),
+        "max_speed": fmt.speed(top_kmh),
+        "avg_speed": fmt.speed(avg),
+        "distance": fmt.distance(km, DISTANCE_DECIMALS),
+    }
+
+
+def _tracker_sheet(
+    r: Violations,
+    shifts: Sequence[DriverShift],
+    params: SpeedingParams,
+    fmt: Formatter,
+    book: AddressBook,
+    dates: list[date],
+    bounds: I64,
+) -> Json:
+    msg = fmt.msg
+    dur, km, avg = r.duration_s, r.distance_m / 1000.0, r.avg_speed_kmh
+    addresses = book.lookup(r.lat, r.lng)
+    rows: list[Json] = []
+    for k in range(len(r)):
+        lat, lng = float(r.lat[k]), float(r.lng[k])
+        address = addresses[k]
+        plain = format_coordinates(lat, lng)
+        if params.show_coordinates and address != plain:
+            address += f" ({plain})"
+        rows.append(
+            {
+                "start": cell(fmt.time_of_day(int(r.start_ms[k])), float(r.start_ms[k])),
+                "end": cell(fmt.time_of_day(int(r.end_ms[k])), float(r.end_ms[k])),
+                "duration": fmt.duration(float(dur[k])),
+                "max_speed": fmt.speed(float(r.max_speed_kmh[k])),
+                "avg_speed": fmt.speed(float(avg[k])),
+                "distance": fmt.distance(float(km[k]), DISTANCE_DECIMALS),
+                "address": cell(address, float(r.start_ms[k]), (lat, lng)),
+            }
+        )
+
+    day = day_index(bounds, r.start_ms)
+    if params.group_by_driver:
+        unknown = msg("speeding.unidentified_driver")
+        names = [n or unknown for n in drivers_of(r.info.id, r.start_ms, shifts)]
+    else:
+        names = [""] * len(r)
+    keys: dict[tuple[str, int], list[int]] = {}
+    for k, (name, d) in enumerate(zip(names, day.tolist(), strict=True)):
+        keys.setdefault((name, int(d)), []).append(k)
+    order = sorted(keys, key=lambda key: (key[0] == msg("speeding.unidentified_driver"), key[0], key[1]))
+    groups = []
+    for name, d in order:
+        ks = keys[(name, d)]
+        total: Json = {"text": msg("in_total")}
+        total.update(_totals(fmt, float(dur[ks].sum()), float(km[ks].sum()), float(r.max_speed_kmh[ks].max())))
+        header = msg.day_header(dates[d], len(ks))
+        if params.group_by_driver:
+            header = msg("speeding.driver_day", driver=name, day=header)
+        groups.append(group(header, [rows[k] for k in ks], total))
+
+    totals = _totals(fmt, r.total_s, r.total_km, r.top_kmh)
+    summary = map_table(
+        msg("summary"),
+        [
+            map_row(msg("speeding.count"), fmt.number(len(r), 0)),
+            # Compatibility quirk of the wire format: a summary duration's raw is in MINUTES.
+            map_row(
+                msg("speeding.duration"), cell(format_duration(r.total_s, fmt.show_seconds), round(r.total_s / 60.0, 2))
+            ),
+            map_row(fmt.speed_title("speeding.max_speed", column=False), totals["max_speed"]),
+            map_row(fmt.distance_title("speeding.distance", column=False), totals["distance"]),
+        ],
+    )
+    limit, _ = msg.number(float(params.max_speed), 0)
+    minutes, _ = msg.number(float(params.min_duration_minutes), 2)
+    note = msg("speeding.note", limit=limit, unit=msg.unit(fmt.units.speed_unit), minutes=minutes)
+    sections = [table(msg("speeding.table"), _columns(fmt), groups), summary, text(note, "small_print")]
+    return sheet(r.info.label, [r.info.id], sections)
+
+
+def _summary_sheet(results: list[Violations], fmt: Formatter) -> Json:
+    """One row per tracker with its totals."""
+    msg = fmt.msg
+    cols = [
+        column("tracker", msg("tracker"), align="left", width=4, weight=3),
+        column("count", msg("speeding.count")),
+        column("duration", msg("speeding.duration")),
+        column("max_speed", fmt.speed_title("speeding.max_speed")),
+        column("avg_speed", fmt.speed_title("speeding.avg_speed")),
+        column("distance", fmt.distance_title("speeding.distance")),
+    ]
+    rows = []
+    for r in results:
+        row: Json = {"tracker": cell(r.info.label, float(r.info.id)), "count": fmt.number(len(r), 0)}
+        row.update(_totals(fmt, r.total_s, r.total_km, r.top_kmh))
+        rows.append(row)
+    total: Json = {"text": msg("in_total"), "count": fmt.number(sum(len(r) for r in results), 0)}
+    total.update(
+        _totals(
+            fmt,
+            sum(r.total_s for r in results),
+            sum(r.total_km for r in results),
+            max((r.top_kmh for r in results), default=0.0),
+        )
+    )
+    header = msg("group_header", name=msg("trackers"), count=len(results))
+    return sheet(
+        msg("summary"), [r.info.id for r in results], [table(msg("summary"), cols, [group(header, rows, total)])]
+    )

@@ -1,0 +1,173 @@
+"""Plugin 7, Engine hours: ignition-on intervals, motion and idle time, per day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fleet_reports.engine.model import ReportContext, SensorInfo, Track, TrackerInfo
+from fleet_reports.engine.plugins.stops import on_intervals
+from fleet_reports.engine.report import build_report
+from fleet_reports.sim.drive import Scenario
+
+T0 = 1_601_942_400_000  # 2020-10-06 00:00:00 UTC
+H = 3_600_000
+START = T0 + 22 * H
+END = T0 + 25 * H
+HOME = (55.0, 37.0)
+SHOP = (55.05, 37.1)
+TRACKER = 345678
+STEP_S = 10.0
+IGNITION = SensorInfo(1, "Ignition", "ignition", kind="discrete", sensor_type="ignition")
+
+
+def night() -> tuple[Track, dict[str, int]]:
+    """Drive to the shop and idle there 10 min; later idle 5 min, lose the signal for 20 min
+    (engine still on) and idle 5 more; a 30 s engine blip; after midnight, drive home.
+    Returns the track and the scenario's clock at each step."""
+    sc = Scenario(START, *HOME, seed=11)
+    at: dict[str, int] = {}
+    sc.park(20)
+    at["depart"] = sc.now_ms
+    sc.drive([SHOP], cruise_kmh=60)
+    at["arrive"] = sc.now_ms
+    sc.idle(10)
+    at["off"] = sc.now_ms
+    sc.park(30)
+    at["idle2"] = sc.now_ms
+    sc.idle(5)
+    at["gap"] = sc.now_ms
+    sc.gap(20)
+    at["idle3"] = sc.now_ms
+    sc.idle(5)
+    at["off3"] = sc.now_ms
+    sc.park(10).idle(0.5).park(until_ms=T0 + 24 * H + 5 * 60_000)
+    at["home"] = sc.now_ms
+    sc.drive([HOME], cruise_kmh=60)
+    at["home_end"] = sc.now_ms
+    sc.park(until_ms=END)
+    track, _ = sc.build()
+    return track, at
+
+
+def context(*trackers: TrackerInfo, locale: str = "en_US", **plugin: Any) -> ReportContext:
+    return ReportContext(
+        report_id=1,
+        title="Engine hours",
+        created="2020-10-07 10:00:00",
+        period_from="2020-10-06 22:00:00",
+        period_to="2020-10-07 01:00:00",
+        from_ms=START,
+        to_ms=END,
+        time_zone="UTC",
+        locale=locale,
+        measurement_system="metric",
+        time_filter={},
+        plugin={"plugin_id": 7, **plugin},
+        trackers=trackers or (TrackerInfo(TRACKER, "Dmitry", (IGNITION,)),),
+    )
+
+
+def run(ctx: ReportContext, tracks: dict[int, Track]) -> dict[str, Any]:
+    def load(tracker_id: int, a: int, b: int) -> Track:
+        track = tracks.get(tracker_id, Track.empty())
+        return track.take((track.t >= a) & (track.t <= b))
+
+    return build_report(ctx, load, lambda _: None)
+
+
+def close(value: float, expected: float, tol: float = 2 * STEP_S) -> bool:
+    return abs(value - expected) <= tol
+
+
+def test_intervals_are_cut_at_long_gaps_and_end_at_the_first_off_fix() -> None:
+    # Given on, on, off, on, (20 min gap) on, on
+    t = np.array([0, 10, 20, 30, 30 + 1200, 1240, 1250], np.int64) * 1000
+    on = np.array([True, True, False, True, True, True, False])
+    # When the intervals are found
+    starts, ends = on_intervals(t, on)
+    # Then the first ends at the off fix, the second at the fix before the gap, the third at the off fix
+    assert starts.tolist() == [0, 30_000, 1_230_000]
+    assert ends.tolist() == [20_000, 30_000, 1_250_000]
+
+
+def test_engine_hours_in_motion_and_idle_per_interval_and_day() -> None:
+    # Given the night's story
+    track, at = night()
+
+    # When the engine hours report is built
+    report = run(context(), {TRACKER: track})
+
+    # Then four intervals remain (the 30 s blip is dropped; the gap cuts one in two), by day
+    (sheet,) = report["sheets"]
+    table, summary = sheet["sections"]
+    assert [c["field"] for c in table["columns"]] == ["start", "end", "duration", "in_motion", "idle", "idle_pct"]
+    assert [g["header"] for g in table["data"]] == ["Oct 6, 2020 (Tue) : 3", "Oct 7, 2020 (Wed) : 1"]
+    first, second, third = table["data"][0]["rows"]
+    (home,) = table["data"][1]["rows"]
+
+    # And the drive to the shop plus 10 min of idling: motion = the drive, idle = 10 min
+    assert close(first["start"]["raw"] / 1000, at["depart"] / 1000)
+    assert close(first["end"]["raw"] / 1000, at["off"] / 1000)
+    assert close(first["in_motion"]["raw"], (at["arrive"] - at["depart"]) / 1000)
+    assert close(first["idle"]["raw"], 600.0)
+    pct = 100 * first["idle"]["raw"] / first["duration"]["raw"]
+    assert abs(first["idle_pct"]["raw"] - pct) <= 0.05
+    # And the idling around the signal loss is two intervals of 5 minutes, all idle
+    assert close(second["start"]["raw"] / 1000, at["idle2"] / 1000)
+    assert close(second["end"]["raw"] / 1000, at["gap"] / 1000)
+    assert close(third["start"]["raw"] / 1000, at["idle3"] / 1000)
+    assert close(third["end"]["raw"] / 1000, at["off3"] / 1000)
+    for row in (second, third):
+        assert close(row["duration"]["raw"], 300.0) and row["in_motion"]["raw"] == 0.0
+        assert row["idle_pct"]["v"] == "100"
+    # And the drive home after midnight is nearly all motion
+    assert close(home["in_motion"]["raw"], (at["home_end"] - at["home"]) / 1000)
+
+    # And the day's total sums its rows; the summary holds minutes (wire format quirk)
+    total = table["data"][0]["total"]
+    assert total["duration"]["raw"] == sum(r["duration"]["raw"] for r in (first, second, third))
+    rows = {r["name"]: r for r in summary["rows"]}
+    all_s = sum(r["duration"]["raw"] for r in (first, second, third, home))
+    assert abs(rows["Engine hours"]["raw"] - all_s / 60) < 0.01
+    assert rows["Intervals"]["raw"] == 4.0
+
+
+def test_not_detailed_lists_days() -> None:
+    track, _ = night()
+    table = run(context(show_detailed=False), {TRACKER: track})["sheets"][0]["sections"][0]
+    assert [c["field"] for c in table["columns"]] == ["day", "duration", "in_motion", "idle", "idle_pct", "intervals"]
+    (g,) = table["data"]
+    assert g["header"] == "Days : 2"
+    assert [r["day"]["v"] for r in g["rows"]] == ["Oct 6, 2020 (Tue)", "Oct 7, 2020 (Wed)"]
+    assert [r["intervals"]["raw"] for r in g["rows"]] == [3.0, 1.0]
+    assert g["total"]["intervals"]["raw"] == 4.0
+
+
+def test_tracker_without_ignition_sensor_says_so_and_summary_sheet() -> None:
+    # Given one tracker with an ignition sensor and one without
+    track, _ = night()
+    a = TrackerInfo(TRACKER, "Dmitry", (IGNITION,))
+    b = TrackerInfo(2, "Trailer")
+    # When built in Russian
+    report = run(context(a, b, locale="ru_RU"), {TRACKER: track, 2: track})
+    summary, first, second = report["sheets"]
+    # Then the summary lists the tracker with the sensor; the other sheet says it has none
+    assert summary["entity_ids"] == [TRACKER]
+    assert summary["sections"][0]["data"][0]["rows"][0]["intervals"]["raw"] == 4.0
+    assert first["sections"][0]["columns"][2]["title"] == "Моточасы"
+    assert second["sections"][0]["type"] == "text"
+    assert "зажигания" in second["sections"][0]["text"]
+    # And hide_empty_tabs drops it
+    assert len(run(context(a, b, hide_empty_tabs=True), {TRACKER: track, 2: track})["sheets"]) == 2
+
+
+def test_ignition_from_the_sensor_column() -> None:
+    # Given the ignition only in the sensor's input column (Track.ignition unknown)
+    track, _ = night()
+    track.sensors["ignition"] = track.ignition.astype(np.float64)
+    track.ignition = np.full(len(track), -1, np.int8)
+    # Then the same four intervals are found
+    report = run(context(), {TRACKER: track})
+    assert report["sheets"][0]["sections"][1]["rows"][4]["raw"] == 4.0

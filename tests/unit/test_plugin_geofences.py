@@ -1,0 +1,249 @@
+"""Plugin 8, Geofence visits: simulated drives through zones of known size give known visits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from fleet_reports.engine.model import ReportContext, Track, TrackerInfo, Zone
+from fleet_reports.engine.plugins.common import ReportError
+from fleet_reports.engine.report import build_report
+from fleet_reports.sim import geo
+from fleet_reports.sim.drive import Scenario
+
+DAY_MS = 86_400_000
+FROM_MS = 1_601_931_600_000  # 2020-10-06 00:00 Moscow
+TO_MS = FROM_MS + 2 * DAY_MS - 1000  # 2020-10-07 23:59:59
+T0 = FROM_MS + 7 * 3_600_000  # 07:00 Moscow
+A = (55.0, 37.0)
+TRACKER = TrackerInfo(101, "Van 1")
+OTHER = TrackerInfo(102, "Van 2")
+
+
+def north(metres: float, origin: tuple[float, float] = A) -> tuple[float, float]:
+    lat, lng = geo.destination(origin[0], origin[1], 0.0, metres)
+    return float(lat), float(lng)
+
+
+def east(metres: float, origin: tuple[float, float] = A) -> tuple[float, float]:
+    lat, lng = geo.destination(origin[0], origin[1], 90.0, metres)
+    return float(lat), float(lng)
+
+
+# Along the road due north of A: a circle of 500 m at 5 km, a 1 km square polygon at 8 km
+# (entered and left through its south and north sides), a sausage over the last 2 km; and a
+# circle the van never reaches.
+CIRCLE = Zone(1, "Depot", "circle", north(5000.0), 500.0, address="Depot street 1")
+SQUARE = Zone(
+    2,
+    "Customer",
+    "polygon",
+    points=(
+        east(-500.0, north(7500.0)),
+        east(500.0, north(7500.0)),
+        east(500.0, north(8500.0)),
+        east(-500.0, north(8500.0)),
+    ),
+)
+ROAD = Zone(3, "Main road", "sausage", radius_m=100.0, points=(north(8800.0), north(11_000.0)))
+FAR = Zone(4, "Far away", "circle", east(30_000.0), 300.0, address="Nowhere 5")
+ZONES = (CIRCLE, SQUARE, ROAD, FAR)
+
+
+def drive_north(start_ms: int = T0, km: float = 10.0, kmh: float = 72.0) -> Track:
+    """Park 10 min at A, drive due north ``km`` at a constant ``kmh`` (ramps at the ends), park 10 min."""
+    sc = Scenario(start_ms, *A, interval_s=10.0, noise=False)
+    sc.park(10).drive([north(km * 1000.0)], cruise_kmh=kmh, road=False, variation=0.0).park(10)
+    return sc.build()[0]
+
+
+def context(trackers: tuple[TrackerInfo, ...] = (TRACKER,), **plugin: Any) -> ReportContext:
+    return ReportContext(
+        report_id=1,
+        title="Geofence visits report",
+        created="2020-10-08 10:00:00",
+        period_from="2020-10-06 00:00:00",
+        period_to="2020-10-07 23:59:59",
+        from_ms=FROM_MS,
+        to_ms=TO_MS,
+        time_zone="Europe/Moscow",
+        locale="en_US",
+        measurement_system="metric",
+        time_filter={"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
+        plugin={"plugin_id": 8, "show_seconds": True, "min_minutes_in_zone": 0, **plugin},
+        trackers=trackers,
+        zones=ZONES,
+    )
+
+
+def run(ctx: ReportContext, tracks: dict[int, Track]) -> dict[str, Any]:
+    def load(tracker_id: int, from_ms: int, to_ms: int) -> Track:
+        track = tracks.get(tracker_id, Track.empty())
+        return track.take((track.t >= from_ms) & (track.t <= to_ms))
+
+    return build_report(ctx, load, lambda _: None)
+
+
+def rows_of(sheet: dict[str, Any]) -> list[dict[str, Any]]:
+    return [row for g in sheet["sections"][0]["data"] for row in g["rows"]]
+
+
+def test_a_drive_through_three_zones_gives_three_visits_with_known_times_and_mileage() -> None:
+    # Given a drive due north at 72 km/h (20 m/s) through a 500 m circle, a 1 km square and along a sausage
+    report = run(context(), {TRACKER.id: drive_north()})
+
+    # When the report is built, Then one sheet with the visits table, its columns and one day group
+    (sheet,) = report["sheets"]
+    assert (sheet["header"], sheet["entity_ids"]) == ("Van 1", [101])
+    table, summary = sheet["sections"]
+    assert table["type"] == "table" and table["header"] == "Geofence visits"
+    assert [(c["field"], c["title"]) for c in table["columns"]] == [
+        ("zone", "Zone"),
+        ("entry", "Entry"),
+        ("exit", "Exit"),
+        ("duration", "Time in zone"),
+        ("mileage", "Mileage in zone,\nkm"),
+    ]
+    (day,) = table["data"]
+    assert day["header"] == "Oct 6, 2020 (Tue) : 3"
+    circle, square, road = day["rows"]
+    # The circle: a 1000 m chord at 20 m/s is 50 s and 1 km
+    assert circle["zone"] == {"v": "Depot", "raw": 1.0, "type": "value"}
+    assert circle["duration"]["raw"] == pytest.approx(50.0, abs=0.01)
+    assert circle["mileage"]["raw"] == pytest.approx(1.0, abs=0.01)
+    # The square: 1 km from side to side, 50 s
+    assert square["zone"]["v"] == "Customer"
+    assert square["duration"]["raw"] == pytest.approx(50.0, abs=0.01)
+    assert square["mileage"]["raw"] == pytest.approx(1.0, abs=0.01)
+    # The sausage: from 100 m before its first point (8.7 km) to the road's end (10 km), open at the
+    # end of the data: it ends at the last fix
+    assert road["zone"]["v"] == "Main road"
+    assert road["mileage"]["raw"] == pytest.approx(1.3, abs=0.01)
+    assert road["exit"]["raw"] == report_last_fix_ms()
+    # Entry of the circle: 4.5 km up the road; at the cruise 20 m/s it is 50 s before the 5 km mark
+    assert square["entry"]["raw"] - circle["entry"]["raw"] == pytest.approx(3000.0 / 20.0 * 1000.0, abs=20.0)
+    assert circle["entry"]["v"] == "07:13:54"
+    assert circle["exit"]["raw"] - circle["entry"]["raw"] == pytest.approx(50_000.0, abs=10.0)
+    # And the day total sums the rows
+    assert day["total"]["text"] == "In total:"
+    assert day["total"]["duration"]["raw"] == pytest.approx(sum(r["duration"]["raw"] for r in day["rows"]))
+    assert day["total"]["mileage"]["v"] == "3.3"
+    # And the summary: 3 visits in 3 zones, the time in minutes (the wire format's quirk)
+    assert summary["type"] == "map_table"
+    names = [r["name"] for r in summary["rows"]]
+    assert names == ["Visits", "Zones visited", "Time in zones", "Mileage in zones, km"]
+    assert summary["rows"][0]["raw"] == 3.0 and summary["rows"][1]["raw"] == 3.0
+    assert summary["rows"][2]["raw"] == pytest.approx(day["total"]["duration"]["raw"] / 60.0, abs=0.01)
+
+
+def report_last_fix_ms() -> float:
+    return float(drive_north().t[-1])
+
+
+def test_short_visits_are_dropped_by_min_minutes_in_zone() -> None:
+    # Given the same drive and a minimum of 1 minute in a zone (the 50 s crossings are shorter)
+    report = run(context(min_minutes_in_zone=1), {TRACKER.id: drive_north()})
+    # When the report is built, Then only the visit along the road (over 1 minute) is left
+    assert [r["zone"]["v"] for r in rows_of(report["sheets"][0])] == ["Main road"]
+
+
+def test_zone_ids_select_and_not_visited_zones_are_listed() -> None:
+    # Given a report over the circle and the far zone only, listing the zones not visited
+    ctx = context(zone_ids=[4, 1], show_not_visited_zones=True, show_mileage=False)
+    report = run(ctx, {TRACKER.id: drive_north()})
+    # When the report is built
+    table, summary, not_visited = report["sheets"][0]["sections"]
+    # Then only the circle was visited, without a mileage column
+    assert [r["zone"]["v"] for r in rows_of(report["sheets"][0])] == ["Depot"]
+    assert [c["field"] for c in table["columns"]] == ["zone", "entry", "exit", "duration"]
+    assert [r["name"] for r in summary["rows"]] == ["Visits", "Zones visited", "Time in zones"]
+    # And the far zone is listed as not visited, with its address
+    assert not_visited["header"] == "Not visited zones"
+    (g,) = not_visited["data"]
+    assert g["header"] == "Zones : 1"
+    assert g["rows"] == [
+        {
+            "zone": {"v": "Far away", "raw": 4.0, "type": "value"},
+            "address": {"v": "Nowhere 5", "raw": 4.0, "type": "value"},
+        }
+    ]
+
+
+def test_unknown_zone_is_an_error() -> None:
+    with pytest.raises(ReportError, match="unknown zones"):
+        run(context(zone_ids=[99]), {TRACKER.id: drive_north()})
+
+
+def test_visits_are_grouped_per_local_day_and_show_seconds_off() -> None:
+    # Given the drive on two days (the second one 07:00 the next morning)
+    tracks = {TRACKER.id: Track.concat([drive_north(), drive_north(T0 + DAY_MS)])}
+    report = run(context(show_seconds=False, zone_ids=[1]), tracks)
+    # When the report is built, Then one group per local day with one visit each, times in HH:mm
+    data = report["sheets"][0]["sections"][0]["data"]
+    assert [g["header"] for g in data] == ["Oct 6, 2020 (Tue) : 1", "Oct 7, 2020 (Wed) : 1"]
+    assert [g["rows"][0]["entry"]["v"] for g in data] == ["07:13", "07:13"]
+    assert data[0]["rows"][0]["duration"]["v"] == "00:00"
+
+
+def test_time_filter_cuts_visits() -> None:
+    # Given a time filter from 07:14 (the circle is entered at 07:13:54 and left 50 s later)
+    ctx = replace(
+        context(zone_ids=[1]), time_filter={"from": "07:14", "to": "23:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]}
+    )
+    report = run(ctx, {TRACKER.id: drive_north()})
+    # When the report is built, Then the visit starts at the window's edge and ends as before
+    (row,) = rows_of(report["sheets"][0])
+    full = rows_of(run(context(zone_ids=[1]), {TRACKER.id: drive_north()})["sheets"][0])[0]
+    assert row["entry"]["v"] == "07:14:00" and row["entry"]["raw"] == T0 + 14 * 60_000
+    assert row["exit"] == full["exit"]
+    assert row["duration"]["raw"] == pytest.approx((full["exit"]["raw"] - row["entry"]["raw"]) / 1000.0, abs=0.002)
+
+
+def test_units_and_russian() -> None:
+    # Given an imperial Russian-speaking user
+    ctx = replace(context(zone_ids=[1]), locale="ru_RU", measurement_system="imperial")
+    report = run(ctx, {TRACKER.id: drive_north()})
+    # When the report is built, Then titles are Russian and the mileage is in miles
+    table = report["sheets"][0]["sections"][0]
+    assert table["header"] == "Посещения геозон"
+    assert table["columns"][-1]["title"] == "Пробег в геозоне,\nмиль"
+    row = table["data"][0]["rows"][0]
+    assert row["mileage"]["raw"] == pytest.approx(1.0 / 1.609344, abs=0.01)
+    assert row["mileage"]["v"] == "0,62"
+    assert table["data"][0]["header"] == "6 окт. 2020 (Вт) : 1"
+
+
+def test_several_trackers_summary_sheet_and_empty_tabs() -> None:
+    # Given two trackers, the second without fixes
+    tracks = {TRACKER.id: drive_north()}
+    report = run(context((TRACKER, OTHER), zone_ids=[1]), tracks)
+    # When the report is built, Then a summary sheet, the van's sheet and a no-data sheet
+    summary, van, empty = report["sheets"]
+    assert summary["header"] == "Summary" and summary["entity_ids"] == [101, 102]
+    (g,) = summary["sections"][0]["data"]
+    assert g["header"] == "Trackers : 2"
+    assert [r["visits"]["raw"] for r in g["rows"]] == [1.0, 0.0]
+    assert g["total"]["duration"]["raw"] == pytest.approx(50.0, abs=0.01)
+    assert van["header"] == "Van 1"
+    assert empty["sections"] == [{"type": "text", "text": "No data for the period", "style": "normal"}]
+    # And hide_empty_tabs drops the empty one; summary only keeps the summary
+    hidden = run(context((TRACKER, OTHER), zone_ids=[1], hide_empty_tabs=True), tracks)
+    assert [s["header"] for s in hidden["sheets"]] == ["Summary", "Van 1"]
+    only = run(context((TRACKER, OTHER), zone_ids=[1], include_summary_sheet_only=True), tracks)
+    assert [s["header"] for s in only["sheets"]] == ["Summary"]
+
+
+def test_parked_inside_adds_no_mileage() -> None:
+    # Given a van parked 10 minutes with GPS jitter inside a zone around its parking spot
+    sc = Scenario(T0, *A, interval_s=10.0, seed=4).park(10, jitter_m=8.0)
+    sc.drive([north(3000.0)], cruise_kmh=60, road=False, variation=0.0).park(5)
+    track = sc.build()[0]
+    ctx = replace(context(), zones=(Zone(9, "Yard", "circle", A, 150.0),))
+    # When the report is built
+    (row,) = rows_of(run(ctx, {TRACKER.id: track})["sheets"][0])
+    # Then the visit lasts from the first fix past the parking to 150 m out, and counts only that 150 m
+    assert row["entry"]["raw"] == float(track.t[0])
+    assert row["duration"]["raw"] > 600.0
+    assert row["mileage"]["raw"] == pytest.approx(0.15, abs=0.02)
