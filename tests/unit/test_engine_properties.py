@@ -69,8 +69,11 @@ def test_trips_and_parkings_never_overlap_and_distances_are_never_negative(
 BOUNDARY_MARGIN_MS = 10 * 60_000
 
 
-def _near(trips: Trips, cut_ms: int) -> Bool:
-    out: Bool = (trips.end_ms + BOUNDARY_MARGIN_MS >= cut_ms) & (trips.start_ms - BOUNDARY_MARGIN_MS <= cut_ms)
+def _near(trips: Trips, cut: tuple[int, int]) -> Bool:
+    """Trips within the margin of the cut; a cut inside a data gap spans the gap (from the last fix
+    before it to the first fix after it), since neither half sees the other side's context."""
+    before, after = cut
+    out: Bool = (trips.end_ms + BOUNDARY_MARGIN_MS >= before) & (trips.start_ms - BOUNDARY_MARGIN_MS <= after)
     return out
 
 
@@ -84,19 +87,14 @@ def _overlapping(trips: Trips, others: Trips) -> Bool:
     return out
 
 
-def _kept(trips: Trips, cut_ms: int, cut_trips: Trips) -> list[tuple[int, int, float]]:
-    far = ~_near(trips, cut_ms) & ~_overlapping(trips, cut_trips)
+def _kept(trips: Trips, cut: tuple[int, int], cut_trips: Trips) -> list[tuple[int, int, float]]:
+    far = ~_near(trips, cut) & ~_overlapping(trips, cut_trips)
     return [
         (int(a), int(b), float(d))
         for a, b, d in zip(trips.start_ms[far], trips.end_ms[far], trips.distance_m[far], strict=True)
     ]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open engine defect (issue 4): hypothesis found drives where a half's segmentation differs from "
-    "the whole period's away from the cut (a trip's max speed, an extra trip); under investigation",
-)
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drives(), st.booleans(), st.floats(0.05, 0.95))
 def test_a_period_is_the_union_of_its_halves_up_to_trips_at_the_cut(
@@ -107,12 +105,14 @@ def test_a_period_is_the_union_of_its_halves_up_to_trips_at_the_cut(
     track, _ = clean(drive.track(device_speed=device_speed, ignition=ignition), now_ms=int(drive.t_ms) + 1)
     if len(track) < 2:
         return
-    cut = int(track.t[0] + where * (track.t[-1] - track.t[0]))
+    cut_ms = int(track.t[0] + where * (track.t[-1] - track.t[0]))
+    k = int(np.searchsorted(track.t, cut_ms, side="left"))
+    cut = (int(track.t[max(k - 1, 0)]), int(track.t[min(k, len(track) - 1)]))
     # When the whole period and each half (only its own fixes, as a report loads them) are segmented
     ts = TripSettings()
     whole = segment(track, ts, smart_filter=smart_filter).trips
-    first = segment(track.take(track.t < cut), ts, smart_filter=smart_filter).trips
-    second = segment(track.take(track.t >= cut), ts, smart_filter=smart_filter).trips
+    first = segment(track.take(track.t < cut_ms), ts, smart_filter=smart_filter).trips
+    second = segment(track.take(track.t >= cut_ms), ts, smart_filter=smart_filter).trips
     # Then, leaving out the trips at the cut (within 10 minutes of it, in either segmentation, and
     # what overlaps them), the halves find exactly the whole period's trips and distances
     at_cut_whole = whole.take(_near(whole, cut))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,22 @@ def test_engine_hours_in_motion_and_idle_per_interval_and_day() -> None:
     all_s = sum(r["duration"]["raw"] for r in (first, second, third, home))
     assert abs(rows["Engine hours"]["raw"] - all_s / 60) < 0.01
     assert rows["Intervals"]["raw"] == 4.0
+
+
+def test_time_filter_cuts_intervals_at_the_window_edges() -> None:
+    # Given the night's story and a window that closes a minute after the drive's arrival
+    track, at = night()
+    close_s = (at["arrive"] // 1000 + 60) % 86_400
+    to = f"{close_s // 3600:02d}:{close_s % 3600 // 60:02d}:{close_s % 60:02d}"
+    ctx = replace(context(), time_filter={"from": "22:00", "to": to, "weekdays": [1, 2, 3, 4, 5, 6, 7]})
+    # When the engine hours report is built
+    report = run(ctx, {TRACKER: track})
+    # Then the first interval is cut at the window's end: its motion is the drive, idle 1 minute
+    ((only,),) = [g["rows"] for g in report["sheets"][0]["sections"][0]["data"]]
+    assert close(only["start"]["raw"] / 1000, at["depart"] / 1000)
+    assert only["end"]["raw"] == (at["arrive"] // 1000 + 60) * 1000
+    assert close(only["in_motion"]["raw"], (at["arrive"] - at["depart"]) / 1000)
+    assert close(only["idle"]["raw"], 60.0)
 
 
 def test_not_detailed_lists_days() -> None:

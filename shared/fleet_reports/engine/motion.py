@@ -178,7 +178,7 @@ def suppress_blips(moving: Bool, lat: F64, lng: F64, gap: Bool, radius_m: float)
     standing fix is that close too) are GPS noise, a speed spike while parked: they count as
     standing."""
     n = moving.shape[0]
-    if n < 3 or radius_m <= 0:
+    if n < 2 or radius_m <= 0:
         return moving
     starts = moving.copy()
     starts[1:] &= ~moving[:-1] | gap
@@ -190,12 +190,12 @@ def suppress_blips(moving: Bool, lat: F64, lng: F64, gap: Bool, radius_m: float)
     has_before[has_before] = ~gap[ms[has_before] - 1]
     has_after = me < n - 1
     has_after[has_after] = ~gap[me[has_after]]
-    anchor = np.where(has_before, ms - 1, np.minimum(me + 1, n - 1))
+    # A run alone in its session (no standing fix on either side) is measured from its own first
+    # fix, so a period and its halves judge the same run alike.
+    anchor = np.where(has_before, ms - 1, np.where(has_after, me + 1, ms))
     # Cheap pre-check on the standing fix after the run, then every fix of the remaining runs.
     ahead = np.minimum(me + 1, n - 1)
-    near = (has_before | has_after) & (
-        ~has_after | ~has_before | (haversine_m(lat[anchor], lng[anchor], lat[ahead], lng[ahead]) <= radius_m)
-    )
+    near = ~has_after | ~has_before | (haversine_m(lat[anchor], lng[anchor], lat[ahead], lng[ahead]) <= radius_m)
     ms, me, anchor = ms[near], me[near], anchor[near]
     if ms.size == 0:
         return moving

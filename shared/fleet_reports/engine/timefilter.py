@@ -133,6 +133,27 @@ def in_windows(t_ms: I64, ws: I64, we: I64) -> Bool:
     return out
 
 
+def clip_to_windows(a: I64, b: I64, ws: I64, we: I64, *, instants: bool = False) -> tuple[I64, I64, I64]:
+    """The pieces of the intervals ``[a, b]`` inside the sorted, disjoint windows ``[ws, we)``.
+
+    Returns, per piece, the index of its interval and its start and end. Empty pieces are dropped;
+    with ``instants``, an instant interval (``a == b``) inside a window is kept.
+    """
+    if a.size == 0 or ws.size == 0:
+        e = np.empty(0, np.int64)
+        return e, e, e
+    first = np.searchsorted(we, a, side="right")
+    last = np.where(b > a, np.searchsorted(ws, b, side="left"), np.searchsorted(ws, b, side="right")) - 1
+    count = np.maximum(last - first + 1, 0)
+    k = np.repeat(np.arange(a.shape[0]), count)
+    offsets = np.cumsum(count) - count
+    w = np.repeat(first - offsets, count) + np.arange(k.shape[0])
+    pa = np.maximum(a[k], ws[w])
+    pb = np.minimum(b[k], we[w])
+    keep = (pb > pa) | ((a[k] == b[k]) if instants else False)
+    return k[keep], pa[keep], pb[keep]
+
+
 def cut_trips(seg: Segments, ws: I64, we: I64) -> Trips:
     """Cut trips at the window edges: each piece of a trip inside a window is a trip.
 
@@ -142,18 +163,9 @@ def cut_trips(seg: Segments, ws: I64, we: I64) -> Trips:
     if len(trips) == 0 or ws.size == 0:
         return Trips.empty()
     a, b = trips.start_ms, trips.end_ms
-    first = np.searchsorted(we, a, side="right")
-    last = np.where(b > a, np.searchsorted(ws, b, side="left"), np.searchsorted(ws, b, side="right")) - 1
-    count = np.maximum(last - first + 1, 0)
-    if np.all(count == 1):
-        whole = (ws[first] <= a) & (we[first] >= b)
-        if whole.all():
-            return trips
-    k = np.repeat(np.arange(len(trips)), count)
-    offsets = np.cumsum(count) - count
-    w = np.repeat(first - offsets, count) + np.arange(k.shape[0])
-    pa = np.maximum(a[k], ws[w])
-    pb = np.minimum(b[k], we[w])
+    k, pa, pb = clip_to_windows(a, b, ws, we, instants=True)
+    if k.size == len(trips) and np.array_equal(pa, a) and np.array_equal(pb, b):
+        return trips
     if k.size == 0:
         return Trips.empty()
     tf = seg.t.astype(np.float64)

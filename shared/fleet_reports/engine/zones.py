@@ -188,7 +188,8 @@ def visits(s: Shape, t: I64, lat: F64, lng: F64, *, max_gap_ms: float = math.inf
         return Visits(empty_f, empty_f, empty_i, empty_i)
     # Skip the whole track when it never comes near the zone (the common case for 50 zones).
     isin = inside(s, lat, lng)
-    if not isin.any():
+    clips = _clipping_legs(s, t, lat, lng, isin, max_gap_ms)
+    if not isin.any() and clips[0].size == 0:
         return Visits(empty_f, empty_f, empty_i, empty_i)
     starts = isin.copy()
     starts[1:] &= ~isin[:-1]
@@ -210,4 +211,49 @@ def visits(s: Shape, t: I64, lat: F64, lng: F64, *, max_gap_ms: float = math.inf
         when = tf[lo] + frac * (tf[hi] - tf[lo])
         entry[np.searchsorted(first, a)] = when[: a.size]
         exit_[np.searchsorted(last, b)] = when[a.size :]
+    legs, inner = clips
+    if legs.size:
+        # A leg that clips the zone with both fixes outside (a corner cut between two fixes):
+        # a visit with no fix inside, entering and exiting where the leg crosses the boundary.
+        lat0, lng0, lat1, lng1 = lat[legs], lng[legs], lat[legs + 1], lng[legs + 1]
+        ilat, ilng = lat0 + inner * (lat1 - lat0), lng0 + inner * (lng1 - lng0)
+        out0 = np.zeros(legs.shape[0], np.bool_)
+        f_in = inner * crossing_fraction(s, lat0, lng0, ilat, ilng, out0)
+        f_out = inner + (1.0 - inner) * crossing_fraction(s, ilat, ilng, lat1, lng1, ~out0)
+        span = tf[legs + 1] - tf[legs]
+        entry = np.concatenate((entry, tf[legs] + f_in * span))
+        exit_ = np.concatenate((exit_, tf[legs] + f_out * span))
+        first = np.concatenate((first, legs + 1))  # first > last: no fix inside
+        last = np.concatenate((last, legs))
+        order = np.argsort(entry, kind="stable")
+        entry, exit_, first, last = entry[order], exit_[order], first[order], last[order]
     return Visits(entry, exit_, first.astype(np.int64), last.astype(np.int64))
+
+
+CLIP_SAMPLES = 64  # points tested along a leg with both ends outside a zone
+
+
+def _clipping_legs(s: Shape, t: I64, lat: F64, lng: F64, isin: Bool, max_gap_ms: float) -> tuple[I64, F64]:
+    """Legs (index of their first fix) whose fixes are both outside the zone but whose straight
+    line passes through it, with the fraction of the leg at a point inside. Only legs whose box
+    meets the zone's box are sampled; a clip shorter than 1/64 of its leg can go unseen."""
+    if t.shape[0] < 2:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    lat0, lat1, lng0, lng1 = lat[:-1], lat[1:], lng[:-1], lng[1:]
+    cand = np.flatnonzero(
+        ~isin[:-1]
+        & ~isin[1:]
+        & (np.minimum(lat0, lat1) <= s.lat_hi)
+        & (np.maximum(lat0, lat1) >= s.lat_lo)
+        & (np.minimum(lng0, lng1) <= s.lng_hi)
+        & (np.maximum(lng0, lng1) >= s.lng_lo)
+        & (np.diff(t).astype(np.float64) <= max_gap_ms)
+    )
+    if cand.size == 0:
+        return cand.astype(np.int64), np.empty(0, np.float64)
+    u = (np.arange(CLIP_SAMPLES, dtype=np.float64) + 0.5) / CLIP_SAMPLES
+    plat = (lat0[cand, None] + u[None, :] * (lat1[cand] - lat0[cand])[:, None]).ravel()
+    plng = (lng0[cand, None] + u[None, :] * (lng1[cand] - lng0[cand])[:, None]).ravel()
+    hit = inside(s, plat, plng).reshape(cand.shape[0], CLIP_SAMPLES)
+    found = hit.any(axis=1)
+    return cand[found].astype(np.int64), u[np.argmax(hit[found], axis=1)]

@@ -70,6 +70,9 @@ class Formatter:
     def speed_title(self, key: str, *, column: bool = True) -> str:
         return self.msg.with_unit(key, self.units.speed_unit, column=column)
 
+    def altitude_title(self, key: str, *, column: bool = True) -> str:
+        return self.msg.with_unit(key, self.units.altitude_unit, column=column)
+
 
 def cell(v: str, raw: float, location: tuple[float, float] | None = None) -> Json:
     out: Json = {"v": v, "raw": float(raw), "type": "value"}

@@ -39,7 +39,7 @@ from fleet_reports.engine.plugins.stops import (
     runs,
     summary_minutes,
 )
-from fleet_reports.engine.timefilter import TimeFilter, day_index, in_windows, local_days, windows
+from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -94,9 +94,9 @@ def compute_hours(data: TrackerData, filter_windows: tuple[I64, I64] | None) -> 
         return TrackerHours(data.info, None)
     starts, ends = on_intervals(*series)
     keep = (ends - starts) >= MIN_INTERVAL_MS
-    if filter_windows is not None:
-        keep &= in_windows(starts, *filter_windows)
     starts, ends = starts[keep], ends[keep]
+    if filter_windows is not None:  # cut at the windows' edges, like trips and stops
+        _, starts, ends = clip_to_windows(starts, ends, *filter_windows)
     fn = motion_function(data.track, data)
     motion = np.interp(ends.astype(np.float64), *fn) - np.interp(starts.astype(np.float64), *fn)
     return TrackerHours(data.info, Intervals(starts, ends, motion))

@@ -29,7 +29,7 @@ from fleet_reports.engine.plugins.common import (
     sheet,
     table,
 )
-from fleet_reports.engine.timefilter import TimeFilter, day_index, local_days, windows
+from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
 from fleet_reports.engine.zones import Shape, shape, visits
 
 F64 = npt.NDArray[np.float64]
@@ -76,21 +76,6 @@ def selected_zones(ctx: ReportContext, params: GeofenceParams) -> list[Zone]:
     return [by_id[i] for i in dict.fromkeys(params.zone_ids)]
 
 
-def clip_to_windows(start: I64, end: I64, ws: I64, we: I64) -> tuple[I64, I64, I64]:
-    """The pieces of intervals ``[start, end]`` inside the windows ``[ws, we)`` (sorted,
-    disjoint): each piece's start, end, and the index of its interval. Empty pieces are dropped."""
-    first = np.searchsorted(we, start, side="right")
-    last = np.searchsorted(ws, end, side="left") - 1
-    count = np.maximum(last - first + 1, 0)
-    k = np.repeat(np.arange(start.shape[0]), count)
-    offsets = np.cumsum(count) - count
-    w = first[k] + (np.arange(k.shape[0]) - offsets[k])
-    ps = np.maximum(start[k], ws[w]) if k.size else np.empty(0, np.int64)
-    pe = np.minimum(end[k], we[w]) if k.size else np.empty(0, np.int64)
-    keep = pe > ps
-    return ps[keep], pe[keep], k[keep]
-
-
 def compute_visits(
     shapes: Sequence[Shape], params: GeofenceParams, data: TrackerData, filter_windows: tuple[I64, I64] | None
 ) -> TrackerVisits:
@@ -119,7 +104,7 @@ def compute_visits(
     entry = np.round(np.concatenate(entry_parts)).astype(np.int64)
     exit_ = np.round(np.concatenate(exit_parts)).astype(np.int64)
     if filter_windows is not None:
-        entry, exit_, src = clip_to_windows(entry, exit_, *filter_windows)
+        src, entry, exit_ = clip_to_windows(entry, exit_, *filter_windows)
         zone = zone[src]
     keep = (exit_ - entry) >= int(params.min_minutes_in_zone * 60 * MS_PER_S)
     zone, entry, exit_ = zone[keep], entry[keep], exit_[keep]

@@ -102,7 +102,7 @@ def _columns(params: PointsParams, fmt: Formatter) -> list[Json]:
         column("address", msg("points.address"), align="left", width=5, weight=3),
         column("speed", fmt.speed_title("points.speed")),
         column("heading", msg("points.heading")),
-        column("altitude", msg("points.altitude")),
+        column("altitude", fmt.altitude_title("points.altitude")),
         column("satellites", msg("points.satellites")),
     ]
     if params.show_coordinates:
@@ -129,7 +129,7 @@ def _tracker_sheet(
     speed_kmh = fix_speeds(track, gap)
     speeds = number_cells(fmt, fmt.units.speed(1.0) * speed_kmh, 0)
     headings = number_cells(fmt, track.heading.astype(np.float64), 0)
-    altitudes = number_cells(fmt, track.alt.astype(np.float64), 0)
+    altitudes = number_cells(fmt, fmt.units.altitude(1.0) * track.alt.astype(np.float64), 0)
     sats = track.satellites.astype(np.float64)
     sats[track.satellites < 0] = np.nan
     satellites = number_cells(fmt, sats, 0)

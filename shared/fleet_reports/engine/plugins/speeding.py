@@ -38,8 +38,7 @@ from fleet_reports.engine.plugins.common import (
     table,
     text,
 )
-from fleet_reports.engine.plugins.geofences import clip_to_windows
-from fleet_reports.engine.timefilter import TimeFilter, day_index, local_days, windows
+from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -131,7 +130,7 @@ def compute_violations(
     start = np.round(start_f).astype(np.int64)
     end = np.round(end_f).astype(np.int64)
     if filter_windows is not None:
-        start, end, _ = clip_to_windows(start, end, *filter_windows)
+        _, start, end = clip_to_windows(start, end, *filter_windows)
     keep = (end - start) > round(params.min_duration_minutes * 60 * MS_PER_S)
     start, end = start[keep], end[keep]
     if start.size == 0:

@@ -33,7 +33,7 @@ from fleet_reports.engine.plugins.common import (
     sheet,
     table,
 )
-from fleet_reports.engine.timefilter import TimeFilter, day_index, in_windows, local_days, windows
+from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -155,18 +155,12 @@ class TrackerStops:
 
 
 def compute_stops(data: TrackerData, filter_windows: tuple[I64, I64] | None) -> TrackerStops:
-    """Parkings of one tracker (those starting inside the time filter's windows)."""
+    """Parkings of one tracker; with a time filter, cut at its windows' edges like trips (each
+    piece of a parking inside a window is a stop)."""
     parkings = segment(data.track, data.settings).parkings
     if filter_windows is not None and len(parkings):
-        keep = in_windows(parkings.start_ms, *filter_windows)
-        parkings = Parkings(
-            parkings.start_idx[keep],
-            parkings.end_idx[keep],
-            parkings.start_ms[keep],
-            parkings.end_ms[keep],
-            parkings.lat[keep],
-            parkings.lng[keep],
-        )
+        k, start, end = clip_to_windows(parkings.start_ms, parkings.end_ms, *filter_windows)
+        parkings = Parkings(parkings.start_idx[k], parkings.end_idx[k], start, end, parkings.lat[k], parkings.lng[k])
     series = ignition_series(data.info, data.track)
     ignition = None
     if series is not None:
