@@ -278,20 +278,13 @@ def assert_matches_truth(trips: Trips, truth: list[TruthTrip], interval_s: float
         assert trips.distance_m[k] == pytest.approx(want.distance_m, rel=0.01), k
 
 
-DILUTED = pytest.mark.xfail(
-    strict=True,
-    reason="engine: at 5 s sampling without device speed the >= 30 s window after a fix dilutes the "
-    "braking before a parking (15 km/h, 14 m left to go, reads 2.4 km/h): the trip ends 2 fixes early",
-)
-
-
 @pytest.mark.parametrize(
     ("report_speed", "interval_s"),
     [
         (True, 5.0),
         (True, 10.0),
         (True, 30.0),
-        pytest.param(False, 5.0, marks=DILUTED),
+        (False, 5.0),
         (False, 10.0),
         (False, 30.0),
     ],

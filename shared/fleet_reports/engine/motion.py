@@ -173,6 +173,58 @@ def _displacement_speed(track: Track, a: I64, b: I64) -> F64:
     return out
 
 
+ROLLING_FIXES = 1  # at most this many fixes are won back at each end of a moving run
+ROLLING_COS = 0.7  # a rolling leg points within about 45 degrees of the run's own direction
+
+
+def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) -> Bool:
+    """Win back the fixes a derived speed misses at the ends of a moving run.
+
+    A derived speed averages over >= 30 s, so the last fixes before a halt (still rolling, a few
+    tens of metres to go) read below the threshold, and so do the first fixes of a departure. A
+    fix without device speed next to a moving run is moving too when the leg between them is
+    itself fast enough and points the way the run goes (GPS jitter points anywhere); at most
+    ``ROLLING_FIXES`` fixes on each side.
+    """
+    n = moving.shape[0]
+    missing = np.isnan(track.speed)
+    if n < 3 or not missing.any():
+        return moving
+    t, lat, lng = track.t, track.lat, track.lng
+    scale = np.cos(np.radians(lat))
+    out = moving.copy()
+    for forward in (True, False):
+        edge = out.copy()  # run ends (forward) or starts (backward)
+        if forward:
+            edge[:-1] &= ~out[1:] & ~gap
+            edge[-1] = False
+        else:
+            edge[1:] &= ~out[:-1] & ~gap
+            edge[0] = False
+        cur = np.flatnonzero(edge)
+        step = 1 if forward else -1
+        # The run's own direction of travel, over its two fixes next to the edge.
+        ref = np.clip(cur - 2 * step, 0, n - 1)
+        ux = (lng[cur] - lng[ref]) * scale[cur] * step
+        uy = (lat[cur] - lat[ref]) * step
+        for _ in range(ROLLING_FIXES):
+            nxt = cur + step
+            ok = (nxt >= 0) & (nxt < n)
+            cur, nxt, ux, uy = cur[ok], nxt[ok], ux[ok], uy[ok]
+            leg_gap = gap[np.minimum(cur, nxt)]
+            vx = (lng[nxt] - lng[cur]) * scale[cur] * step
+            vy = (lat[nxt] - lat[cur]) * step
+            norm = np.hypot(ux, uy) * np.hypot(vx, vy)
+            aligned = (ux * vx + uy * vy) >= ROLLING_COS * np.where(norm > 0, norm, np.inf)
+            leg_kmh = _displacement_speed(track, np.minimum(cur, nxt), np.maximum(cur, nxt))
+            win = ~leg_gap & missing[nxt] & ~out[nxt] & aligned & (leg_kmh >= threshold_kmh)
+            out[nxt[win]] = True
+            cur, ux, uy = nxt[win], ux[win], uy[win]
+            if cur.size == 0:
+                break
+    return out
+
+
 def suppress_blips(moving: Bool, lat: F64, lng: F64, gap: Bool, radius_m: float) -> Bool:
     """Moving runs that never leave ``radius_m`` of the standing fix before them (and whose next
     standing fix is that close too) are GPS noise, a speed spike while parked: they count as
@@ -221,6 +273,7 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     gap = np.diff(t) > int(settings.max_gap * MS_PER_S)
     speed = fix_speeds(track, gap)
     moving = speed >= settings.idle_speed_threshold  # NaN compares False: unknown is not moving
+    moving = extend_rolling(moving, track, gap, settings.idle_speed_threshold)
     moving = suppress_blips(moving, lat, lng, gap, settings.jitter_radius_m)
     # gap_before[i]: no usable leg into fix i; gap_after[i]: none out of it (session edges).
     gap_before = np.empty(n, np.bool_)
