@@ -190,7 +190,7 @@ def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) 
     missing = np.isnan(track.speed)
     if n < 3 or not missing.any():
         return moving
-    t, lat, lng = track.t, track.lat, track.lng
+    lat, lng = track.lat, track.lng
     scale = np.cos(np.radians(lat))
     out = moving.copy()
     for forward in (True, False):
