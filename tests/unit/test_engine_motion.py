@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pytest
 from test_engine_drives import Drive, TrueTrip
 
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.geo import haversine_m
-from fleet_reports.engine.model import Track
+from fleet_reports.engine.model import Track, TrackerInfo
 from fleet_reports.engine.motion import Segments, Trips, TripSettings, merge_by_day, segment
-from fleet_reports.engine.timefilter import local_days
+from fleet_reports.engine.plugins.common import TrackerData
+from fleet_reports.engine.plugins.trips import odometer_km
+from fleet_reports.engine.timefilter import TimeFilter, cut_trips, local_days, windows
 from fleet_reports.sim.drive import Scenario, Truth, TruthTrip
 
 SETTINGS = TripSettings()
@@ -427,3 +433,80 @@ def test_sim_average_speed_never_exceeds_max_speed() -> None:
     assert np.all(seg.trips.max_speed_kmh >= seg.trips.avg_speed_kmh)
     for k, want in enumerate(truth.trips):
         assert seg.trips.max_speed_kmh[k] == pytest.approx(want.max_speed_kmh, rel=0.15)
+
+
+BERLIN = "Europe/Berlin"
+FRI_23_OCT_UTC = 1_603_411_200_000  # 2020-10-23 00:00 UTC (a Friday; DST ends Sunday 25th)
+
+
+def _berlin(day: int, hh: int, mm: int = 0) -> int:
+    """UTC ms of a Berlin wall-clock time in October 2020 (CEST until the 25th, CET after)."""
+    return int(dt.datetime(2020, 10, day, hh, mm, tzinfo=ZoneInfo(BERLIN)).timestamp() * 1000)
+
+
+def _three_days() -> tuple[Track, Truth]:
+    """Friday: a drive across 08:00; Saturday: a drive at 10:00; Monday (after the DST change):
+    a drive across 18:00 (Berlin wall clock)."""
+    sc = Scenario(_berlin(23, 7, 0), *HOME, seed=21, ignition=False)
+    sc.park(until_ms=_berlin(23, 7, 50)).drive([SHOP, FAR], cruise_kmh=60)
+    sc.park(until_ms=_berlin(24, 10, 0)).drive([HOME], cruise_kmh=60)
+    sc.park(until_ms=_berlin(26, 17, 50)).drive([SHOP], cruise_kmh=50).park(30)
+    return simulate(sc)
+
+
+def test_sim_time_filter_cuts_trips_at_local_window_edges_across_dst() -> None:
+    # Given three drives over a DST change, and a weekday filter 08:00-18:00 Berlin time
+    track, truth = _three_days()
+    assert len(truth.trips) == 3
+    assert truth.trips[0].start_ms < _berlin(23, 8) < truth.trips[0].end_ms
+    assert truth.trips[2].start_ms < _berlin(26, 18) < truth.trips[2].end_ms
+    seg = segment(track, SETTINGS, smart_filter=False)
+    assert_matches_truth(seg.trips, truth.trips, 10.0)
+    a, b = int(track.t[0]), int(track.t[-1])
+    weekdays = TimeFilter.parse({"from": "08:00", "to": "18:00", "weekdays": [1, 2, 3, 4, 5]})
+    # When the trips are cut at the filter's windows
+    cut = cut_trips(seg, *windows(a, b, BERLIN, weekdays))
+    # Then Friday's trip starts at 08:00 CEST, Saturday's is gone, Monday's ends at 18:00 CET
+    assert len(cut) == 2
+    assert int(cut.start_ms[0]) == _berlin(23, 8) == FRI_23_OCT_UTC + 6 * 3_600_000
+    assert abs(int(cut.end_ms[0]) - truth.trips[0].end_ms) <= 10_000
+    assert abs(int(cut.start_ms[1]) - truth.trips[2].start_ms) <= 10_000
+    assert int(cut.end_ms[1]) == _berlin(26, 18) == FRI_23_OCT_UTC + 3 * 86_400_000 + 17 * 3_600_000
+
+
+def test_sim_a_filter_and_its_complement_share_the_distance() -> None:
+    # Given the three drives, a daily 08:00-18:00 filter and its complement 18:00-08:00
+    track, truth = _three_days()
+    seg = segment(track, SETTINGS, smart_filter=False)
+    a, b = int(track.t[0]), int(track.t[-1])
+    day = TimeFilter.parse({"from": "08:00", "to": "18:00"})
+    night = TimeFilter.parse({"from": "18:00", "to": "08:00"})
+    # When the trips are cut at each
+    in_day = cut_trips(seg, *windows(a, b, BERLIN, day))
+    in_night = cut_trips(seg, *windows(a, b, BERLIN, night))
+    # Then the pieces are the trips cut in two where they cross an edge, and their distances add
+    # up to the true distance within 1 %
+    assert len(in_day) == 3 and len(in_night) == 2
+    assert in_night.end_ms[0] == in_day.start_ms[0] and in_day.end_ms[2] == in_night.start_ms[1]
+    total = float(in_day.distance_m.sum() + in_night.distance_m.sum())
+    assert total == pytest.approx(truth.distance_m, rel=0.01)
+    assert total == pytest.approx(float(seg.trips.distance_m.sum()), rel=1e-9)
+
+
+def test_sim_odometer_at_period_end_from_the_device_or_the_base() -> None:
+    # Given a device whose odometer reads 12,345 km at the start, with two drives
+    sc = Scenario(T0, *HOME, seed=23, ignition=False, odometer_km=12_345.0)
+    sc.park(10).drive([SHOP], cruise_kmh=60).park(20).drive([HOME], cruise_kmh=60).park(10)
+    track, truth = simulate(sc)
+    seg = segment(track, SETTINGS)
+    info = TrackerInfo(1, "Odo")
+    # When the odometer at the period end is asked for
+    from_device = odometer_km(TrackerData(info, SETTINGS, track, Track.empty()), seg, int(track.t[0]))
+    # Then it is the device's reading: the start value plus the true distance (within 1 %)
+    assert from_device == pytest.approx(12_345.0 + truth.distance_m / 1000.0, rel=0.01 * truth.distance_m / 12_345e3)
+    # Given the same fixes without odometer values, and a base of 500 km at the start
+    bare = replace(track, odometer=np.full(len(track), np.nan))
+    based = replace(info, odometer_base_km=500.0, odometer_base_ms=int(track.t[0]))
+    # When asked / Then it is the base plus the distance computed since, within 1 %
+    from_base = odometer_km(TrackerData(based, SETTINGS, bare, Track.empty()), seg, int(track.t[0]))
+    assert from_base - 500.0 == pytest.approx(truth.distance_m / 1000.0, rel=0.01)

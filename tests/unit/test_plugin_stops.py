@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from fleet_reports.engine.model import DriverShift, Place, ReportContext, SensorInfo, Track, TrackerInfo
+from fleet_reports.engine.model import DriverShift, Place, ReportContext, SensorInfo, Track, TrackerInfo, Zone
 from fleet_reports.engine.report import build_report
 from fleet_reports.sim.drive import Scenario, Truth
 
@@ -189,3 +189,22 @@ def test_time_filter_window_opening_inside_a_parking_starts_its_stop() -> None:
     assert got[0]["start"]["raw"] == T0 + 20 * H + 30 * 60_000 and got[0]["start"]["v"] == "23:30"
     assert abs(got[0]["end"]["raw"] - truth.parkings[2].end_ms) <= STEP_MS
     assert got[1]["end"]["raw"] == T0 + 22 * H and got[1]["end"]["v"] == "01:00"
+
+
+def test_zone_labels_prefix_the_address_unless_turned_off() -> None:
+    # Given a circle zone "Home yard" around home and a polygon "Retail park" around the shop
+    track, _ = evening()
+    d = 0.003
+    yard = Zone(7, "Home yard", "circle", HOME, 250.0)
+    park = Zone(8, "Retail park", "polygon", points=((SHOP[0] - d, SHOP[1] - d), (SHOP[0] - d, SHOP[1] + d),
+                                                   (SHOP[0] + d, SHOP[1] + d), (SHOP[0] + d, SHOP[1] - d)))  # fmt: skip
+    ctx = replace(context(), zones=(yard, park))
+    # When the stops report is built
+    got = rows(run(ctx, {TRACKER: track}))
+    # Then each stop's address starts with the zone holding it, in brackets
+    assert got[1]["address"]["v"] == "[Retail park] Shop, Moscow"
+    assert got[0]["address"]["v"].startswith("[Home yard] ") and "Shop" not in got[0]["address"]["v"]
+    # And with include_zones_in_address off, the addresses are the plain ones
+    plain = rows(run(replace(ctx, include_zones_in_address=False), {TRACKER: track}))
+    assert plain[1]["address"]["v"] == "Shop, Moscow"
+    assert not plain[0]["address"]["v"].startswith("[")

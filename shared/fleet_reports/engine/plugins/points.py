@@ -82,7 +82,7 @@ def build_sheets(ctx: ReportContext, params: PointsParams, trackers: Iterable[Tr
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    book = AddressBook(ctx.places, ctx.include_places_in_address)
+    book = AddressBook.of(ctx)
     sheets: list[Json] = []
     for data in trackers:
         track = data.track

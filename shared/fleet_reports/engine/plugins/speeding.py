@@ -165,7 +165,7 @@ def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    book = AddressBook(ctx.places, ctx.include_places_in_address)
+    book = AddressBook.of(ctx)
     limit_kmh = params.max_speed * fmt.units.km_per_unit
     results = [compute_violations(params, limit_kmh, data, wins) for data in trackers]
 

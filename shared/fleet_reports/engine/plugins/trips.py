@@ -119,7 +119,7 @@ def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[Tra
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    book = AddressBook(ctx.places, ctx.include_places_in_address)
+    book = AddressBook.of(ctx)
     results = [compute_trips(ctx, params, data, bounds, wins) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
