@@ -48,8 +48,33 @@ def test_login_session_and_logout(demo: Lambdas) -> None:
 
 
 def test_plugin_list(demo: Lambdas) -> None:
-    # When the plugins are listed, Then trips (4) and sensors (9) are there with their parameters
+    # When the plugins are listed
     status, body, _ = demo.api("PluginsFunction", {"hash": HASH})
+    # Then every implemented plugin is there, in id order, with its span limit
+    assert status == 200
     plugins = {p["id"]: p for p in body["list"]}
-    assert status == 200 and {4, 9} <= set(plugins)
-    assert "split" in {p["name"] for p in plugins[4]["parameters"]}
+    assert [p["id"] for p in body["list"]] == [4, 6, 7, 8, 9, 27, 91]
+    assert plugins[4]["max_time_span"] == "P90D" and plugins[91]["max_time_span"] == "P1D"
+    assert plugins[91]["single_tracker"] and not plugins[4]["single_tracker"]
+    # And each parameter says its type, default, what it does and its limits
+    trips = {p["name"]: p for p in plugins[4]["parameters"]}
+    assert trips["split"] == {
+        "name": "split",
+        "type": "boolean",
+        "required": False,
+        "default": True,
+        "description": trips["split"]["description"],
+    }
+    assert trips["split"]["description"] and "plugin_id" not in trips
+    sensors = {p["name"]: p for p in plugins[9]["parameters"]}
+    assert sensors["sensors"]["required"] and sensors["sensors"]["items"] == {
+        "tracker_id": "integer",
+        "sensor_id": "integer",
+    }
+    assert (sensors["details_interval_seconds"]["minimum"], sensors["details_interval_seconds"]["maximum"]) == (
+        30,
+        21600,
+    )
+    assert sensors["graph_type"]["enum"] == ["time", "mileage"]
+    zones = {p["name"]: p for p in plugins[8]["parameters"]}["zone_ids"]
+    assert zones["type"] == "array" and zones["nullable"] and zones["default"] is None

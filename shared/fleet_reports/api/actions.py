@@ -96,4 +96,9 @@ def plugin_list(event: Mapping[str, Any]) -> Response[str]:
     from fleet_reports.engine.catalog import describe_plugins
 
     _begin(event, right=None)
-    return ok(list=describe_plugins())
+    settings = get_settings()
+    spans = {
+        "max_time_span": settings.max_time_span,
+        "point_report_max_time_span": settings.point_report_max_time_span,
+    }
+    return ok(list=describe_plugins(spans))

@@ -7,9 +7,14 @@ Pure pydantic (no numpy): the API path imports it to validate ``generate`` and t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def _opt(default: object, description: str, **constraints: object) -> Any:
+    """A plugin option: its default and what it does (shown by ``/plugin/list``)."""
+    return Field(default=default, description=description, **constraints)  # type: ignore[call-overload]
 
 
 class PluginParams(BaseModel):
@@ -18,20 +23,20 @@ class PluginParams(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     plugin_id: int
-    show_seconds: bool = False
-    hide_empty_tabs: bool = False
-    include_summary_sheet: bool = True
-    include_summary_sheet_only: bool = False
+    show_seconds: bool = _opt(False, "times as HH:mm:ss instead of HH:mm")
+    hide_empty_tabs: bool = _opt(False, "leave out the sheets of trackers with nothing to report")
+    include_summary_sheet: bool = _opt(True, "a summary sheet over the trackers (with two or more)")
+    include_summary_sheet_only: bool = _opt(False, "only the summary sheet")
 
 
 class TripsParams(PluginParams):
     """Plugin 4: trips (analytics.md section 2)."""
 
-    split: bool = True
-    filter: bool = True
-    show_idle_duration: bool = False
-    show_coordinates: bool = False
-    group_by_driver: bool = False
+    split: bool = _opt(True, "one row per trip; false: one trip per local day, first to last move")
+    filter: bool = _opt(True, "smart filter: drop trips under 300 m, under 4 fixes, or within a 200 m circle")
+    show_idle_duration: bool = _opt(False, "the parking time after each trip")
+    show_coordinates: bool = _opt(False, "coordinates beside the addresses")
+    group_by_driver: bool = _opt(False, "group by the driver assigned at the trip start")
 
 
 class SensorRef(BaseModel):
@@ -44,48 +49,48 @@ class SensorRef(BaseModel):
 class SensorsParams(PluginParams):
     """Plugin 9: measuring sensors."""
 
-    details_interval_seconds: int = Field(default=300, ge=30, le=21600)
-    graph_type: Literal["time", "mileage"] = "time"
-    smoothing: bool = False
-    show_coordinates: bool = False
-    sensors: list[SensorRef] = Field(min_length=1)
+    details_interval_seconds: int = _opt(300, "bucket of the readings table, seconds", ge=30, le=21600)
+    graph_type: Literal["time", "mileage"] = _opt("time", "the chart's x axis")
+    smoothing: bool = _opt(False, "rolling median of the readings")
+    show_coordinates: bool = _opt(False, "coordinates beside the addresses")
+    sensors: list[SensorRef] = Field(min_length=1, description="the sensors: [{tracker_id, sensor_id}]")
 
 
 class StopsParams(PluginParams):
     """Plugin 6: stops (every parking, analytics.md section 2)."""
 
-    show_coordinates: bool = False
-    group_by_driver: bool = False
+    show_coordinates: bool = _opt(False, "coordinates beside the addresses")
+    group_by_driver: bool = _opt(False, "group by the driver assigned at the stop start")
 
 
 class EngineHoursParams(PluginParams):
     """Plugin 7: engine hours (ignition-on intervals)."""
 
-    show_detailed: bool = True  # list every interval under its day, not only the day totals
+    show_detailed: bool = _opt(True, "list every interval under its day, not only the day totals")
 
 
 class GeofenceParams(PluginParams):
     """Plugin 8: geofence visits."""
 
-    zone_ids: list[int] | None = None  # None: every zone of the owner
-    min_minutes_in_zone: int = Field(default=1, ge=0, le=1440)
-    show_mileage: bool = True
-    show_not_visited_zones: bool = False
+    zone_ids: list[int] | None = _opt(None, "the zones (null: every zone of the owner)")
+    min_minutes_in_zone: int = _opt(1, "drop shorter visits, minutes", ge=0, le=1440)
+    show_mileage: bool = _opt(True, "the distance driven inside each visit")
+    show_not_visited_zones: bool = _opt(False, "list the zones with no visit too")
 
 
 class SpeedingParams(PluginParams):
     """Plugin 27: speed violations."""
 
-    max_speed: int = Field(default=90, ge=1, le=1000)  # in the user's units (km/h, mph, kn)
-    min_duration_minutes: float = Field(default=1, ge=0, le=1440)
-    show_coordinates: bool = False
-    group_by_driver: bool = False
+    max_speed: int = _opt(90, "the limit, in the user's units (km/h, mph, kn)", ge=1, le=1000)
+    min_duration_minutes: float = _opt(1, "only runs over the limit lasting longer, minutes", ge=0, le=1440)
+    show_coordinates: bool = _opt(False, "coordinates beside the addresses")
+    group_by_driver: bool = _opt(False, "group by the driver assigned at the violation start")
 
 
 class PointsParams(PluginParams):
     """Plugin 91: every kept fix of one tracker over at most 24 h."""
 
-    show_coordinates: bool = True
+    show_coordinates: bool = _opt(True, "latitude and longitude columns")
 
 
 @dataclass(frozen=True)
@@ -118,21 +123,53 @@ def plugin_spec(plugin_id: int) -> PluginSpec | None:
     return PLUGINS.get(plugin_id)
 
 
-def describe_plugins() -> list[dict[str, object]]:
-    """A description of each plugin and its parameters, for ``/plugin/list``."""
+def describe_plugins(spans: dict[str, str] | None = None) -> list[dict[str, object]]:
+    """Each plugin and its parameters, for ``/plugin/list``: name, JSON type, required, default,
+    description and constraints (minimum, maximum, enum, items). ``spans`` maps the span
+    settings (``max_time_span``, ``point_report_max_time_span``) to the deployment's values."""
     out: list[dict[str, object]] = []
-    for spec in PLUGINS.values():
+    for spec in sorted(PLUGINS.values(), key=lambda p: p.id):
+        schema = spec.params.model_json_schema()
+        required = set(schema.get("required", []))
         params = []
-        for name, f in spec.params.model_fields.items():
+        for name, prop in schema["properties"].items():
             if name == "plugin_id":
                 continue
-            params.append(
-                {
-                    "name": name,
-                    "type": getattr(f.annotation, "__name__", str(f.annotation)),
-                    "required": f.is_required(),
-                    "default": None if f.is_required() else f.get_default(call_default_factory=True),
-                }
-            )
-        out.append({"id": spec.id, "name": spec.name, "parameters": params})
+            entry: dict[str, object] = {"name": name, **_json_type(prop, schema.get("$defs", {}))}
+            entry["required"] = name in required
+            if name not in required:
+                entry["default"] = prop.get("default")
+            if "description" in prop:
+                entry["description"] = prop["description"]
+            for key in ("minimum", "maximum", "enum", "minItems"):
+                if key in prop:
+                    entry[key] = prop[key]
+            params.append(entry)
+        item: dict[str, object] = {"id": spec.id, "name": spec.name, "title": spec.default_title}
+        if spans is not None:
+            item["max_time_span"] = spans.get(spec.span_setting)
+        item["single_tracker"] = spec.single_tracker
+        item["parameters"] = params
+        out.append(item)
+    return out
+
+
+def _json_type(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, object]:
+    """``type`` (and ``nullable``, ``items``) of a property of a pydantic JSON schema."""
+    nullable = False
+    if "anyOf" in prop:
+        options = [o for o in prop["anyOf"] if o.get("type") != "null"]
+        nullable = len(options) < len(prop["anyOf"])
+        prop = {**prop, **(options[0] if options else {})}
+    out: dict[str, object] = {"type": prop.get("type", "object")}
+    if nullable:
+        out["nullable"] = True
+    items = prop.get("items")
+    if isinstance(items, dict):
+        ref = items.get("$ref", "")
+        if ref:
+            target = defs.get(ref.rsplit("/", 1)[-1], {})
+            out["items"] = {k: v.get("type") for k, v in target.get("properties", {}).items()}
+        else:
+            out["items"] = items.get("type")
     return out
