@@ -203,8 +203,10 @@ def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) 
             edge[0] = False
         cur = np.flatnonzero(edge)
         step = 1 if forward else -1
-        # The run's own direction of travel, over its two fixes next to the edge.
-        ref = np.clip(cur - 2 * step, 0, n - 1)
+        # The run's own direction of travel, over (up to) its two fixes next to the edge; a run of
+        # one fix has none and wins nothing.
+        cur = cur[_in_run(out, gap, cur, -step)]
+        ref = np.where(_in_run(out, gap, cur, -2 * step), cur - 2 * step, cur - step)
         ux = (lng[cur] - lng[ref]) * scale[cur] * step
         uy = (lat[cur] - lat[ref]) * step
         for _ in range(ROLLING_FIXES):
@@ -222,6 +224,21 @@ def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) 
             cur, ux, uy = nxt[win], ux[win], uy[win]
             if cur.size == 0:
                 break
+    return out
+
+
+def _in_run(moving: Bool, gap: Bool, idx: I64, offset: int) -> Bool:
+    """Whether the fixes ``idx + offset`` exist, are moving, and join ``idx`` with no long gap."""
+    n = moving.shape[0]
+    other = idx + offset
+    ok = (other >= 0) & (other < n)
+    lo, hi = np.minimum(idx, other), np.maximum(idx, other)
+    gap_cum = np.concatenate(([0], np.cumsum(gap, dtype=np.int64)))
+    mov_cum = np.concatenate(([0], np.cumsum(moving, dtype=np.int64)))
+    lo_c, hi_c = np.clip(lo, 0, n - 1), np.clip(hi, 0, n - 1)
+    ok &= (gap_cum[hi_c] - gap_cum[lo_c]) == 0
+    ok &= (mov_cum[hi_c + 1] - mov_cum[lo_c]) == (hi_c - lo_c + 1)
+    out: Bool = ok
     return out
 
 
