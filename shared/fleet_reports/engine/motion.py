@@ -205,8 +205,12 @@ def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) 
         step = 1 if forward else -1
         # The run's own direction of travel, over (up to) its two fixes next to the edge; a run of
         # one fix has none and wins nothing.
-        cur = cur[_in_run(out, gap, cur, -step)]
-        ref = np.where(_in_run(out, gap, cur, -2 * step), cur - 2 * step, cur - step)
+        sums = (
+            np.concatenate(([0], np.cumsum(gap, dtype=np.int64))),
+            np.concatenate(([0], np.cumsum(out, dtype=np.int64))),
+        )
+        cur = cur[_in_run(sums, cur, -step)]
+        ref = np.where(_in_run(sums, cur, -2 * step), cur - 2 * step, cur - step)
         ux = (lng[cur] - lng[ref]) * scale[cur] * step
         uy = (lat[cur] - lat[ref]) * step
         for _ in range(ROLLING_FIXES):
@@ -227,17 +231,18 @@ def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) 
     return out
 
 
-def _in_run(moving: Bool, gap: Bool, idx: I64, offset: int) -> Bool:
-    """Whether the fixes ``idx + offset`` exist, are moving, and join ``idx`` with no long gap."""
-    n = moving.shape[0]
+def _in_run(sums: tuple[I64, I64], idx: I64, offset: int) -> Bool:
+    """Whether the fixes ``idx + offset`` exist, are moving, and join ``idx`` with no long gap;
+    ``sums`` are the running counts of long gaps (per leg) and of moving fixes, each with a
+    leading 0."""
+    gap_cum, mov_cum = sums
+    n = mov_cum.shape[0] - 1
     other = idx + offset
     ok = (other >= 0) & (other < n)
-    lo, hi = np.minimum(idx, other), np.maximum(idx, other)
-    gap_cum = np.concatenate(([0], np.cumsum(gap, dtype=np.int64)))
-    mov_cum = np.concatenate(([0], np.cumsum(moving, dtype=np.int64)))
-    lo_c, hi_c = np.clip(lo, 0, n - 1), np.clip(hi, 0, n - 1)
-    ok &= (gap_cum[hi_c] - gap_cum[lo_c]) == 0
-    ok &= (mov_cum[hi_c + 1] - mov_cum[lo_c]) == (hi_c - lo_c + 1)
+    lo = np.clip(np.minimum(idx, other), 0, n - 1)
+    hi = np.clip(np.maximum(idx, other), 0, n - 1)
+    ok &= (gap_cum[hi] - gap_cum[lo]) == 0
+    ok &= (mov_cum[hi + 1] - mov_cum[lo]) == (hi - lo + 1)
     out: Bool = ok
     return out
 
