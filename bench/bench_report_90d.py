@@ -43,12 +43,35 @@ template = res.load_template(root / "template.yaml")
 spec = res.functions(template)["WorkerFunction"]
 handler = load_handler(root, spec.code_uri, spec.handler, "WorkerFunction")
 queue_url, queue_arn = sys.argv[1], sys.argv[2]
+peak = {"rss": 0, "where": "", "shown": 0}
+if len(sys.argv) > 3:  # --memory-profile: where the main thread is when the RSS peaks
+    import threading, traceback
+    main_id = threading.get_ident()
+    page = os.sysconf("SC_PAGE_SIZE")
+    def sample():
+        while True:
+            with open("/proc/self/statm") as f:
+                rss = int(f.read().split()[1]) * page
+            if rss > peak["shown"] + 20 * 2**20:
+                peak["shown"] = rss
+                frame = sys._current_frames().get(main_id)
+                top = [fr for fr in (traceback.extract_stack(frame) if frame else []) if "fleet_reports" in fr.filename]
+                print(f"rss {rss / 2**20:.0f} MB at {top[-1].name if top else '-'}", file=sys.stderr)
+            if rss > peak["rss"]:
+                frame = sys._current_frames().get(main_id)
+                stack = traceback.extract_stack(frame) if frame else []
+                ours = [f"{fr.filename.split('fleet_reports/')[-1]}:{fr.lineno} {fr.name}" for fr in stack
+                        if "fleet_reports" in fr.filename or "openpyxl" in fr.filename or "fpdf" in fr.filename]
+                peak.update(rss=rss, where=" <- ".join(reversed(ours[-6:])))
+            time.sleep(0.002)
+    threading.Thread(target=sample, daemon=True).start()
 ready = time.perf_counter()
 poller = QueuePoller(queue_url, queue_arn, handler, function_name="WorkerFunction", batch_size=1)
 n = poller.poll_once(boto3.client("sqs"), wait_s=5)
 done = time.perf_counter()
 print(json.dumps({"records": n, "cold_s": ready - t0, "job_s": done - ready,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_where": peak["where"]}))
 """
 
 
@@ -62,6 +85,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--tracker", type=int, default=669673)
+    parser.add_argument("--memory-profile", action="store_true", help="print where the worker is at its RSS peak")
     args = parser.parse_args()
 
     stack = start(port=0, start_pollers=False)
@@ -103,8 +127,9 @@ def run(args: argparse.Namespace, stack: Any) -> int:
 
     t_generate = time.perf_counter()
     report_id = post(f"{base}/report/tracker/generate", request)["id"]
+    extra = ["profile"] if args.memory_profile else []
     proc = subprocess.run(
-        [sys.executable, "-c", WORKER, *queue], env=worker_env, check=True, capture_output=True, text=True
+        [sys.executable, "-c", WORKER, *queue, *extra], env=worker_env, check=True, capture_output=True, text=True
     )
     worker = json.loads(proc.stdout.strip().splitlines()[-1])
     status = post(f"{base}/report/tracker/status", {"hash": h, "report_id": report_id})
@@ -121,6 +146,9 @@ def run(args: argparse.Namespace, stack: Any) -> int:
     print(f"  worker process cold start (imports, handler load): {worker['cold_s']:.2f} s")
     print(f"  worker job (load {fixes:,} fixes, clean, segment, JSON, render 6 files, store): {worker['job_s']:.2f} s")
     print(f"worker peak memory (ru_maxrss): {worker['max_rss_mb']:.0f} MB (target < 512 MB)")
+    if args.memory_profile:
+        print(f"  at the peak: {worker['peak_where']}")
+        print(proc.stderr[-3000:])
     return 0
 
 

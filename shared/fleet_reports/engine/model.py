@@ -58,8 +58,9 @@ class Track:
             sensors={name: np.empty(0, np.float64) for name in sensor_names},
         )
 
-    def take(self, index: npt.NDArray[Any]) -> Track:
-        """A new track with the rows selected by a boolean mask or an index array."""
+    def take(self, index: npt.NDArray[Any] | slice) -> Track:
+        """A new track with the rows selected by a boolean mask or an index array (copies), or
+        by a slice (views of these arrays)."""
         return Track(
             t=self.t[index],
             lat=self.lat[index],

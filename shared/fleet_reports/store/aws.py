@@ -1,6 +1,9 @@
 """Lazily created boto3 clients (nothing at import time).
 
-``AWS_ENDPOINT_URL`` (honoured by boto3 itself) points them at moto's server locally.
+``AWS_ENDPOINT_URL`` (honoured by boto3 itself) points them at moto's server locally. Clients are
+made once per process under a lock: boto3's default session is not thread-safe, and threads that
+race to the first call would each build a client (about 8 MB each; 32 track downloads at once
+cost the worker some 250 MB that way).
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+import threading
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +29,33 @@ def _config() -> Any:
     return Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 
 
-@cache
+_LOCK = threading.RLock()
+
+
 def table(name: str) -> Table:
+    with _LOCK:
+        return _table(name)
+
+
+def s3() -> S3Client:
+    with _LOCK:
+        return _s3()
+
+
+def sqs() -> SQSClient:
+    with _LOCK:
+        return _sqs()
+
+
+@cache
+def _table(name: str) -> Table:
     import boto3
 
     return boto3.resource("dynamodb", config=_config()).Table(name)
 
 
 @lru_cache(maxsize=1)
-def s3() -> S3Client:
+def _s3() -> S3Client:
     import boto3
     from botocore.config import Config
 
@@ -42,7 +64,7 @@ def s3() -> S3Client:
 
 
 @lru_cache(maxsize=1)
-def sqs() -> SQSClient:
+def _sqs() -> SQSClient:
     import boto3
 
     return boto3.client("sqs", config=_config())
@@ -50,9 +72,10 @@ def sqs() -> SQSClient:
 
 def reset_clients() -> None:
     """Forget cached clients (tests that switch endpoints or credentials)."""
-    table.cache_clear()
-    s3.cache_clear()
-    sqs.cache_clear()
+    with _LOCK:
+        _table.cache_clear()
+        _s3.cache_clear()
+        _sqs.cache_clear()
 
 
 def error_code(exc: BaseException) -> str:

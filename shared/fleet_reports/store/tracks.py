@@ -212,18 +212,26 @@ def load(tracker_id: int, from_ms: int, to_ms: int, *, columns: Sequence[str] | 
     """
     days = utc_days(from_ms, to_ms)
     bucket = _bucket()
+    s3()  # made once, before the threads share it
     with ThreadPoolExecutor(max_workers=min(32, len(days))) as pool:
         found = list(pool.map(lambda d: _get(bucket, day_key(tracker_id, d)), days))
-    # Decoding is Arrow work that releases the GIL only in part; decode in order, after the I/O.
-    parts = [p for p in (decode(f[0], columns) for f in found if f) if len(p)]
+    # Decoding is Arrow work that releases the GIL only in part; decode in order, after the I/O,
+    # letting go of each object's bytes as soon as it is decoded.
+    parts: list[Track] = []
+    for i, got in enumerate(found):
+        found[i] = None
+        part = decode(got[0], columns) if got else None
+        if part is not None and len(part):
+            parts.append(part)
     track = Track.concat(parts)
+    parts.clear()
     if not len(track):
         return track
-    if track.t[0] < from_ms or track.t[-1] > to_ms:
-        track = track.take((track.t >= from_ms) & (track.t <= to_ms))
     if len(track) > 1 and bool(np.any(track.t[1:] < track.t[:-1])):  # days are sorted; older objects may not be
         track = track.take(np.argsort(track.t, kind="stable"))
-    return track
+    lo = int(np.searchsorted(track.t, from_ms, side="left"))
+    hi = int(np.searchsorted(track.t, to_ms, side="right"))
+    return track if (lo, hi) == (0, len(track)) else track.take(slice(lo, hi))  # views, no copy
 
 
 # ----------------------------------------------------------------------------- device events
