@@ -109,7 +109,8 @@ def main() -> None:
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         target_rows, target_s, target_mb = TARGETS[fmt]
-        line = f"{fmt}: {r['rows']:,} rows in {r['seconds']:.2f} s, peak {r['max_rss_mb']:.0f} MB, {r['bytes'] / 1e6:.1f} MB file"
+        size = r["bytes"] / 1e6
+        line = f"{fmt}: {r['rows']:,} rows in {r['seconds']:.2f} s, peak {r['max_rss_mb']:.0f} MB, {size:.1f} MB file"
         line += f" (target: {target_rows:,} rows < {target_s:.0f} s" + (
             f", < {target_mb:.0f} MB)" if target_mb else ")"
         )

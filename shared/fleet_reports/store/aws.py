@@ -8,10 +8,10 @@ cost the worker some 250 MB that way).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-import threading
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
