@@ -6,7 +6,7 @@ import copy
 import json
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,14 @@ SEED_TITLES = [
     "Travel time",
     "Average speed,\nkm/h",
     "Max. speed,\nkm/h",
+]
+# In a spreadsheet, a "time - address" column is two: the local date-time and the address.
+SPLIT_TITLES = [
+    "Movement start",
+    "Movement start: address",
+    "Movement end",
+    "Movement end: address",
+    *SEED_TITLES[2:],
 ]
 INJECTIONS = ['=HYPERLINK("http://evil","x")', "+1", "-2+3", "@SUM(A1)", "=1+2"]
 FORMATS = sorted(CONTENT_TYPES)
@@ -116,26 +124,31 @@ def test_xlsx_trips_sheet_holds_the_seed_columns_and_values() -> None:
     # Given the seed's trip report rendered as XLSX
     ws = xlsx(seed())["Samantha (Ford Focus)"]
     rows = xlsx_rows(ws)
-    # Then the column titles, the group header and the rows are there
-    header_at = rows.index(SEED_TITLES)
+    # Then the column titles (each "time - address" column split in two), the group header and
+    # the rows are there
+    header_at = rows.index(SPLIT_TITLES)
     assert rows[header_at - 1][0] == "Trips"
     assert rows[header_at + 1][0] == "Oct 6, 2020 (Tue) : 7"
     first = rows[header_at + 2]
-    assert first[0] == "00:47 - Selyatino, Naro-Fominskii gor. okrug, Moscow Oblast, Russia, 143370"
-    # And numbers are real numbers with number formats, durations are durations
+    # And a trip's start is a real date-time in the user's zone (Moscow), its address text
+    assert first[0] == datetime(2020, 10, 6, 0, 47, 19)
+    assert first[1] == "Selyatino, Naro-Fominskii gor. okrug, Moscow Oblast, Russia, 143370"
     cells = ws[header_at + 3]
-    assert cells[2].value == 106.29 and cells[2].data_type == "n" and cells[2].number_format == "0.00"
-    assert cells[3].value == timedelta(seconds=6749) and cells[3].number_format == "[h]:mm"
-    assert cells[4].value == 57
-    # And times of day stay text
-    assert cells[0].data_type == "s"
+    assert cells[0].number_format == "yyyy-mm-dd hh:mm" and cells[0].is_date
+    # And numbers are real numbers with number formats, durations are durations
+    assert cells[4].value == 106.29 and cells[4].data_type == "n" and cells[4].number_format == "0.00"
+    assert cells[5].value == timedelta(seconds=6749) and cells[5].number_format == "[h]:mm"
+    assert cells[6].value == 57
     # And the totals row is bold with its text first
     total = next(row for row in ws.iter_rows() if row[0].value == "In total:")
-    assert total[0].font.b and total[2].value == 523.8
+    assert total[0].font.b and total[4].value == 523.8
     # And the summary's duration (raw in minutes) is 10:33, the note is there, the header frozen
-    assert ["Travel time", timedelta(hours=10, minutes=33), None, None, None, None] in rows
-    assert ["Odometer value at the end of the selected period.", None, None, None, None, None] in rows
+    assert ["Travel time", timedelta(hours=10, minutes=33)] in [r[:2] for r in rows]
+    assert ["Odometer value at the end of the selected period.", None] in [r[:2] for r in rows]
     assert ws.freeze_panes == f"A{header_at + 2}"
+    # And the trips table has an auto-filter over its columns and rows
+    last = header_at + 1 + 1 + 7 + 1  # header, group header, 7 trips, total
+    assert ws.auto_filter.ref == f"A{header_at + 1}:H{last}"
 
 
 def test_xlsx_headless_drops_title_and_contents() -> None:
@@ -178,13 +191,15 @@ def test_xls_holds_the_same_data() -> None:
     assert book.sheet_names() == ["Report", "Contents", "Samantha (Ford Focus)"]
     sheet = book.sheet_by_name("Samantha (Ford Focus)")
     rows = [sheet.row_values(i) for i in range(sheet.nrows)]
-    # And the column titles and rows, numbers as numbers
-    header_at = rows.index(SEED_TITLES)
+    # And the column titles and rows: date-times, numbers and durations as numbers
+    header_at = rows.index(SPLIT_TITLES)
     first = header_at + 2
-    assert sheet.cell(first, 0).value.startswith("00:47 - Selyatino")
-    assert sheet.cell(first, 2).ctype == xlrd.XL_CELL_NUMBER and sheet.cell(first, 2).value == 106.29
-    assert sheet.cell(first, 3).value == pytest.approx(6749 / 86400)
-    assert ["In total:", "", 523.8, pytest.approx(37980 / 86400), 50.0, 94.0] in rows
+    assert sheet.cell(first, 0).ctype == xlrd.XL_CELL_DATE
+    assert xlrd.xldate_as_datetime(sheet.cell(first, 0).value, book.datemode) == datetime(2020, 10, 6, 0, 47, 19)
+    assert sheet.cell(first, 1).value.startswith("Selyatino")
+    assert sheet.cell(first, 4).ctype == xlrd.XL_CELL_NUMBER and sheet.cell(first, 4).value == 106.29
+    assert sheet.cell(first, 5).value == pytest.approx(6749 / 86400)
+    assert ["In total:", "", "", "", 523.8, pytest.approx(37980 / 86400), 50.0, 94.0] in [r[:8] for r in rows]
 
 
 def test_xls_headless_drops_title_and_contents() -> None:

@@ -22,15 +22,10 @@ from fleet_reports.render.document import DocumentInfo
 MAX_SHEET_NAME = 31  # Excel's limit, in UTF-16 code units
 MAX_CELL_CHARS = 32_767  # Excel's (and BIFF8's) limit for a text cell
 FORMULA_PREFIXES = ("=", "+", "-", "@")
-SECONDS_PER_DAY = 86_400.0
-TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0 / BIFF text
-_DURATION = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d))?$")
-_NUMBER = re.compile(r"^[-\u2212]?\d(?:[\d\s\u00a0\u202f.,']*\d)?$")
-_DECIMALS = re.compile(r"[.,](\d+)$")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
+# not allowed in XML 1.0 / BIFF text: C0 controls, lone surrogates, U+FFFE and U+FFFF
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # The words the renderers print themselves. The engine's message catalogs own the report's
 # own texts; these few stay here until the catalogs carry them (unknown locales get English).
@@ -45,6 +40,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "generated_at": "Generated at",
         "sheet": "Sheet",
         "page": "Page",
+        "address": "address",
+        "datetime_format": "yyyy-mm-dd hh:mm",
     },
     "ru": {
         "title_sheet": "Отчёт",
@@ -56,6 +53,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "generated_at": "Сформирован",
         "sheet": "Лист",
         "page": "Страница",
+        "address": "адрес",
+        "datetime_format": "dd.mm.yyyy hh:mm",
     },
 }
 
@@ -91,6 +90,8 @@ def is_formula_like(text: str) -> bool:
 
 def clean_text(text: str) -> str:
     """``text`` without control characters a spreadsheet refuses, cut to a cell's limit."""
+    if text.isprintable():  # the common case, checked in C: nothing to remove
+        return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS]
     return _CONTROL.sub("", text)[:MAX_CELL_CHARS]
 
 
@@ -295,165 +296,3 @@ def local_time(epoch_ms: float, zone: tzinfo) -> datetime | None:
         return datetime.fromtimestamp(epoch_ms / 1000.0, zone)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-# ---------------------------------------------------------------- spreadsheet rows
-
-
-@dataclass(frozen=True)
-class NumberCell:
-    value: float
-    number_format: str  # an Excel number format
-
-
-CellOut = str | NumberCell | None
-
-
-def _raw_number(cell: Any) -> float | None:
-    if isinstance(cell, Mapping) and _finite(cell.get("raw")):
-        return float(cell["raw"])
-    return None
-
-
-def _number_format(text: str, raw: float) -> str:
-    decimals = 0
-    integer_part = text
-    match = _DECIMALS.search(text)
-    # "1,234" with raw 1234 groups thousands; "7.5" or "1,5" carries decimals.
-    if match and (len(match.group(1)) != 3 or not raw.is_integer()):
-        decimals = len(match.group(1))
-        integer_part = text[: match.start()]
-    grouped = re.search(r"\d\D\d", integer_part) is not None
-    return ("#,##0" if grouped else "0") + ("." + "0" * decimals if decimals else "")
-
-
-def number_of(cell: Any, *, duration_unit_s: float = 1.0) -> NumberCell | None:
-    """The real number a spreadsheet should hold for ``cell``, or None to write its text.
-
-    A number is written only when it shows as ``v`` does: a plain localised number, or a
-    duration ``H:mm[:ss]`` whose ``raw`` (in units of ``duration_unit_s`` seconds) agrees
-    with it; a time of day or any other text stays text.
-    """
-    raw = _raw_number(cell)
-    if raw is None:
-        return None
-    text = text_of(cell).strip()
-    duration = _DURATION.match(text)
-    if duration:
-        hours, minutes, seconds = duration.groups()
-        shown = int(hours) * 3600 + int(minutes) * 60 + int(seconds or 0)
-        actual = raw * duration_unit_s
-        granularity = 1.0 if seconds else 60.0
-        if actual < 0 or abs(actual - shown) >= granularity:
-            return None
-        return NumberCell(actual / SECONDS_PER_DAY, "[h]:mm:ss" if seconds else "[h]:mm")
-    if _NUMBER.match(text):
-        return NumberCell(raw, _number_format(text, raw))
-    return None
-
-
-def spreadsheet_cell(cell: Any, *, numeric: bool, duration_unit_s: float = 1.0) -> CellOut:
-    """What a spreadsheet cell holds: a number when ``numeric`` allows it, else clean text."""
-    if numeric:
-        number = number_of(cell, duration_unit_s=duration_unit_s)
-        if number is not None:
-            return number
-    return clean_text(text_of(cell)) or None
-
-
-def excel_time(epoch_ms: float, zone: tzinfo) -> NumberCell | None:
-    """UTC epoch ms as an Excel date-time serial in local time."""
-    local = local_time(epoch_ms, zone)
-    if local is None:
-        return None
-    days = (local.replace(tzinfo=None) - _EXCEL_EPOCH).total_seconds() / SECONDS_PER_DAY
-    return NumberCell(days, TIME_FORMAT)
-
-
-@dataclass(frozen=True)
-class Row:
-    kind: RowKind
-    cells: tuple[CellOut, ...] = ()
-    bold: bool = False
-    chart: Chart | None = None  # set on the header row of a chart's point table
-
-
-def chart_rows(chart: Chart, zone: tzinfo) -> Iterator[Row]:
-    """A chart's points as a table: series i has x in column 2i and y in column 2i + 1."""
-    header: list[CellOut] = []
-    for series in chart.series:
-        header += [clean_text(chart.x_title) or "x", clean_text(axis_title(series.name, series.units)) or "y"]
-    yield Row(RowKind.HEADER, tuple(header), bold=True, chart=chart)
-    for i in range(max((len(s.points) for s in chart.series), default=0)):
-        cells: list[CellOut] = []
-        for series in chart.series:
-            if i >= len(series.points):
-                cells += [None, None]
-                continue
-            x, y = series.points[i]
-            x_cell = excel_time(x, zone) if chart.x_type == "time" else NumberCell(x, "General")
-            cells += [x_cell, NumberCell(y, "General")]
-        yield Row(RowKind.DATA, tuple(cells))
-
-
-def spreadsheet_rows(sheet: Mapping[str, Any], header: str, zone: tzinfo) -> Iterator[Row]:
-    """A report sheet as spreadsheet rows: the XLSX and XLS renderers write these."""
-    yield Row(RowKind.TITLE, (clean_text(header),), bold=True)
-    if sheet.get("additional_field"):
-        yield Row(RowKind.NOTE, (clean_text(str(sheet["additional_field"])),))
-    for section in sections_of(sheet):
-        yield Row(RowKind.BLANK)
-        kind = section.get("type")
-        if section.get("header") and kind in ("table", "map_table", "chart"):
-            yield Row(RowKind.SECTION, (clean_text(str(section["header"])),), bold=True)
-        if kind == "table":
-            columns = columns_of(section)
-            yield Row(RowKind.HEADER, tuple(clean_text(c.title) for c in columns), bold=True)
-            for row_kind, cells in table_rows(section, columns):
-                out = tuple(
-                    spreadsheet_cell(cell, numeric=column.align == "right")
-                    for cell, column in zip(cells, columns, strict=True)
-                )
-                yield Row(row_kind, out, bold=row_kind is not RowKind.DATA)
-        elif kind == "map_table":
-            for highlight, name, cell in map_rows(section):
-                # map_table durations carry raw in minutes (a Navixy quirk the engine keeps)
-                value = spreadsheet_cell(cell, numeric=True, duration_unit_s=60.0)
-                yield Row(RowKind.DATA, (clean_text(name), value), bold=highlight)
-        elif kind == "text":
-            yield Row(RowKind.NOTE, (clean_text(str(section.get("text", ""))),))
-        elif kind == "chart":
-            yield from chart_rows(chart_of(section), zone)
-
-
-def frozen_rows(rows: Iterator[Row]) -> int:
-    """How many rows to freeze: everything down to the column titles of the sheet's first
-    section when it is a table (or chart); 0 otherwise."""
-    for count, row in enumerate(rows, start=1):
-        if row.kind is RowKind.HEADER:
-            return count
-        if row.kind not in (RowKind.TITLE, RowKind.NOTE, RowKind.BLANK, RowKind.SECTION):
-            return 0
-    return 0
-
-
-def column_widths(sheet: Mapping[str, Any]) -> list[float]:
-    """Spreadsheet column widths (in characters) that suit every section of a sheet."""
-    widths: list[float] = []
-
-    def widen(index: int, width: float) -> None:
-        widths.extend([10.0] * (index + 1 - len(widths)))
-        widths[index] = max(widths[index], width)
-
-    for section in sections_of(sheet):
-        kind = section.get("type")
-        if kind == "table":
-            for i, column in enumerate(columns_of(section)):
-                widen(i, min(12.0 * column.width + 2.0, 80.0))
-        elif kind == "map_table":
-            widen(0, 36.0)
-            widen(1, 14.0)
-        elif kind == "chart":
-            for i in range(2 * len(section.get("series") or ())):
-                widen(i, 20.0)
-    return widths

@@ -5,30 +5,25 @@ the 256th are dropped. Text cells are labels: xlwt never turns a string into a f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import tzinfo
 from io import BytesIO
 from typing import Any
 
 import xlwt
+from xlwt.Cell import NumberCell as XlsNumber
+from xlwt.Cell import StrCell as XlsText
 
 from fleet_reports.render.common import (
-    CellOut,
-    NamedSheet,
-    NumberCell,
     Plan,
-    Row,
     RowKind,
     SheetNamer,
     clean_text,
-    column_widths,
-    frozen_rows,
     labels,
     plan,
-    spreadsheet_rows,
     title_lines,
     zone_of,
 )
 from fleet_reports.render.document import DocumentInfo
+from fleet_reports.render.sheet import CellOut, NumberCell, Row, SheetView
 
 MAX_ROWS = 65_536
 MAX_COLUMNS = 256
@@ -36,10 +31,14 @@ _FLUSH_EVERY = 1_000  # rows; keeps xlwt's memory down on long sheets
 
 
 class _Styles:
-    """xlwt styles, made once each (a BIFF8 file holds at most ~4,000 of them)."""
+    """xlwt styles, made once each (a BIFF8 file holds at most ~4,000 of them), and their XF
+    indices in the workbook."""
 
-    def __init__(self) -> None:
+    def __init__(self, book: Any) -> None:
+        self._book = book
         self._made: dict[tuple[bool, bool, bool, str], Any] = {}
+        self._xf: dict[tuple[bool, bool, bool, str], int] = {}
+        self.number_xfs: dict[bool, dict[str, int]] = {False: {}, True: {}}  # bold -> number format -> XF
 
     def get(self, *, bold: bool = False, big: bool = False, wrap: bool = False, fmt: str = "General") -> Any:
         key = (bold, big, wrap, fmt)
@@ -51,6 +50,13 @@ class _Styles:
                 parts.append("alignment: wrap on, vert top")
             self._made[key] = xlwt.easyxf("; ".join(parts), num_format_str=fmt)
         return self._made[key]
+
+    def xf(self, bold: bool, wrap: bool, fmt: str) -> int:
+        key = (bold, False, wrap, fmt)
+        found = self._xf.get(key)
+        if found is None:
+            found = self._xf[key] = int(self._book.add_style(self.get(bold=bold, wrap=wrap, fmt=fmt)))
+        return found
 
 
 class _SheetWriter:
@@ -68,6 +74,12 @@ class _SheetWriter:
         for i, width in enumerate(self._widths[:MAX_COLUMNS]):
             sheet.col(i).width = int(256 * width)
         return sheet
+
+    def _write_cell(self, target: Any, col: int, value: CellOut, *, bold: bool, big: bool) -> None:
+        if isinstance(value, NumberCell):
+            target.set_cell_number(col, value.value, self._styles.get(bold=bold, fmt=value.number_format))
+        elif value is not None:
+            target.set_cell_text(col, value, self._styles.get(bold=bold, big=big, wrap="\n" in value))
 
     def freeze(self, rows: int) -> None:
         self._sheet.panes_frozen = True
@@ -89,26 +101,40 @@ class _SheetWriter:
         self._write(row)
 
     def _write(self, row: Row) -> None:
-        for col, value in enumerate(row.cells[:MAX_COLUMNS]):
-            self._write_cell(col, value, bold=row.bold, big=row.kind is RowKind.TITLE)
+        cells = row.cells[:MAX_COLUMNS]
+        last = len(cells) - 1
+        while last >= 0 and cells[last] is None:
+            last -= 1
+        if last >= 0:
+            target = self._sheet.row(self._row)
+            bold, big = row.bold, row.kind is RowKind.TITLE
+            if not big:  # straight to xlwt's cell records; the last cell below sizes the row
+                r, xf, insert, add_str = self._row, self._styles.xf, target.insert_cell, self._book.add_str
+                numbers = self._styles.number_xfs[bold]
+                text_xf, wrap_xf = xf(bold, False, "General"), xf(bold, True, "General")
+                for col in range(last):
+                    value = cells[col]
+                    if value is None:
+                        continue
+                    if type(value) is NumberCell:
+                        found = numbers.get(value[1])
+                        if found is None:
+                            found = numbers[value[1]] = xf(bold, False, value[1])
+                        insert(col, XlsNumber(r, col, found, value[0]))
+                    else:
+                        insert(col, XlsText(r, col, wrap_xf if "\n" in value else text_xf, add_str(value)))
+                self._write_cell(target, last, cells[last], bold=bold, big=big)
+            else:
+                for col in range(last + 1):
+                    self._write_cell(target, col, cells[col], bold=bold, big=big)
         self._row += 1
         if self._row % _FLUSH_EVERY == 0:
             self._sheet.flush_row_data()
 
-    def _write_cell(self, col: int, value: CellOut, *, bold: bool, big: bool) -> None:
-        if value is None:
-            return
-        if isinstance(value, NumberCell):
-            style = self._styles.get(bold=bold, fmt=value.number_format)
-            self._sheet.write(self._row, col, value.value, style)
-        else:
-            style = self._styles.get(bold=bold, big=big, wrap="\n" in value)
-            self._sheet.write(self._row, col, value, style)
-
 
 def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> bytes:
     book = xlwt.Workbook(encoding="utf-8")
-    styles = _Styles()
+    styles = _Styles(book)
     layout = plan(report, headless=headless, info=info)
     if layout.title_sheet:
         _title_sheet(_SheetWriter(book, layout.namer, styles, layout.title_sheet, (24, 70)), info)
@@ -116,8 +142,15 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
         writer = _SheetWriter(book, layout.namer, styles, layout.contents_sheet, (32, 60))
         _contents_sheet(writer, layout, info)
     zone = zone_of(info.time_zone)
+    words = labels(info.locale)
     for named in layout.sheets:
-        _report_sheet(_SheetWriter(book, layout.namer, styles, named.name, column_widths(named.sheet)), named, zone)
+        view = SheetView(named.sheet, named.header, zone, words)
+        sheet_layout = view.layout()
+        writer = _SheetWriter(book, layout.namer, styles, named.name, sheet_layout.widths)
+        if sheet_layout.frozen:
+            writer.freeze(sheet_layout.frozen)
+        for row in view.rows():
+            writer.append(row)
     if not (layout.title_sheet or layout.sheets):  # a workbook needs one sheet
         book.add_sheet(layout.namer.take(info.title, labels(info.locale)["title_sheet"]))
     out = BytesIO()
@@ -139,11 +172,3 @@ def _contents_sheet(writer: _SheetWriter, layout: Plan, info: DocumentInfo) -> N
     for named in layout.sheets:  # BIFF8 has no internal links xlwt can write: names only
         header = clean_text(named.header)
         writer.append(Row(RowKind.DATA, (named.name, header if header != named.name else None)))
-
-
-def _report_sheet(writer: _SheetWriter, named: NamedSheet, zone: tzinfo) -> None:
-    frozen = frozen_rows(spreadsheet_rows(named.sheet, named.header, zone))
-    if frozen:
-        writer.freeze(frozen)
-    for row in spreadsheet_rows(named.sheet, named.header, zone):
-        writer.append(row)
