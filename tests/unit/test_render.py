@@ -300,7 +300,7 @@ def test_formula_like_strings_stay_text() -> None:
     ws = xlsx(report).worksheets[-1]
     cells = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
     for text in INJECTIONS:
-        assert cells[text].data_type == "s"
+        assert cells[text].data_type == "s" and cells[text].quotePrefix
     assert cells["=cmd|' /C calc'!A0"].data_type == "s"
     assert cells[-5].data_type == "n"
     # And as XLS, they are text cells
@@ -329,6 +329,57 @@ def test_control_characters_and_huge_cells_do_not_break_a_document(fmt: str) -> 
         assert "abc" in [sheet.cell_value(r, 0) for r in range(sheet.nrows)]
     else:
         assert "abc" in pdf_text(PdfReader(BytesIO(data)))
+
+
+WORLD_TEXTS = ["Грузовик 🚚", "Trip to שלום עולם now", "مرحبا بالعالم", "中文 漢字", "😀🚚" * 400]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_right_to_left_emoji_and_cjk_text_never_break_a_document(fmt: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Given labels in Hebrew, Arabic, Chinese, with emoji, one of them 800 emoji long
+    rows = [{"name": {"v": text, "raw": 0}, "value": {"v": "1", "raw": 1.0}} for text in WORLD_TEXTS]
+    report = one_table(rows, sheet="Truck 🚚 עברית")
+    # When rendered
+    data = render_report(report, fmt, headless=False, info=info("Emoji 🚚 report"))
+    # Then spreadsheets keep every character
+    if fmt == "xlsx":
+        values = {v for row in xlsx_rows(openpyxl.load_workbook(BytesIO(data)).worksheets[-1]) for v in row}
+        assert set(WORLD_TEXTS) <= values
+    elif fmt == "xls":
+        sheet = xlrd.open_workbook(file_contents=data).sheet_by_index(2)
+        assert set(WORLD_TEXTS) <= {sheet.cell_value(r, 0) for r in range(sheet.nrows)}
+    else:
+        # And the PDF prints a white square for a character its fonts lack (no silent gap, no
+        # warning), keeps Hebrew and Cyrillic, and the long label stays in its cell
+        reader = PdfReader(BytesIO(data))
+        text = pdf_text(reader)
+        assert "Грузовик \u25a1" in text and "\u25a1\u25a1 \u25a1\u25a1" in text and "שלום" in text
+        assert len(reader.pages) == 3
+        assert "missing the following glyphs" not in caplog.text
+
+
+@pytest.mark.parametrize("locale", ["en_US", "ru_RU"])
+def test_times_of_day_become_date_times_only_when_they_show_the_instant(locale: str) -> None:
+    # Given a column of times of day whose raw is the instant (Moscow: 2020-10-06 00:47:19 local),
+    # and one whose shown time disagrees with its raw
+    start = 1601934439000.0
+    rows = [
+        {"name": {"v": "00:47", "raw": start}, "value": {"v": "1", "raw": 1.0}},
+        {"name": {"v": "00:48", "raw": start + 60_000}, "value": {"v": "2", "raw": 2.0}},
+        {"name": {"v": "13:00", "raw": start + 120_000}, "value": {"v": "3", "raw": 3.0}},
+    ]
+    report = one_table(rows)
+    doc = DocumentInfo("T", "a", "b", "Europe/Moscow", locale, "metric", ("x",), "g")
+    # When rendered as XLSX and XLS
+    ws = openpyxl.load_workbook(BytesIO(render_report(report, "xlsx", headless=True, info=doc))).active
+    sheet = xlrd.open_workbook(file_contents=render_report(report, "xls", headless=True, info=doc)).sheet_by_index(0)
+    # Then the agreeing ones are local date-times in the locale's format, the other stays text
+    column = [row[0] for row in ws.iter_rows() if row[1].value in (1, 2, 3)]
+    assert [c.value for c in column[:2]] == [datetime(2020, 10, 6, 0, 47, 19), datetime(2020, 10, 6, 0, 48, 19)]
+    assert column[0].number_format == ("dd.mm.yyyy hh:mm" if locale == "ru_RU" else "yyyy-mm-dd hh:mm")
+    assert column[2].value == "13:00"
+    kinds = [sheet.cell(r, 0).ctype for r in range(sheet.nrows) if sheet.cell_value(r, 1) in (1.0, 2.0, 3.0)]
+    assert kinds == [xlrd.XL_CELL_DATE, xlrd.XL_CELL_DATE, xlrd.XL_CELL_TEXT]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

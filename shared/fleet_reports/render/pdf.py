@@ -1,5 +1,9 @@
 """PDF rendering with fpdf2 and the DejaVu fonts shipped with the code (Cyrillic prints).
 
+Text the fonts have no glyph for (emoji, CJK) prints as a white square instead of vanishing;
+right-to-left text (Hebrew, Arabic) is put in visual order line by line with fpdf2's Unicode
+bidi algorithm (Arabic letters show their isolated forms: no shaping engine is shipped).
+
 A title page and a clickable table of contents (unless headless), then one part per report
 sheet: tables with their column titles repeated on each page, zebra rows and bold totals;
 summaries; notes in small print; charts drawn as vector lines. Page numbers in the footer.
@@ -9,12 +13,14 @@ A cell shows at most a few lines; longer text ends with an ellipsis.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.bidi import BidiParagraph
 from fpdf.enums import XPos, YPos
 
 from fleet_reports.render.common import (
@@ -57,6 +63,8 @@ _SERIES_COLORS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), 
 _CHART_HEIGHT = 60.0
 _CHART_POINTS = 2_000  # points drawn per series at most (min/max per bucket beyond that)
 _ALIGN = {"left": "L", "right": "R", "center": "C"}
+_MISSING_GLYPH = "\u25a1"  # WHITE SQUARE: in DejaVu Sans
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 
 
 class _Pdf(FPDF):
@@ -67,9 +75,33 @@ class _Pdf(FPDF):
         self.set_margins(12, 12, 12)
         self.set_auto_page_break(True, margin=14)
         self.c_margin = 1.0
-        self._footer = footer
         self._page_word = page_word
         self._char_widths: dict[tuple[str, float, str], float] = {}
+        self._glyphs = _glyphs(self.fonts["dejavu"]) & _glyphs(self.fonts["dejavuB"])
+        self._checked: set[str] = set()
+        self._missing: dict[int, str] = {}
+        self._footer = self.safe(footer)
+
+    def safe(self, text: str) -> str:
+        """``text`` printable in the shipped fonts: control characters dropped, characters with
+        no glyph shown as a white square."""
+        text = printable(text)
+        if text.isascii():
+            return text
+        new = set(text) - self._checked
+        if new:
+            self._checked |= new
+            for char in new:
+                if ord(char) not in self._glyphs and char not in "\n ":
+                    self._missing[ord(char)] = _MISSING_GLYPH
+        return text.translate(self._missing) if self._missing else text
+
+    @staticmethod
+    def visual(line: str) -> str:
+        """One line in display order (right-to-left runs reversed as the bidi algorithm says)."""
+        if line.isascii() or not _RTL.search(line):
+            return line
+        return BidiParagraph(line).get_reordered_string()
 
     def width_of(self, text: str) -> float:
         """``get_string_width`` from cached glyph widths: fpdf2 adds no kerning here, and a
@@ -90,6 +122,11 @@ class _Pdf(FPDF):
         self.cell(self.epw * 0.7, 5, _fit(self, self._footer, self.epw * 0.7 - 2))
         self.cell(0, 5, f"{self._page_word} {self.page_no()} / {{nb}}", align="R")
         self.set_text_color(0, 0, 0)
+
+
+def _glyphs(font: Any) -> set[int]:
+    """The code points a TrueType font has glyphs for."""
+    return set(getattr(font, "cmap", None) or ())
 
 
 def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> bytes:
@@ -126,8 +163,8 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
 
 def _fit(pdf: _Pdf, text: str, width: float) -> str:
     """``text`` on one line of ``width``, cut with an ellipsis when it is wider."""
-    text = printable(text[:_MAX_CHARS]).replace("\n", " ")
-    return text if pdf.width_of(text) <= width else _ellipsize(pdf, text, width)
+    text = pdf.safe(text[:_MAX_CHARS]).replace("\n", " ")
+    return pdf.visual(text if pdf.width_of(text) <= width else _ellipsize(pdf, text, width))
 
 
 def _ellipsize(pdf: _Pdf, text: str, width: float) -> str:
@@ -139,9 +176,9 @@ def _ellipsize(pdf: _Pdf, text: str, width: float) -> str:
 def _wrap(pdf: _Pdf, text: str, width: float, max_lines: int) -> list[str]:
     """``text`` wrapped to ``width`` on at most ``max_lines`` lines, the last one ellipsised
     when the text goes on."""
-    text = printable(text[:_MAX_CHARS])
+    text = pdf.safe(text[:_MAX_CHARS])
     if "\n" not in text and pdf.width_of(text) <= width:
-        return [text]
+        return [pdf.visual(text)]
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
@@ -165,7 +202,7 @@ def _wrap(pdf: _Pdf, text: str, width: float, max_lines: int) -> list[str]:
             break
     if len(lines) > max_lines:
         lines = [*lines[: max_lines - 1], _ellipsize(pdf, lines[max_lines - 1], width)]
-    return lines
+    return [pdf.visual(line) for line in lines]
 
 
 def _fitting_prefix(pdf: _Pdf, word: str, width: float) -> int:
@@ -180,13 +217,13 @@ def _fitting_prefix(pdf: _Pdf, word: str, width: float) -> int:
 
 def _heading(pdf: _Pdf, text: str, size: float) -> None:
     pdf.set_font(_FONT, "B", size)
-    pdf.multi_cell(0, size * 0.5, printable(text[:_MAX_CHARS]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.5, pdf.visual(pdf.safe(text[:_MAX_CHARS])), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1.5)
 
 
 def _note(pdf: _Pdf, text: str, size: float) -> None:
     pdf.set_font(_FONT, "", size)
-    pdf.multi_cell(0, size * 0.45, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.45, pdf.visual(pdf.safe(text)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(1)
 
 
@@ -203,7 +240,7 @@ def _front_pages(pdf: _Pdf, layout: Plan, info: DocumentInfo) -> list[int]:
         pdf.set_font(_FONT, "B", 10)
         pdf.cell(45, 6, _fit(pdf, label, 43))
         pdf.set_font(_FONT, "", 10)
-        pdf.multi_cell(0, 6, printable(value[:_MAX_CHARS]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 6, pdf.visual(pdf.safe(value[:_MAX_CHARS])), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     pdf.add_page()
     _heading(pdf, labels(info.locale)["contents"], 16)
