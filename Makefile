@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT ?= 3000
 export PORT
 
-.PHONY: help venv run test lint format typecheck unit functions template local build bench bench-peers clean
+.PHONY: help venv run test lint format typecheck unit functions template local build bench bench-peers samples clean
 
 help:
 	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT)"
 	@echo "make test   - lint, type-check and run every test (unit, functions, template, local stack)"
 	@echo "make build  - sam build (needs python3.13 on PATH or pyenv)"
 	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make samples - render demo reports to docs/samples/ (PDF, XLSX, PNG previews of the PDF pages)"
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -56,6 +57,9 @@ local: venv
 
 build:
 	bash scripts/sam-build.sh
+
+samples: venv
+	$(BIN)/python scripts/samples.py
 
 bench: venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -114,6 +114,7 @@ def test_xlsx_has_title_contents_and_the_trips_sheet() -> None:
     title = xlsx_rows(book["Report"])
     assert title[0][0] == "Trip report"
     assert ["Trackers", "Samantha (Ford Focus)"] in title
+    assert ["Units", "metric (km, km/h)"] in title
     # And the table of contents links to the sheet
     link = next(c for row in book["Contents"].iter_rows() for c in row if c.hyperlink is not None)
     assert link.value == "Samantha (Ford Focus)"
@@ -413,9 +414,11 @@ def test_a_chart_renders_in_every_format() -> None:
     sheet = xls(report).sheet_by_name("Tracker")
     all_rows = [sheet.row_values(i) for i in range(sheet.nrows)]
     assert ["Time", "Speed, km/h", "Time", "Fuel, l"] in all_rows
-    # And as PDF, it is drawn with its title and legend
+    # And as PDF, it is drawn with its title, legend, and ticks on round local times and values
     text = pdf_text(pdf(report, headless=True))
-    assert "Speed graph" in text and "Speed" in text and "Fuel" in text and "00:47" in text
+    assert "Speed graph" in text and "Speed" in text and "Fuel" in text
+    assert "00:50 01:00 01:10 01:20 01:30" in text  # the points run from 00:47 to 01:36 Moscow time
+    assert "30.0\n35.0\n40.0\n45.0" in text
 
 
 def test_unknown_format_is_refused() -> None:

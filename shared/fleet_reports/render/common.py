@@ -42,6 +42,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "page": "Page",
         "address": "address",
         "datetime_format": "yyyy-mm-dd hh:mm",
+        "units.metric": "metric (km, km/h)",
+        "units.imperial": "imperial (mi, mph, ft)",
+        "units.us": "US (mi, mph, ft)",
+        "units.nautical": "nautical (nmi, kn)",
     },
     "ru": {
         "title_sheet": "Отчёт",
@@ -55,6 +59,10 @@ _LABELS: dict[str, dict[str, str]] = {
         "page": "Страница",
         "address": "адрес",
         "datetime_format": "dd.mm.yyyy hh:mm",
+        "units.metric": "метрическая (км, км/ч)",
+        "units.imperial": "имперская (мили, миль/ч, футы)",
+        "units.us": "США (мили, миль/ч, футы)",
+        "units.nautical": "морская (мор. мили, узлы)",
     },
 }
 
@@ -71,7 +79,7 @@ def title_lines(info: DocumentInfo) -> list[tuple[str, str]]:
     lines = [
         (words["period"], f"{info.period_from} — {info.period_to}"),
         (words["time_zone"], info.time_zone),
-        (words["units"], info.measurement_system),
+        (words["units"], words.get(f"units.{info.measurement_system.strip().lower()}", info.measurement_system)),
         (words["generated_at"], info.generated_at),
     ]
     trackers = info.trackers or ("",)

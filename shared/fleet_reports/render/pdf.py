@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -384,13 +384,44 @@ def _number_tick(value: float, span: float) -> str:
     return f"{value:.{decimals}f}"
 
 
-def _x_tick(value: float, span: float, chart: Chart, zone: tzinfo) -> str:
-    if chart.x_type != "time":
-        return _number_tick(value, span)
-    local = local_time(value, zone)
-    if local is None:
-        return ""
-    return local.strftime("%H:%M" if span <= 86_400_000 else "%d.%m %H:%M")
+_TIME_STEPS_MS = (
+    *(m * 60_000 for m in (1, 2, 5, 10, 15, 30)),
+    *(h * 3_600_000 for h in (1, 2, 3, 6, 12)),
+    *(d * 86_400_000 for d in (1, 2, 7, 14, 28)),
+)
+
+
+def nice_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Round values (1, 2, 2.5 or 5 times a power of ten apart) between ``low`` and ``high``."""
+    span = high - low
+    if not (span > 0 and math.isfinite(span)):
+        return [low]
+    rough = span / (most - 1)
+    power = 10.0 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= rough)
+    first = math.ceil(low / step - 1e-9) * step
+    count = math.floor((high - first) / step + 1e-9) + 1
+    return [first + k * step for k in range(max(count, 0))]
+
+
+def time_ticks(low: float, high: float, zone: tzinfo, most: int = 7) -> list[tuple[float, str]]:
+    """Instants (epoch ms) on round local times between ``low`` and ``high``, with labels."""
+    span = high - low
+    step = next((s for s in _TIME_STEPS_MS if span / s <= most - 1), _TIME_STEPS_MS[-1])
+    start = local_time(low, zone)
+    if start is None or not span > 0:
+        return []
+    offset = (start.utcoffset() or timedelta(0)).total_seconds() * 1000.0
+    first = math.ceil((low + offset) / step) * step - offset
+    label = "%H:%M" if span <= 86_400_000 else "%d.%m" if step >= 86_400_000 else "%d.%m %H:%M"
+    ticks: list[tuple[float, str]] = []
+    value = first
+    while value <= high and len(ticks) <= most * 2:
+        local = local_time(value, zone)
+        if local is not None:
+            ticks.append((value, local.strftime(label)))
+        value += step
+    return ticks
 
 
 def _chart(pdf: _Pdf, chart: Chart, zone: tzinfo) -> None:
@@ -411,15 +442,23 @@ def _chart(pdf: _Pdf, chart: Chart, zone: tzinfo) -> None:
         pdf.set_xy(pdf.l_margin, top - 5)
         pdf.cell(40, 4, _fit(pdf, chart.y_title, 38))
     pdf.set_line_width(0.1)
-    for i in range(5):  # grid lines and tick labels
-        pdf.set_draw_color(225, 225, 225)
-        y_value = y_low + (y_high - y_low) * i / 4
+    pdf.set_draw_color(225, 225, 225)
+    y_ticks = nice_ticks(y_low, y_high)
+    y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else y_high - y_low
+    for y_value in y_ticks:  # grid lines and tick labels at round values
         pdf.line(left, py(y_value), left + width, py(y_value))
         pdf.set_xy(pdf.l_margin, py(y_value) - 2)
-        pdf.cell(15, 4, _number_tick(y_value, y_high - y_low), align="R")
-        x_value = x_low + (x_high - x_low) * i / 4
+        pdf.cell(15, 4, _number_tick(y_value, y_step * 10), align="R")
+    if chart.x_type == "time":
+        x_ticks = [(x, label) for x, label in time_ticks(x_low, x_high, zone)]
+    else:
+        ticks = nice_ticks(x_low, x_high)
+        x_step = ticks[1] - ticks[0] if len(ticks) > 1 else x_high - x_low
+        x_ticks = [(x, _number_tick(x, x_step * 10)) for x in ticks]
+    for x_value, label in x_ticks:
+        pdf.line(px(x_value), top, px(x_value), top + height)
         pdf.set_xy(px(x_value) - 12, top + height + 1)
-        pdf.cell(24, 4, _x_tick(x_value, x_high - x_low, chart, zone), align="C")
+        pdf.cell(24, 4, label, align="C")
     pdf.set_draw_color(0, 0, 0)
     pdf.set_line_width(0.3)
     pdf.line(left, top, left, top + height)
