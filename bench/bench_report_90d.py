@@ -20,6 +20,7 @@ import platform
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,33 @@ print(json.dumps({"records": n, "cold_s": ready - t0, "job_s": done - ready,
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "peak_where": peak["where"]}))
 """
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def download_times(base: str, h: str, report_id: int) -> list[str]:
+    """Time of each ``download`` answer (the file, or the redirect to it), best of 3."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    lines = []
+    for fmt in ("pdf", "xlsx", "xls"):
+        for headless in ("false", "true"):
+            url = f"{base}/report/tracker/download?hash={h}&report_id={report_id}&format={fmt}&headless={headless}"
+            best, status, size = float("inf"), 0, 0
+            for _ in range(3):
+                began = time.perf_counter()
+                try:
+                    with opener.open(url, timeout=60) as resp:
+                        status, size = resp.status, len(resp.read())
+                except urllib.error.HTTPError as exc:  # a 302 to the presigned URL
+                    status, size = exc.code, 0
+                best = min(best, time.perf_counter() - began)
+            lines.append(
+                f"  download {fmt:4} headless={headless:5}: HTTP {status}, {size:,} bytes in {best * 1000:.0f} ms"
+            )
+    return lines
 
 
 def post(url: str, body: dict[str, Any]) -> Any:
@@ -146,6 +174,9 @@ def run(args: argparse.Namespace, stack: Any) -> int:
     print(f"  worker process cold start (imports, handler load): {worker['cold_s']:.2f} s")
     print(f"  worker job (load {fixes:,} fixes, clean, segment, JSON, render 6 files, store): {worker['job_s']:.2f} s")
     print(f"worker peak memory (ru_maxrss): {worker['max_rss_mb']:.0f} MB (target < 512 MB)")
+    print("download of the finished report (best of 3, the answer only: file or redirect):")
+    for line in download_times(base, h, report_id):
+        print(line)
     if args.memory_profile:
         print(f"  at the peak: {worker['peak_where']}")
         print(proc.stderr[-3000:])

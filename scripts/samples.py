@@ -109,7 +109,8 @@ def previews(pdf: Path, out: Path, dpi: int) -> list[Path]:
     for old in out.glob(f"{pdf.stem}-*.png"):
         old.unlink()
     if shutil.which("pdftoppm"):
-        subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", str(PAGES), str(pdf), str(stem)], check=True)
+        command = ["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", str(PAGES), str(pdf), str(stem)]
+        subprocess.run(command, check=True)
         made = sorted(out.glob(f"{pdf.stem}-*.png"))
         for path in made:  # pdftoppm pads page numbers ("-01") when there are ten or more
             path.rename(out / f"{pdf.stem}-{int(path.stem.rsplit('-', 1)[1])}.png")
