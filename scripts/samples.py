@@ -132,6 +132,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "samples")
     parser.add_argument("--dpi", type=int, default=70, help="resolution of the PNG previews")
+    parser.add_argument("--no-previews", action="store_true", help="only the PDF and XLSX files")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for name, ctx, empty in SAMPLES:
@@ -149,7 +150,7 @@ def main() -> int:
         for fmt in ("pdf", "xlsx"):
             path = args.out / f"{name}.{fmt}"
             path.write_bytes(render_report(report, fmt, headless=False, info=info))
-        pngs = previews(args.out / f"{name}.pdf", args.out, args.dpi)
+        pngs = [] if args.no_previews else previews(args.out / f"{name}.pdf", args.out, args.dpi)
         print(f"{name}: {name}.pdf, {name}.xlsx, {len(pngs)} preview(s)")
     return 0
 

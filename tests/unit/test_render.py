@@ -6,6 +6,7 @@ import copy
 import json
 import subprocess
 import sys
+import zipfile
 from datetime import datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -467,3 +468,25 @@ def test_content_disposition_carries_ascii_and_utf8_names() -> None:
     # And a title with quotes or slashes cannot break out of the header
     header = content_disposition('a"b/c\\d', 1, "xls")
     assert header.count('"') == 2 and "/" not in header.split("filename*=")[1]
+
+
+def test_make_samples_renders_every_demo_report(tmp_path: Path) -> None:
+    # Given the samples script (make samples), When it runs without previews into a folder
+    script = Path(__file__).parents[2] / "scripts" / "samples.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path), "--no-previews"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    # Then each demo report is there as a PDF and an XLSX that open
+    for name in ("trips-3-vehicles", "sensors-chart", "empty", "cyrillic"):
+        reader = PdfReader(tmp_path / f"{name}.pdf")
+        book = openpyxl.load_workbook(tmp_path / f"{name}.xlsx")
+        assert len(reader.pages) >= 3 and len(book.sheetnames) >= 3
+    # And the Russian one speaks Russian, the chart one has native charts, the empty one says so
+    assert "Отчёт о поездках" in pdf_text(PdfReader(tmp_path / "cyrillic.pdf"))
+    with zipfile.ZipFile(tmp_path / "sensors-chart.xlsx") as xlsx_zip:
+        assert any(n.startswith("xl/charts/chart") for n in xlsx_zip.namelist())
+    assert "No data" in pdf_text(PdfReader(tmp_path / "empty.pdf"))
