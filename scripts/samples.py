@@ -25,7 +25,8 @@ from typing import Any
 
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.report import build_report
-from fleet_reports.render import DocumentInfo, render_report
+from fleet_reports.render import render_report
+from fleet_reports.service.worker import document_info
 from fleet_reports.sim.demo import DEMO_TIME_ZONE, DEMO_TRACKERS, PLACES, demo_track
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,16 +138,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name, ctx, empty in SAMPLES:
         report = build_report(ctx, loader(empty), lambda _: None)
-        info = DocumentInfo(
-            title=ctx.title,
-            period_from=ctx.period_from,
-            period_to=ctx.period_to,
-            time_zone=ctx.time_zone,
-            locale=ctx.locale,
-            measurement_system=ctx.measurement_system,
-            trackers=tuple(t.label for t in ctx.trackers),
-            generated_at=ctx.created,
-        )
+        info = document_info(ctx)
         for fmt in ("pdf", "xlsx"):
             path = args.out / f"{name}.{fmt}"
             path.write_bytes(render_report(report, fmt, headless=False, info=info))

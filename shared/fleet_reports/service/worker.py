@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +24,9 @@ from fleet_reports.store import files as report_files
 from fleet_reports.store import fleet, tracks
 from fleet_reports.store import reports as store
 from fleet_reports.store.records import TrackerRecord
+
+if TYPE_CHECKING:
+    from fleet_reports.render.document import DocumentInfo
 
 logger = Logger(child=True)
 
@@ -213,7 +216,6 @@ def public_reason(exc: BaseException) -> str:
 def _compute(job: Job, token: str, item: dict[str, Any]) -> dict[str, Any]:
     from fleet_reports.engine.report import build_report
     from fleet_reports.render import CONTENT_TYPES, render_report
-    from fleet_reports.render.document import DocumentInfo
 
     progress = _Progress(job, token)
     progress.set(2, force=True)
@@ -231,16 +233,7 @@ def _compute(job: Job, token: str, item: dict[str, Any]) -> dict[str, Any]:
         fields["doc_key"] = key
     progress.set(75)
 
-    info = DocumentInfo(
-        title=ctx.title,
-        period_from=ctx.period_from,
-        period_to=ctx.period_to,
-        time_zone=ctx.time_zone,
-        locale=ctx.locale,
-        measurement_system=ctx.measurement_system,
-        trackers=tuple(t.label for t in ctx.trackers),
-        generated_at=ctx.created,
-    )
+    info = document_info(ctx)
     files: dict[str, dict[str, Any]] = {}
     variants = [(fmt, headless) for fmt in FORMATS for headless in (False, True)]
     for n, (fmt, headless) in enumerate(variants):
@@ -252,3 +245,19 @@ def _compute(job: Job, token: str, item: dict[str, Any]) -> dict[str, Any]:
         progress.set(75 + round(24 * (n + 1) / len(variants)))
     fields["files"] = files
     return fields
+
+
+def document_info(ctx: ReportContext) -> DocumentInfo:
+    """What a report's files say about it on their title page."""
+    from fleet_reports.render.document import DocumentInfo
+
+    return DocumentInfo(
+        title=ctx.title,
+        period_from=ctx.period_from,
+        period_to=ctx.period_to,
+        time_zone=ctx.time_zone,
+        locale=ctx.locale,
+        measurement_system=ctx.measurement_system,
+        trackers=tuple(t.label for t in ctx.trackers),
+        generated_at=ctx.created,
+    )
