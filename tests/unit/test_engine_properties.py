@@ -1,6 +1,12 @@
-"""Property tests of the segmentation over random drives (hypothesis)."""
+"""Property tests of the segmentation over random drives (hypothesis).
+
+``PROPERTY_EXAMPLES=20000 .venv/bin/pytest tests/unit/test_engine_properties.py`` tries more
+drives than the default run does (the figure in the issue #4 closing note).
+"""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -10,6 +16,8 @@ from test_engine_drives import Drive
 
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.motion import Bool, Trips, TripSettings, segment
+
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "0"))  # 0: the defaults below
 
 piece = st.one_of(
     st.tuples(st.just("drive"), st.floats(50, 20_000), st.floats(3.5, 130), st.floats(0, 359)),
@@ -32,7 +40,7 @@ def drives(draw: st.DrawFn) -> tuple[Drive, bool, bool]:
     return drive, draw(st.booleans()), draw(st.booleans())
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES or 150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drives(), st.booleans())
 def test_trips_and_parkings_never_overlap_and_distances_are_never_negative(
     case: tuple[Drive, bool, bool], smart_filter: bool
@@ -95,7 +103,7 @@ def _kept(trips: Trips, cut: tuple[int, int], cut_trips: Trips) -> list[tuple[in
     ]
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES or 100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drives(), st.booleans(), st.floats(0.05, 0.95))
 def test_a_period_is_the_union_of_its_halves_up_to_trips_at_the_cut(
     case: tuple[Drive, bool, bool], smart_filter: bool, where: float

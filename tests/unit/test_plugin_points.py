@@ -150,7 +150,7 @@ def test_a_day_of_fixes_every_ten_seconds_is_every_row() -> None:
         ignition=np.full(n, -1, np.int8),
     )
     ctx = replace(context(tz="Europe/Moscow"), from_ms=T0, to_ms=T0 + 24 * H - 1000)
-    # When the point report is built (bench/bench_zones.py --points measures how fast)
+    # When the point report is built (bench/bench_zones.py measures how fast)
     report = run(ctx, track)
     # Then every fix is there, in two Moscow days (the day starts at 03:00 Moscow time)
     groups = report["sheets"][0]["sections"][0]["data"]

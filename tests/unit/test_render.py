@@ -490,3 +490,22 @@ def test_make_samples_renders_every_demo_report(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "sensors-chart.xlsx") as xlsx_zip:
         assert any(n.startswith("xl/charts/chart") for n in xlsx_zip.namelist())
     assert "No data" in pdf_text(PdfReader(tmp_path / "empty.pdf"))
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_a_short_chart_keeps_the_rows_beside_it_free(fmt: str) -> None:
+    # Given a chart of 5 points followed by a note
+    report = chart_report()
+    for series in report["sheets"][0]["sections"][0]["series"]:
+        series["points"] = series["points"][:5]
+    report["sheets"][0]["sections"].append({"type": "text", "text": "After the chart"})
+    # When rendered as a spreadsheet
+    data = render_report(report, fmt, headless=True, info=info())
+    if fmt == "xlsx":
+        rows = [row[0] for row in xlsx_rows(openpyxl.load_workbook(BytesIO(data)).active)]
+    else:
+        sheet = xlrd.open_workbook(file_contents=data).sheet_by_index(0)
+        rows = [sheet.cell_value(r, 0) if sheet.row_len(r) else None for r in range(sheet.nrows)]
+    # Then the note comes below the 20 rows the native chart covers, not under the chart
+    header_at = rows.index("Time")
+    assert rows.index("After the chart") > header_at + 20

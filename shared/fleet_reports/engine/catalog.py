@@ -7,6 +7,7 @@ Pure pydantic (no numpy): the API path imports it to validate ``generate`` and t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -129,29 +130,35 @@ def describe_plugins(spans: dict[str, str] | None = None) -> list[dict[str, obje
     settings (``max_time_span``, ``point_report_max_time_span``) to the deployment's values."""
     out: list[dict[str, object]] = []
     for spec in sorted(PLUGINS.values(), key=lambda p: p.id):
-        schema = spec.params.model_json_schema()
-        required = set(schema.get("required", []))
-        params = []
-        for name, prop in schema["properties"].items():
-            if name == "plugin_id":
-                continue
-            entry: dict[str, object] = {"name": name, **_json_type(prop, schema.get("$defs", {}))}
-            entry["required"] = name in required
-            if name not in required:
-                entry["default"] = prop.get("default")
-            if "description" in prop:
-                entry["description"] = prop["description"]
-            for key in ("minimum", "maximum", "enum", "minItems"):
-                if key in prop:
-                    entry[key] = prop[key]
-            params.append(entry)
         item: dict[str, object] = {"id": spec.id, "name": spec.name, "title": spec.default_title}
         if spans is not None:
             item["max_time_span"] = spans.get(spec.span_setting)
         item["single_tracker"] = spec.single_tracker
-        item["parameters"] = params
+        item["parameters"] = [dict(entry) for entry in _parameters(spec.id)]
         out.append(item)
     return out
+
+
+@cache
+def _parameters(plugin_id: int) -> tuple[dict[str, object], ...]:
+    """A plugin's parameters from its model's JSON schema (made once per process)."""
+    schema = PLUGINS[plugin_id].params.model_json_schema()
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema["properties"].items():
+        if name == "plugin_id":
+            continue
+        entry: dict[str, object] = {"name": name, **_json_type(prop, schema.get("$defs", {}))}
+        entry["required"] = name in required
+        if name not in required:
+            entry["default"] = prop.get("default")
+        if "description" in prop:
+            entry["description"] = prop["description"]
+        for key in ("minimum", "maximum", "enum", "minItems"):
+            if key in prop:
+                entry[key] = prop[key]
+        params.append(entry)
+    return tuple(params)
 
 
 def _json_type(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, object]:

@@ -173,18 +173,17 @@ def _displacement_speed(track: Track, a: I64, b: I64) -> F64:
     return out
 
 
-ROLLING_FIXES = 1  # at most this many fixes are won back at each end of a moving run
 ROLLING_COS = 0.7  # a rolling leg points within about 45 degrees of the run's own direction
 
 
 def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) -> Bool:
-    """Win back the fixes a derived speed misses at the ends of a moving run.
+    """Win back the fix a derived speed misses at each end of a moving run.
 
-    A derived speed averages over >= 30 s, so the last fixes before a halt (still rolling, a few
-    tens of metres to go) read below the threshold, and so do the first fixes of a departure. A
-    fix without device speed next to a moving run is moving too when the leg between them is
-    itself fast enough and points the way the run goes (GPS jitter points anywhere); at most
-    ``ROLLING_FIXES`` fixes on each side.
+    A derived speed averages over >= 30 s, so the last fix before a halt (still rolling, a few
+    tens of metres to go) reads below the threshold, and so does the first fix of a departure. A
+    fix without device speed next to a moving run of two or more fixes is moving too when the leg
+    between them is itself fast enough and points the way the run goes (GPS jitter points
+    anywhere). One fix at each end at most.
     """
     n = moving.shape[0]
     missing = np.isnan(track.speed)
@@ -193,41 +192,30 @@ def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) 
     lat, lng = track.lat, track.lng
     scale = np.cos(np.radians(lat))
     out = moving.copy()
-    for forward in (True, False):
-        edge = out.copy()  # run ends (forward) or starts (backward)
-        if forward:
+    for step in (1, -1):  # run ends, then run starts
+        edge = out.copy()
+        if step == 1:
             edge[:-1] &= ~out[1:] & ~gap
             edge[-1] = False
         else:
             edge[1:] &= ~out[:-1] & ~gap
             edge[0] = False
-        cur = np.flatnonzero(edge)
-        step = 1 if forward else -1
-        # The run's own direction of travel, over (up to) its two fixes next to the edge; a run of
-        # one fix has none and wins nothing.
         sums = (
             np.concatenate(([0], np.cumsum(gap, dtype=np.int64))),
             np.concatenate(([0], np.cumsum(out, dtype=np.int64))),
         )
+        cur = np.flatnonzero(edge)
+        # The run's own direction of travel, over (up to) its two fixes next to the edge; a run of
+        # one fix has none and wins nothing. The edge test above keeps ``cur + step`` in range.
         cur = cur[_in_run(sums, cur, -step)]
         ref = np.where(_in_run(sums, cur, -2 * step), cur - 2 * step, cur - step)
-        ux = (lng[cur] - lng[ref]) * scale[cur] * step
-        uy = (lat[cur] - lat[ref]) * step
-        for _ in range(ROLLING_FIXES):
-            nxt = cur + step
-            ok = (nxt >= 0) & (nxt < n)
-            cur, nxt, ux, uy = cur[ok], nxt[ok], ux[ok], uy[ok]
-            leg_gap = gap[np.minimum(cur, nxt)]
-            vx = (lng[nxt] - lng[cur]) * scale[cur] * step
-            vy = (lat[nxt] - lat[cur]) * step
-            norm = np.hypot(ux, uy) * np.hypot(vx, vy)
-            aligned = (ux * vx + uy * vy) >= ROLLING_COS * np.where(norm > 0, norm, np.inf)
-            leg_kmh = _displacement_speed(track, np.minimum(cur, nxt), np.maximum(cur, nxt))
-            win = ~leg_gap & missing[nxt] & ~out[nxt] & aligned & (leg_kmh >= threshold_kmh)
-            out[nxt[win]] = True
-            cur, ux, uy = nxt[win], ux[win], uy[win]
-            if cur.size == 0:
-                break
+        nxt = cur + step
+        ux, uy = (lng[cur] - lng[ref]) * scale[cur] * step, (lat[cur] - lat[ref]) * step
+        vx, vy = (lng[nxt] - lng[cur]) * scale[cur] * step, (lat[nxt] - lat[cur]) * step
+        norm = np.hypot(ux, uy) * np.hypot(vx, vy)
+        aligned = (ux * vx + uy * vy) >= ROLLING_COS * np.where(norm > 0, norm, np.inf)
+        leg_kmh = _displacement_speed(track, np.minimum(cur, nxt), np.maximum(cur, nxt))
+        out[nxt[missing[nxt] & aligned & (leg_kmh >= threshold_kmh)]] = True
     return out
 
 

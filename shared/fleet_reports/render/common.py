@@ -111,6 +111,11 @@ def printable(text: str) -> str:
 
 def text_of(cell: Any) -> str:
     """The display string of a cell (``{"v": ...}``), a plain value, or "" when missing."""
+    if type(cell) is dict:  # the engine's cells: no isinstance check against the ABC
+        value = cell.get("v")
+        if type(value) is str:
+            return value
+        return "" if value is None else str(value)
     if cell is None:
         return ""
     if isinstance(cell, Mapping):
@@ -218,22 +223,40 @@ class RowKind(Enum):
     BLANK = "blank"  # between sections
 
 
-def table_rows(section: Mapping[str, Any], columns: Sequence[Column]) -> Iterator[tuple[RowKind, list[Any]]]:
-    """A table section's groups as rows of cells (``{"v", "raw"}`` mappings, strings or None),
-    one per column: a GROUP row (its header in the first column), DATA rows, a TOTAL row."""
+@dataclass(frozen=True)
+class TableGroup:
+    """One group of a table section: its header row, data rows (the document's row mappings) and
+    total row; header and total are cells per column (the text first), or None when absent."""
+
+    header: list[Any] | None
+    rows: Sequence[Mapping[str, Any]]
+    total: list[Any] | None
+
+
+def table_groups(section: Mapping[str, Any], columns: Sequence[Column]) -> Iterator[TableGroup]:
     width = len(columns)
     if not width:
         return
     for group in section.get("data") or ():
-        if group.get("header"):
-            yield RowKind.GROUP, [group["header"]] + [None] * (width - 1)
-        for row in group.get("rows") or ():
-            yield RowKind.DATA, [row.get(column.field) for column in columns]
+        header = [group["header"]] + [None] * (width - 1) if group.get("header") else None
         total = group.get("total")
+        total_cells = None
         if total:
-            cells = [total.get(column.field) for column in columns]
-            cells[0] = total.get("text", cells[0])
-            yield RowKind.TOTAL, cells
+            total_cells = [total.get(column.field) for column in columns]
+            total_cells[0] = total.get("text", total_cells[0])
+        yield TableGroup(header, group.get("rows") or (), total_cells)
+
+
+def table_rows(section: Mapping[str, Any], columns: Sequence[Column]) -> Iterator[tuple[RowKind, list[Any]]]:
+    """A table section's groups as rows of cells (``{"v", "raw"}`` mappings, strings or None),
+    one per column: a GROUP row (its header in the first column), DATA rows, a TOTAL row."""
+    for group in table_groups(section, columns):
+        if group.header is not None:
+            yield RowKind.GROUP, group.header
+        for row in group.rows:
+            yield RowKind.DATA, [row.get(column.field) for column in columns]
+        if group.total is not None:
+            yield RowKind.TOTAL, group.total
 
 
 def map_rows(section: Mapping[str, Any]) -> Iterator[tuple[bool, str, Any]]:
@@ -269,7 +292,10 @@ def axis_title(title: str, units: str) -> str:
     return f"{title}, {units}" if title and units else title or units
 
 
-def _finite(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
+    """A real, finite int or float (not a bool, NaN or infinity)."""
+    if type(value) is float:  # the common case, without isinstance checks
+        return bool(value - value == 0.0)  # False for NaN and infinities
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -280,7 +306,7 @@ def chart_of(section: Mapping[str, Any]) -> Chart:
         points = [
             (float(p[0]), float(p[1]))
             for p in item.get("points") or ()
-            if isinstance(p, Sequence) and len(p) >= 2 and _finite(p[0]) and _finite(p[1])
+            if isinstance(p, Sequence) and len(p) >= 2 and is_finite_number(p[0]) and is_finite_number(p[1])
         ]
         series.append(Series(str(item.get("name", "")), str(item.get("units", "")), points))
     return Chart(

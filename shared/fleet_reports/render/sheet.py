@@ -26,9 +26,11 @@ from fleet_reports.render.common import (
     chart_of,
     clean_text,
     columns_of,
+    is_finite_number,
     local_time,
     map_rows,
     sections_of,
+    table_groups,
     text_of,
 )
 
@@ -36,6 +38,7 @@ SECONDS_PER_DAY = 86_400.0
 EXCEL_UNIX_EPOCH = 25_569.0  # 1970-01-01 as an Excel serial day (1900 date system)
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _SAMPLE = 64  # data cells looked at to decide a column's kind
+CHART_ROWS = 20  # rows a native chart covers beside its point table
 _EPOCH_MS_MIN = 1e11  # a raw this large is an instant in epoch milliseconds (after 1973)
 _OFFSET_BUCKET_MS = 900_000  # zone offsets change on 15-minute UTC boundaries at most
 
@@ -65,7 +68,6 @@ class Row(NamedTuple):
 class Layout:
     """Where a sheet's rows fall (rows are 1-based)."""
 
-    rows: int
     widths: list[float]  # characters, per column
     frozen: int  # rows to freeze at the top (0: none)
     filter: tuple[int, int, int] | None  # (header row, last row, columns) of the first table
@@ -73,13 +75,6 @@ class Layout:
 
 
 # ---------------------------------------------------------------- cells
-
-
-def _finite(value: Any) -> bool:
-    kind = type(value)
-    if kind is float:
-        return bool(value - value == 0.0)  # False for NaN and infinities
-    return kind is int
 
 
 def _raw(cell: Any) -> float | None:
@@ -90,15 +85,7 @@ def _raw(cell: Any) -> float | None:
         raw = cell.get("raw")
     else:
         return None
-    return float(raw) if _finite(raw) else None
-
-
-def _text(cell: Any) -> str:
-    """``text_of`` with a fast path for the engine's plain dict cells."""
-    if type(cell) is dict:
-        value = cell.get("v")
-        return value if type(value) is str else text_of(cell)
-    return text_of(cell)
+    return float(raw) if is_finite_number(raw) else None
 
 
 _FORMATS: dict[tuple[int, bool], str] = {}
@@ -152,7 +139,7 @@ def _number_of(cell: Any, duration_unit_s: float) -> NumberCell | None:
     number = _raw(cell)
     if number is None:
         return None
-    shown_text = _text(cell).strip()
+    shown_text = text_of(cell).strip()
     if ":" in shown_text:
         duration = _DURATION.match(shown_text)
         if not duration:
@@ -329,31 +316,25 @@ class SheetView:
             elif kind == "chart":
                 chart = chart_of(section)
                 yield RowKind.HEADER, True, chart, _const(_chart_header(chart))
-                for i in range(max((len(s.points) for s in chart.series), default=0)):
+                points = max((len(s.points) for s in chart.series), default=0)
+                for i in range(points):
                     yield RowKind.DATA, False, None, _bind(self._chart_cells, chart, i)
+                for _ in range(CHART_ROWS - points):  # the chart beside a short table: keep its rows free
+                    yield RowKind.BLANK, False, None, None
 
     def _table_steps(
         self, section: Mapping[str, Any], plans: Sequence[ColumnPlan]
     ) -> Iterator[tuple[RowKind, bool, Chart | None, Callable[[], tuple[CellOut, ...]] | None]]:
         """A table's groups: header, data rows (converted a group at a time, column by column,
-        when first asked for), total; as :func:`common.table_rows` reads them."""
-        columns = [p.column for p in plans]
-        if not columns:
-            return
-        width = len(columns)
-        for group in section.get("data") or ():
-            if group.get("header"):
-                cells = [group["header"]] + [None] * (width - 1)
-                yield RowKind.GROUP, True, None, _bind(self._table_cells, RowKind.GROUP, cells, plans)
-            rows = group.get("rows") or ()
-            batch = _Batch(self, rows, plans)
-            for i in range(len(rows)):
+        when first asked for), total."""
+        for group in table_groups(section, [p.column for p in plans]):
+            if group.header is not None:
+                yield RowKind.GROUP, True, None, _bind(self._table_cells, group.header, plans)
+            batch = _Batch(self, group.rows, plans)
+            for i in range(len(group.rows)):
                 yield RowKind.DATA, False, None, _bind(batch.row, i)
-            total = group.get("total")
-            if total:
-                cells = [total.get(column.field) for column in columns]
-                cells[0] = total.get("text", cells[0])
-                yield RowKind.TOTAL, True, None, _bind(self._table_cells, RowKind.TOTAL, cells, plans)
+            if group.total is not None:
+                yield RowKind.TOTAL, True, None, _bind(self._table_cells, group.total, plans)
 
     def convert_rows(self, rows: Sequence[Mapping[str, Any]], plans: Sequence[ColumnPlan]) -> list[tuple[CellOut, ...]]:
         """Data rows of a table, converted column by column (list comprehensions, no per-cell
@@ -378,43 +359,37 @@ class SheetView:
 
     def layout(self) -> Layout:
         widths: list[float] = []
-        frozen = 0
-        first_table: tuple[int, int, int] | None = None
-        table_open = False
-        charts: list[tuple[int, Chart]] = []
-        count = 0
-        settled = False  # the frozen rows are known
-        for kind, _bold, chart, _make in self._steps():
-            count += 1
-            if not settled:
-                if kind is RowKind.HEADER:
-                    frozen, settled = count, True
-                elif kind not in (RowKind.TITLE, RowKind.NOTE, RowKind.BLANK, RowKind.SECTION):
-                    settled = True
-            if chart is not None:
-                charts.append((count, chart))
-            elif kind is RowKind.HEADER and first_table is None:
-                first_table, table_open = (count, count, 0), True
-            elif table_open and kind in (RowKind.GROUP, RowKind.DATA, RowKind.TOTAL):
-                first_table = (first_table[0], count, 0) if first_table else None
-            elif kind is RowKind.BLANK:
-                table_open = False
         for section in sections_of(self.sheet):
             section_type = section.get("type")
             if section_type == "table":
-                plans = self.plans[id(section)]
-                _widen(widths, out_widths(plans, _has_seconds(section)))
-                if first_table is not None and first_table[2] == 0:
-                    first_table = (first_table[0], first_table[1], sum(2 if p.kind == SPLIT else 1 for p in plans))
+                _widen(widths, out_widths(self.plans[id(section)], _has_seconds(section)))
             elif section_type == "map_table":
                 _widen(widths, [36.0, 14.0])
             elif section_type == "chart":
                 _widen(widths, [20.0] * (2 * len(section.get("series") or ())))
-        return Layout(count, widths, frozen, first_table if first_table and first_table[2] else None, charts)
+        first_plans = next(iter(self.plans.values()), None)
+        columns = sum(2 if p.kind == SPLIT else 1 for p in first_plans) if first_plans else 0
+        frozen = 0
+        header_row = last_row = 0  # of the first table: the auto-filter's rows
+        charts: list[tuple[int, Chart]] = []
+        settled = False  # the frozen rows are known
+        for count, (kind, _bold, chart, _make) in enumerate(self._steps(), start=1):
+            if not settled:
+                settled = kind not in (RowKind.TITLE, RowKind.NOTE, RowKind.BLANK, RowKind.SECTION)
+                frozen = count if kind is RowKind.HEADER else 0
+            if chart is not None:
+                charts.append((count, chart))
+            elif kind is RowKind.HEADER and not header_row:
+                header_row = last_row = count
+            elif kind in (RowKind.GROUP, RowKind.DATA, RowKind.TOTAL) and last_row == count - 1 and header_row:
+                last_row = count  # still the first table: its rows follow one another
+        table = (header_row, last_row, columns) if header_row and columns else None
+        return Layout(widths, frozen, table, charts)
 
     # -- cells
 
-    def _table_cells(self, kind: RowKind, cells: list[Any], plans: Sequence[ColumnPlan]) -> tuple[CellOut, ...]:
+    @staticmethod
+    def _table_cells(cells: list[Any], plans: Sequence[ColumnPlan]) -> tuple[CellOut, ...]:
         """A group header or a total row: text first, numbers in place."""
         out: list[CellOut] = []
         for k, (cell, p) in enumerate(zip(cells, plans, strict=True)):
@@ -455,18 +430,18 @@ class _Batch:
 
 
 def _plain(cell: Any) -> CellOut:
-    return clean_text(_text(cell)) or None
+    return clean_text(text_of(cell)) or None
 
 
 def _time_of_day(clock: Clock, cell: Any, formats: tuple[str, str]) -> CellOut:
-    text = _text(cell).strip()
+    text = text_of(cell).strip()
     match = _TIME_OF_DAY.match(text)
     stamp = clock.time_cell(_raw(cell), match, formats) if match else None
     return stamp if stamp is not None else (clean_text(text) or None)
 
 
 def _time_and_text(clock: Clock, cell: Any, formats: tuple[str, str]) -> tuple[CellOut, CellOut]:
-    text = _text(cell).strip()
+    text = text_of(cell).strip()
     split = _TIME_TEXT.match(text)
     stamp = clock.time_cell(_raw(cell), split, formats) if split else None
     if split is None or stamp is None:
@@ -487,7 +462,7 @@ def _whole(cell: Any, numeric: bool) -> CellOut:
         number = number_of(cell)
         if number is not None:
             return number
-    return clean_text(_text(cell)) or None
+    return clean_text(text_of(cell)) or None
 
 
 def _chart_header(chart: Chart) -> tuple[CellOut, ...]:

@@ -40,11 +40,13 @@ class _PackedRow(XlsRow):  # type: ignore[misc]
         super().__init__(rowx, parent_sheet)
         self.data: bytes | None = None
 
-    def pack(self, data: bytes, last_col: int) -> None:
+    def pack(self, data: bytes, first_col: int, last_col: int) -> None:
         self.data = data
-        self._Row__max_col_idx = last_col  # type: ignore[misc]  # the ROW record's column span (private)
+        # the ROW record's column span (xlwt keeps it private) and the sheet's DIMENSIONS
+        self._Row__min_col_idx = first_col  # type: ignore[misc]
+        self._Row__max_col_idx = last_col  # type: ignore[misc]
         sheet = self._Row__parent
-        sheet.first_used_col = 0
+        sheet.first_used_col = min(sheet.first_used_col, first_col)
         sheet.last_used_col = max(sheet.last_used_col, last_col)
 
     def get_cells_biff_data(self) -> bytes:
@@ -64,7 +66,6 @@ class _Styles:
         self._book = book
         self._made: dict[tuple[bool, bool, bool, str], Any] = {}
         self._xf: dict[tuple[bool, bool, bool, str], int] = {}
-        self.number_xfs: dict[bool, dict[str, int]] = {False: {}, True: {}}  # bold -> number format -> XF
 
     def get(self, *, bold: bool = False, big: bool = False, wrap: bool = False, fmt: str = "General") -> Any:
         key = (bold, big, wrap, fmt)
@@ -139,14 +140,14 @@ class _SheetWriter:
                 for col in range(last + 1):
                     self._write_cell(target, col, cells[col], bold=bold, big=big)
             else:
-                target.pack(self._records(cells, last, bold), last)
+                first = next(col for col, value in enumerate(cells) if value is not None)
+                target.pack(self._records(cells, last, bold), first, last)
         self._row += 1
         if self._row % _FLUSH_EVERY == 0:
             self._sheet.flush_row_data()
 
     def _records(self, cells: tuple[CellOut, ...], last: int, bold: bool) -> bytes:
         r, xf, add_str = self._row, self._styles.xf, self._book.add_str
-        numbers = self._styles.number_xfs[bold]
         text_xf, wrap_xf = xf(bold, False, "General"), xf(bold, True, "General")
         number, label = _NUMBER_RECORD.pack, _LABELSST_RECORD.pack
         parts: list[bytes] = []
@@ -155,10 +156,7 @@ class _SheetWriter:
             if value is None:
                 continue
             if type(value) is NumberCell:
-                found = numbers.get(value[1])
-                if found is None:
-                    found = numbers[value[1]] = xf(bold, False, value[1])
-                parts.append(number(0x0203, 14, r, col, found, value[0]))
+                parts.append(number(0x0203, 14, r, col, xf(bold, False, value[1]), value[0]))
             else:
                 parts.append(label(0x00FD, 10, r, col, wrap_xf if "\n" in value else text_xf, add_str(value)))
         return b"".join(parts)

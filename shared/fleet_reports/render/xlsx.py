@@ -39,7 +39,6 @@ _BOLD = Font(bold=True)
 _BIG = Font(bold=True, size=16)
 _LINK = Font(color="0563C1", underline="single")
 _WRAP = Alignment(wrap_text=True, vertical="top")
-_CHART_ROWS = 20  # rows a chart covers beside its point table
 _CHUNK_ROWS = 2_000  # rows joined into one write
 _COMPRESSION = 4  # zlib level of the streamed sheets: most of the size gain, a third of the time
 _RISKY_START = (*FORMULA_PREFIXES, "#")  # a formula, or an error value (#N/A)
@@ -85,15 +84,14 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
     if layout.contents_sheet:
         _contents_sheet(book.create_sheet(layout.contents_sheet), layout, info)
     zone = zone_of(info.time_zone)
-    streams: list[tuple[Any, SheetView, Layout]] = []
+    streams: list[tuple[Any, SheetView]] = []
     styles: _Styles | None = None
     for named in layout.sheets:
         ws = book.create_sheet(named.name)
         view = SheetView(named.sheet, named.header, zone, words)
-        sheet_layout = view.layout()
-        _sheet_head(ws, sheet_layout)
+        _sheet_head(ws, view.layout())
         styles = styles or _Styles(ws)
-        streams.append((ws, view, sheet_layout))
+        streams.append((ws, view))
     if not book.worksheets:  # a workbook needs one sheet, even for an empty headless report
         book.create_sheet(layout.namer.take(info.title, words["title_sheet"]))
     shell = BytesIO()
@@ -101,7 +99,7 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
     if not streams:
         return shell.getvalue()
     assert styles is not None
-    rows = {ws.path.lstrip("/"): view.rows() for ws, view, _ in streams}
+    rows = {ws.path.lstrip("/"): view.rows() for ws, view in streams}
     return _with_rows(shell.getvalue(), rows, styles)
 
 

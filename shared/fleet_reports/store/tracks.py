@@ -212,7 +212,6 @@ def load(tracker_id: int, from_ms: int, to_ms: int, *, columns: Sequence[str] | 
     """
     days = utc_days(from_ms, to_ms)
     bucket = _bucket()
-    s3()  # made once, before the threads share it
     with ThreadPoolExecutor(max_workers=min(32, len(days))) as pool:
         found = list(pool.map(lambda d: _get(bucket, day_key(tracker_id, d)), days))
     # Decoding is Arrow work that releases the GIL only in part; decode in order, after the I/O,
