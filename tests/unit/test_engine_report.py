@@ -224,7 +224,8 @@ def test_show_coordinates_seconds_and_idle() -> None:
     assert row["time"]["v"] == "01:52:29"
     fields = [c["field"] for c in table["columns"]]
     assert fields == ["from", "to", "length", "time", "idle_duration", "avg_speed", "max_speed"]
-    # And the idle time after trip 1 is the parking until trip 2 (1,895 s)
+    # And the idle time after trip 1 is its parking, until trip 2 starts (1,895 s, as the stops
+    # report has it)
     assert row["idle_duration"]["raw"] == 1895.0
     assert row["idle_duration"]["v"] == "00:31:35"
 

@@ -6,6 +6,8 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pytest
+from test_render import as_minutes, row_seconds, xlsx_summary
 
 from fleet_reports.engine.model import ReportContext, SensorInfo, Track, TrackerInfo
 from fleet_reports.engine.plugins.stops import on_intervals
@@ -188,3 +190,23 @@ def test_ignition_from_the_sensor_column() -> None:
     # Then the same four intervals are found
     report = run(context(), {TRACKER: track})
     assert report["sheets"][0]["sections"][1]["rows"][4]["raw"] == 4.0
+
+
+SUMMARY_DURATIONS = (("Engine hours", "duration"), ("In motion", "in_motion"), ("Idle", "idle"))
+
+
+def test_the_summary_durations_in_a_spreadsheet_are_the_sums_of_the_rows_to_the_second() -> None:
+    # Given the night's intervals, whose engine hours sum to seconds that minutes with 2 decimals
+    # cannot hold
+    track, _ = night()
+    report = run(context(show_detailed=True), {TRACKER: track})
+    sums = {name: row_seconds(report, field) for name, field in SUMMARY_DURATIONS}
+    assert abs(as_minutes(sums["Engine hours"]) * 60.0 - sums["Engine hours"]) > 0.01
+    # When it is rendered as XLSX
+    summary = xlsx_summary(report)
+    # Then the summary's engine hours, time in motion and idle time are the sums of the rows' to
+    # the second, and the document keeps the wire format (minutes with 2 decimals)
+    wire = {r["name"]: r["raw"] for r in report["sheets"][0]["sections"][1]["rows"]}
+    for name, seconds in sums.items():
+        assert summary[name].total_seconds() == pytest.approx(seconds, abs=1e-3), name
+        assert wire[name] == as_minutes(seconds), name

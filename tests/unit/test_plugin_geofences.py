@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from test_render import as_minutes, row_seconds, xlsx_summary
 
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo, Zone
 from fleet_reports.engine.plugins.common import ReportError
@@ -247,3 +248,17 @@ def test_parked_inside_adds_no_mileage() -> None:
     assert row["entry"]["raw"] == float(track.t[0])
     assert row["duration"]["raw"] > 600.0
     assert row["mileage"]["raw"] == pytest.approx(0.15, abs=0.02)
+
+
+def test_the_summary_time_in_zones_in_a_spreadsheet_is_the_sum_of_the_rows_to_the_second() -> None:
+    # Given the drive through three zones, whose visits sum to seconds that minutes with
+    # 2 decimals cannot hold
+    report = run(context(), {TRACKER.id: drive_north()})
+    visits = row_seconds(report, "duration")
+    assert abs(as_minutes(visits) * 60.0 - visits) > 0.01
+    # When it is rendered as XLSX
+    summary = xlsx_summary(report)
+    # Then the summary's time in zones is the sum of the rows' to the second, and the document
+    # keeps the wire format (minutes with 2 decimals)
+    assert summary["Time in zones"].total_seconds() == pytest.approx(visits, abs=1e-3)
+    assert report["sheets"][0]["sections"][1]["rows"][2]["raw"] == as_minutes(visits)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_engine_drives import Drive
 
+from fleet_reports.engine.catalog import SpeedingParams
 from fleet_reports.engine.geo import haversine_m
 from fleet_reports.engine.model import DriverShift, Place, ReportContext, Track, TrackerInfo
-from fleet_reports.engine.report import build_report
+from fleet_reports.engine.motion import TripSettings
+from fleet_reports.engine.plugins.common import TrackerData
+from fleet_reports.engine.plugins.speeding import compute_violations
+from fleet_reports.engine.report import build_report, plugin_params
 from fleet_reports.sim import geo
 from fleet_reports.sim.drive import Scenario
 
@@ -21,6 +30,7 @@ T0 = FROM_MS + 7 * 3_600_000  # 07:00 Moscow
 A = (55.0, 37.0)
 TRACKER = TrackerInfo(201, "Truck 1")
 OTHER = TrackerInfo(202, "Truck 2")
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "0"))  # 0: the defaults below
 
 
 def north(metres: float, origin: tuple[float, float] = A) -> tuple[float, float]:
@@ -225,3 +235,89 @@ def test_russian_summary_sheet_and_time_filter() -> None:
     (row,) = rows_of(report, 1)
     assert row["start"]["raw"] == T0 + 12 * 60_000 and row["end"] == full["end"]
     assert other["sections"][0]["text"] == "Нет данных за период"
+
+
+# ---------------------------------------------------------------- max speed >= average speed
+
+
+def pulsing(legs: int = 30, fast: float = 140.0, slow: float = 100.0) -> Drive:
+    """Park 5 min at A, then ``legs`` legs of 10 s due north alternately at ``fast`` and ``slow``
+    km/h, one fix at each change of speed, then park 5 min."""
+    drive = Drive(t_ms=T0, lat=A[0], lng=A[1], step_s=10.0).halt(300).start()
+    for k in range(legs):
+        kmh = fast if k % 2 == 0 else slow
+        drive.drive(kmh / 3.6 * 10.0, kmh)
+    return drive.park(300)
+
+
+def random_drive(seed: int, start_ms: int = T0) -> tuple[Drive, float]:
+    """Parked, then 3 to 11 straight legs at random speeds (60-160 km/h) and headings, some
+    followed by a halt, sampled every 1, 5, 10 or 30 s; parked again. With its top speed."""
+    rng = np.random.default_rng(seed)
+    drive = Drive(t_ms=start_ms, lat=A[0], lng=A[1], step_s=float(rng.choice([1.0, 5.0, 10.0, 30.0])), seed=seed)
+    drive.halt(300).start()
+    bearing, top = 0.0, 0.0
+    for _ in range(int(rng.integers(3, 12))):
+        kmh = float(rng.uniform(60.0, 160.0))
+        bearing += float(rng.uniform(-120.0, 120.0))
+        drive.drive(float(rng.uniform(50.0, 3000.0)), kmh, bearing)
+        top = max(top, kmh)
+        if rng.random() < 0.3:
+            drive.halt(float(rng.uniform(5.0, 120.0)))
+    return drive.park(300), top
+
+
+def speed_cells(report: dict[str, Any]) -> list[tuple[float, float]]:
+    """(max, average) of every row and every total of every table in the report."""
+    tables = [s for sheet in report["sheets"] for s in sheet["sections"] if s["type"] == "table"]
+    rows = [row for table in tables for g in table["data"] for row in [*g["rows"], g["total"]]]
+    return [(row["max_speed"]["raw"], row["avg_speed"]["raw"]) for row in rows]
+
+
+def test_a_pulsing_drive_without_device_speed_shows_a_max_speed_at_least_its_average() -> None:
+    # Given a vehicle pulsing between 140 and 100 km/h every 10 s for 5 minutes, its tracker
+    # sending positions only: the speeds derived from them miss its peaks
+    track = pulsing().track(device_speed=False)
+    # When the report is built against 90 km/h
+    report = run(context(), {TRACKER.id: track})
+    # Then one violation, its average the vehicle's mean speed (as long at 140 as at 100 km/h)
+    (row,) = rows_of(report)
+    assert row["avg_speed"]["raw"] == pytest.approx(120.0, abs=2.0)
+    # And its max speed at least that average, at most the vehicle's top speed
+    assert row["avg_speed"]["raw"] <= row["max_speed"]["raw"] <= 140.0
+    # And so the day's total; the summary's max speed is the row's
+    table, summary, _ = report["sheets"][0]["sections"]
+    total = table["data"][0]["total"]
+    assert total["avg_speed"]["raw"] <= total["max_speed"]["raw"] == row["max_speed"]["raw"]
+    assert summary["rows"][2]["raw"] == row["max_speed"]["raw"]
+
+
+@settings(max_examples=EXAMPLES or 40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**20), st.integers(0, 2**20), st.booleans())
+def test_max_speed_is_at_least_the_average_in_every_row_total_and_summary(
+    seed_a: int, seed_b: int, by_driver: bool
+) -> None:
+    # Given two vehicles on random drives (speeds, headings, halts, sampling), their trackers
+    # sending positions only, the second one starting in the evening
+    (drive_a, top_a), (drive_b, top_b) = random_drive(seed_a), random_drive(seed_b, T0 + 12 * 3_600_000)
+    tracks = {TRACKER.id: drive_a.track(device_speed=False), OTHER.id: drive_b.track(device_speed=False)}
+    ctx = context((TRACKER, OTHER), group_by_driver=by_driver)
+    # When the report is built, with its summary sheet
+    report = run(ctx, tracks)
+    # Then every row and every total of every sheet shows a max speed at least its average
+    cells = speed_cells(report)
+    assert cells and all(top >= avg for top, avg in cells)
+    # And no max speed above the vehicles' true top speed
+    assert all(top <= round(max(top_a, top_b) * 1.001) for top, _ in cells)
+    # And behind the totals: over any set of a tracker's violations, distance / duration is at most
+    # the highest max speed of the set (each violation's max is at least its own average)
+    params = plugin_params(ctx.plugin)
+    assert isinstance(params, SpeedingParams)
+    for info, track in ((TRACKER, tracks[TRACKER.id]), (OTHER, tracks[OTHER.id])):
+        v = compute_violations(params, 90.0, TrackerData(info, TripSettings(), track, Track.empty()), None)
+        assert np.all(v.max_speed_kmh >= v.avg_speed_kmh)
+        keys = range(min(len(v), 8))
+        for some in itertools.chain.from_iterable(itertools.combinations(keys, k) for k in range(1, len(keys) + 1)):
+            ks = list(some)
+            average = v.distance_m[ks].sum() * 3.6 / v.duration_s[ks].sum()
+            assert average <= v.max_speed_kmh[ks].max() * (1 + 1e-12)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+from test_render import as_minutes, row_seconds, xlsx_summary
+
 from fleet_reports.engine.model import DriverShift, Place, ReportContext, SensorInfo, Track, TrackerInfo, Zone
 from fleet_reports.engine.report import build_report
 from fleet_reports.sim.drive import Scenario, Truth
@@ -208,3 +211,19 @@ def test_zone_labels_prefix_the_address_unless_turned_off() -> None:
     plain = rows(run(replace(ctx, include_zones_in_address=False), {TRACKER: track}))
     assert plain[1]["address"]["v"] == "Shop, Moscow"
     assert not plain[0]["address"]["v"].startswith("[")
+
+
+def test_the_summary_durations_in_a_spreadsheet_are_the_sums_of_the_rows_to_the_second() -> None:
+    # Given the evening's four parkings, whose durations sum to seconds that minutes with
+    # 2 decimals cannot hold
+    report = run(context(), {TRACKER: evening()[0]})
+    parked, ignition = row_seconds(report, "duration"), row_seconds(report, "ignition")
+    assert abs(as_minutes(parked) * 60.0 - parked) > 0.01
+    # When it is rendered as XLSX
+    summary = xlsx_summary(report)
+    # Then the summary's stop and ignition-on times are the sums of the rows' to the second
+    assert summary["Duration"].total_seconds() == pytest.approx(parked, abs=1e-3)
+    assert summary["Ignition on"].total_seconds() == pytest.approx(ignition, abs=1e-3)
+    # And the document's summary keeps the wire format: minutes with 2 decimals
+    rows = {r["name"]: r["raw"] for r in report["sheets"][0]["sections"][1]["rows"]}
+    assert (rows["Duration"], rows["Ignition on"]) == (as_minutes(parked), as_minutes(ignition))

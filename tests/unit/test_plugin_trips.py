@@ -6,9 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from test_engine_report import SEED_TRACKER, SEED_TRIPS, run, seed_context
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_engine_report import FROM_MS, SEED_TRACKER, SEED_TRIPS, run, seed_context
+from test_plugin_speeding import EXAMPLES, random_drive, speed_cells
+from test_render import as_minutes, row_seconds, xlsx_summary
 
-from fleet_reports.engine.model import DriverShift
+from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
 from fleet_reports.engine.plugins.trips import drivers_at
 
 HOUR_MS = 3_600_000
@@ -81,3 +86,47 @@ def test_drivers_at_picks_the_shift_that_started_last_and_respects_open_ends() -
     at = np.array([0, 60, 80, 100, 150, 10**12], np.int64)
     assert drivers_at(1, at, shifts) == ["A", "B", "A", None, None, "C"]
     assert drivers_at(3, at, shifts) == [None] * 6
+
+
+VANS = (TrackerInfo(1, "Van 1"), TrackerInfo(2, "Van 2"))
+
+
+def vans_context(**plugin: Any) -> ReportContext:
+    ctx = seed_context(trackers=VANS)
+    return replace(ctx, plugin={**ctx.plugin, **plugin})
+
+
+@settings(max_examples=EXAMPLES or 30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**20), st.integers(0, 2**20), st.booleans(), st.booleans())
+def test_max_speed_is_at_least_the_average_in_every_row_total_and_summary(
+    seed_a: int, seed_b: int, split: bool, by_driver: bool
+) -> None:
+    # Given two vans on random drives (speeds, headings, halts, sampling), their trackers sending
+    # positions only, one in the morning and one in the evening
+    tracks = {
+        1: random_drive(seed_a, FROM_MS + 7 * HOUR_MS)[0].track(device_speed=False),
+        2: random_drive(seed_b, FROM_MS + 19 * HOUR_MS)[0].track(device_speed=False),
+    }
+    # When the trip report is built (trips split or one a day), with its summary sheet
+    report = run(vans_context(split=split, group_by_driver=by_driver), tracks)
+    # Then every row and every total of every sheet shows a max speed at least its average
+    cells = speed_cells(report)
+    assert cells and all(top >= avg for top, avg in cells)
+    # And so does every van's summary
+    for sheet in report["sheets"][1:]:
+        summary = {r["name"]: r["raw"] for r in sheet["sections"][1]["rows"]}
+        assert summary["Max. speed, km/h"] >= summary["Average speed, km/h"]
+
+
+def test_the_summary_travel_time_in_a_spreadsheet_is_the_sum_of_the_rows_to_the_second() -> None:
+    # Given a van's random drive whose trips sum to seconds that minutes with 2 decimals cannot hold
+    drive, _ = random_drive(3, FROM_MS + 7 * HOUR_MS)
+    report = run(vans_context(show_seconds=True), {1: drive.track()})
+    travel = row_seconds(report, "time", sheet=1)
+    assert abs(as_minutes(travel) * 60.0 - travel) > 0.01
+    # When it is rendered as XLSX
+    summary = xlsx_summary(report, sheet=1)
+    # Then the summary's travel time is the sum of the rows' to the second, and the document keeps
+    # the wire format (minutes with 2 decimals)
+    assert summary["Travel time"].total_seconds() == pytest.approx(travel, abs=1e-3)
+    assert report["sheets"][1]["sections"][1]["rows"][2]["raw"] == as_minutes(travel)

@@ -14,6 +14,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+import test_plugin_speeding as speeding
 import xlrd
 from pypdf import PdfReader
 
@@ -101,6 +102,39 @@ def pdf_text(reader: PdfReader) -> str:
 
 def xlsx_rows(ws: Any) -> list[list[Any]]:
     return [[cell.value for cell in row] for row in ws.iter_rows()]
+
+
+def _summary_of(report: dict[str, Any], sheet: int, rows: list[list[Any]]) -> dict[str, Any]:
+    """The map_table summary of a report's sheet found in a rendered sheet's rows: name -> value."""
+    summary = next(s for s in report["sheets"][sheet]["sections"] if s["type"] == "map_table")
+    names = [r["name"] for r in summary["rows"]]
+    for at, row in enumerate(rows):
+        below = rows[at + 1 : at + 1 + len(names)]
+        if row[0] == summary["header"] and [r[0] for r in below] == names:
+            return {r[0]: r[1] for r in below}
+    raise AssertionError(f"no summary {names} in the sheet")
+
+
+def xlsx_summary(report: dict[str, Any], sheet: int = 0) -> dict[str, Any]:
+    """A report sheet's summary as its XLSX holds it (durations as timedelta)."""
+    return _summary_of(report, sheet, xlsx_rows(xlsx(report, headless=True).worksheets[sheet]))
+
+
+def xls_summary(report: dict[str, Any], sheet: int = 0) -> dict[str, Any]:
+    """A report sheet's summary as its XLS holds it (durations in days)."""
+    book = xls(report, headless=True).sheet_by_index(sheet)
+    return _summary_of(report, sheet, [book.row_values(i) for i in range(book.nrows)])
+
+
+def row_seconds(report: dict[str, Any], field: str, sheet: int = 0) -> float:
+    """The sum of a duration column over the rows of a report sheet's first table, in seconds."""
+    table = next(s for s in report["sheets"][sheet]["sections"] if s["type"] == "table")
+    return float(sum(row[field]["raw"] for g in table["data"] for row in g["rows"]))
+
+
+def as_minutes(seconds: float) -> float:
+    """A duration as a summary's raw holds it on the wire: minutes with 2 decimals."""
+    return round(seconds / 60.0, 2)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -420,6 +454,44 @@ def test_a_chart_renders_in_every_format() -> None:
     assert "Speed graph" in text and "Speed" in text and "Fuel" in text
     assert "00:50 01:00 01:10 01:20 01:30" in text  # the points run from 00:47 to 01:36 Moscow time
     assert "30.0\n35.0\n40.0\n45.0" in text
+
+
+@pytest.mark.parametrize("show_seconds", [True, False])
+def test_a_summary_duration_is_the_exact_sum_of_its_rows_in_every_format(show_seconds: bool) -> None:
+    # Given a truck over the limit for 3,001 s, 3,210 s and 3,411 s (100 km/h between fixes at
+    # 80 km/h a second apart, against 90 km/h): 9,622 s in all, which minutes with 2 decimals
+    # cannot hold (160.37 min is 9,622.2 s)
+    runs = [3001, 3210, 3411]
+    speeds = [80.0] * 5
+    for seconds in runs:
+        speeds += [100.0] * seconds + [80.0] * 5
+    track = speeding.steps(speeds, step_s=1.0)
+    report = speeding.run(speeding.context(show_seconds=show_seconds), {speeding.TRACKER.id: track})
+    assert [r["duration"]["raw"] for r in speeding.rows_of(report)] == [float(s) for s in runs]
+    total = sum(runs)
+    assert abs(as_minutes(total) * 60.0 - total) > 0.01
+    shown = f"{total // 3600:02d}:{total % 3600 // 60:02d}" + (f":{total % 60:02d}" if show_seconds else "")
+
+    # When it is rendered as XLSX, XLS and PDF
+    book = xlsx(report, headless=True).worksheets[0]
+    summary, xls_cells = xlsx_summary(report), xls_summary(report)
+    text = pdf_text(pdf(report, headless=True))
+
+    # Then the JSON keeps the wire format: the seed's keys, raw in minutes with 2 decimals
+    wire = json.loads(json.dumps(report))["sheets"][0]["sections"][1]["rows"][1]
+    assert wire == {"name": "Duration", "v": shown, "raw": as_minutes(total), "highlight": False}
+    # And the XLSX summary holds exactly 9,622 s, the sum of the row cells above it
+    rows = [r for r in xlsx_rows(book) if isinstance(r[0], datetime)]
+    assert [r[2] for r in rows] == [timedelta(seconds=s) for s in runs]
+    assert summary["Duration"] == timedelta(seconds=total) == sum((r[2] for r in rows), timedelta())
+    # And so does the XLS (in days)
+    assert xls_cells["Duration"] * 86_400 == pytest.approx(total, abs=1e-6)
+    # And the PDF prints it as the day's total does
+    assert text.count(f"Duration {shown}") == 1 and text.count(shown) == 2
+    # And the document read back from its JSON (no exact seconds) renders the wire's minutes
+    assert xlsx_summary(json.loads(json.dumps(report)))["Duration"].total_seconds() == pytest.approx(
+        as_minutes(total) * 60.0
+    )
 
 
 def test_unknown_format_is_refused() -> None:

@@ -131,14 +131,31 @@ def test_same_seed_gives_identical_arrays_and_another_seed_does_not() -> None:
 
 def test_time_is_strictly_increasing_with_irregular_and_sleepy_sampling() -> None:
     # Given scenarios with jittered sampling and sparse parked fixes
-    for kwargs in ({}, {"jitter_s": 7.0}, {"park_interval_s": 60.0}, {"interval_s": 30.0, "jitter_s": 4.0}):
+    for kwargs in (
+        {},
+        {"jitter_s": 7.0},
+        {"park_interval_s": 60.0},
+        {"interval_s": 30.0, "jitter_s": 4.0},
+        {"halt_interval_s": 120.0, "jitter_s": 3.0},
+        {"sleep_when_standing": True},
+    ):
         track, _ = day_scenario(**kwargs).build()  # type: ignore[arg-type]
         # Then times increase strictly and the sampling is as asked
         assert np.all(np.diff(track.t) > 0), kwargs
         assert track.t.dtype == np.int64 and track.lat.dtype == np.float64 and track.speed.dtype == np.float32
-    sparse, _ = day_scenario(park_interval_s=60.0).build()
     dense, _ = day_scenario().build()
-    assert len(sparse) < len(dense)
+    for sparse_kwargs in ({"park_interval_s": 60.0}, {"halt_interval_s": 60.0}, {"sleep_when_standing": True}):
+        sparse, _ = day_scenario(**sparse_kwargs).build()  # type: ignore[arg-type]
+        assert len(sparse) < len(dense), sparse_kwargs
+    # And the ways of sampling a standstill exclude each other, and are never denser than driving
+    for bad in (
+        {"park_interval_s": 60.0, "halt_interval_s": 60.0},
+        {"halt_interval_s": 60.0, "sleep_when_standing": True},
+        {"halt_interval_s": 5.0},
+        {"halt_interval_s": math.inf},
+    ):
+        with pytest.raises(ValueError):
+            Scenario(T0, *HOME, **bad)  # type: ignore[arg-type]
 
 
 def test_truth_boundaries_are_fixes_and_distance_matches_the_fixes_without_noise() -> None:
@@ -300,6 +317,211 @@ def test_odometer_satellites_and_sensors() -> None:
         Scenario(T0, *HOME).park(10).refuel()
 
 
+# --------------------------------------------------------------------------------------------
+# The truth comes from the story (phases, halts, signal losses), not from the fixes
+# --------------------------------------------------------------------------------------------
+
+
+def _stand(sc: Scenario, spans: list[tuple[int, int]], step: str, minutes: float) -> None:
+    """``sc.park``/``sc.idle`` for ``minutes``, recording the true span of the standstill."""
+    a = sc.now_ms
+    getattr(sc, step)(minutes)
+    spans.append((a, sc.now_ms))
+
+
+def _covers(truth: Truth, want: list[tuple[int, int]], step_ms: float) -> None:
+    """The truth's parkings are exactly the wanted true spans, told in fixes: each starts at its
+    first fix (within one step after the span's start) and ends at the first fix after it (or at
+    the last fix, when the data ends first)."""
+    got = [(p.start_ms, p.end_ms) for p in truth.parkings]
+    assert len(got) == len(want), (got, want)
+    for (a, b), (w0, w1) in zip(got, want, strict=True):
+        assert w0 - 1 <= a <= w0 + step_ms, (a, w0)
+        assert abs(b - w1) <= step_ms, (b, w1)
+
+
+@pytest.mark.parametrize("ignition", [True, False], ids=["ignition-aware", "no-ignition"])
+def test_what_is_a_true_parking_follows_from_the_story(ignition: bool) -> None:
+    # Given a story: parked, a drive with a 3-minute light halt and an 8-minute queue (engine
+    # running), 12 minutes idling, a drive, a 3-minute stop with the engine off, a drive, parked
+    sc = Scenario(T0, *HOME, seed=4, ignition=ignition)
+    spans: list[tuple[int, int]] = []
+    _stand(sc, spans, "park", 10)
+    sc.drive([SHOP, FAR], cruise_kmh=80, halts=2, halt_s=[180, 480])
+    _stand(sc, spans, "idle", 12)
+    sc.drive([SHOP], cruise_kmh=70)
+    _stand(sc, spans, "park", 3)
+    sc.drive([HOME], cruise_kmh=70)
+    _stand(sc, spans, "park", 15)
+    start, idle, stop, end = spans
+    _, truth = sc.build()
+    light, queue = sorted(truth.halts, key=lambda h: h[1] - h[0])
+    # When the truth is read
+    # Then with ignition the parkings are the ignition-off standstills, whatever their length
+    # (the 3-minute stop too), and idling or queueing with the engine running is not parking
+    # (the light halt never is); without ignition they are the standstills of 5 minutes or more
+    # (the idle and the 8-minute queue), and the 3-minute stop is a halt like the light
+    want = [start, stop, end] if ignition else [start, queue, idle, end]
+    _covers(truth, want, sc.interval_s * 1000)
+    # And there is one trip between each two parkings, and the rest lies inside the trips
+    assert len(truth.trips) == len(want) - 1
+    inside = [light, idle, queue] if ignition else [light, stop]
+    for a, b in inside:
+        assert any(t.start_ms < a and b < t.end_ms for t in truth.trips), (a, b)
+
+
+def test_a_sleeping_loggers_long_halt_is_a_true_parking_with_no_fix_inside() -> None:
+    # Given a logger that records only while the vehicle moves, and a 20-minute halt between two
+    # drives with light halts, parked at both ends
+    sc = Scenario(T0, *HOME, seed=3, ignition=False, sleep_when_standing=True, noise=False)
+    sc.park(10).drive([SHOP, FAR], cruise_kmh=80, halts=2, halt_s=[40, 150])
+    spans: list[tuple[int, int]] = []
+    _stand(sc, spans, "park", 20)
+    sc.drive([HOME], cruise_kmh=70, halts=1).park(10)
+    ((h0, h1),) = spans
+    track, truth = sc.build()
+    # Then no fix lies inside a standstill, and every fix reports a driving speed
+    assert np.all(track.speed >= 3.0)
+    for a, b in [*truth.halts, (h0, h1)]:
+        assert not np.any((track.t >= a) & (track.t <= b)), (a, b)
+    # And the 20-minute halt is a true parking (those at the ends have no fix on one side: no one
+    # can see them): it lasts from the last fix before it to the first fix after it
+    (parking,) = truth.parkings
+    i = index_of(track, parking.start_ms)
+    assert track.t[i] < h0 and track.t[i + 1] > h1 and parking.end_ms == track.t[i + 1]
+    # And the trips meet there: the first ends at the last fix before it, the second starts at
+    # the first fix after it; the light halts stay inside them
+    first, second = truth.trips
+    assert first.start_ms == track.t[0] and first.end_ms == parking.start_ms and second.start_ms == parking.end_ms
+    for a, b in truth.halts:
+        assert any(t.start_ms < a and b < t.end_ms for t in truth.trips)
+    # And their distances are the true path (the odometer) from the first fix to the second's
+    # end, but the straight leg across each standstill: no fix shows how the vehicle rolled in
+    # and out (noise-free fixes are the true positions)
+    end = index_of(track, second.end_ms)
+    legs = np.diff(track.odometer[: end + 1]) * 1000.0
+    across = np.searchsorted(track.t, [a for a, _ in [*truth.halts, (h0, h1)]]) - 1
+    straight = geo.leg_lengths_m(track.lat[: end + 1], track.lng[: end + 1])[across]
+    assert np.all(straight <= legs[across] + 1e-3) and straight.sum() < legs[across].sum() - 1.0
+    legs[across] = straight
+    assert truth.distance_m == pytest.approx(float(legs.sum()), rel=1e-9)
+
+
+def test_a_parking_hidden_by_a_signal_loss_is_still_a_parking() -> None:
+    # Given a drive, then a signal loss from 30 s before the arrival to 2 minutes after the
+    # departure of a 10-minute parking, then a drive (noise-free)
+    sc = Scenario(T0, *HOME, seed=6, noise=False).park(10).drive([SHOP], cruise_kmh=60)
+    spans: list[tuple[int, int]] = []
+    _stand(sc, spans, "park", 10)
+    ((h0, h1),) = spans
+    sc.signal_loss(h0 - 30_000, h1 + 120_000)
+    sc.drive([FAR], cruise_kmh=60).park(10)
+    track, truth = sc.build()
+    # Then the parking lasts from the last fix before the loss to the first fix after it
+    _, hidden, _ = truth.parkings
+    i = index_of(track, hidden.start_ms)
+    assert track.t[i] < h0 - 30_000 and track.t[i + 1] >= h1 + 120_000 and hidden.end_ms == track.t[i + 1]
+    # And it ends the first trip there; the second starts at the first fix after it and counts
+    # the straight leg across the loss (the motion it hides), then the true path
+    first, second = truth.trips
+    assert first.end_ms == hidden.start_ms and second.start_ms == hidden.end_ms
+    j = index_of(track, second.end_ms)
+    straight = geo.distance_m(track.lat[i], track.lng[i], track.lat[i + 1], track.lng[i + 1])
+    path = (track.odometer[j] - track.odometer[i + 1]) * 1000.0
+    assert second.distance_m == pytest.approx(straight + path, rel=1e-9)
+    assert straight < (track.odometer[i + 1] - track.odometer[i]) * 1000.0
+
+
+STANDSTILL_SAMPLINGS = [
+    {"interval_s": 1.0},
+    {"interval_s": 10.0},
+    {"interval_s": 30.0},
+    {"interval_s": 1.0, "halt_interval_s": 120.0},
+    {"interval_s": 30.0, "halt_interval_s": 300.0},
+    {"interval_s": 10.0, "park_interval_s": 60.0},
+    {"interval_s": 10.0, "sleep_when_standing": True},
+]
+
+
+@pytest.mark.parametrize("report_speed", [True, False], ids=["device-speed", "no-speed"])
+@pytest.mark.parametrize("ignition", [True, False], ids=["ignition-aware", "no-ignition"])
+def test_the_truth_does_not_depend_on_how_the_logger_samples(ignition: bool, report_speed: bool) -> None:
+    # Given one story with light halts and parkings of 6 and 11 minutes, recorded by loggers
+    # sampling in every supported way (dense, sparse while standing, asleep while standing)
+    def build(kwargs: dict[str, float]) -> tuple[Track, Truth]:
+        sc = Scenario(T0, *HOME, seed=8, ignition=ignition, report_speed=report_speed, **kwargs)  # type: ignore[arg-type]
+        sc.park(10).drive([SHOP], cruise_kmh=70, halts=2).park(6).drive([FAR], cruise_kmh=60, halts=1)
+        return sc.park(11).drive([HOME], cruise_kmh=80).park(10).build()
+
+    reference = build(STANDSTILL_SAMPLINGS[0])[1]
+    assert len(reference.trips) == 3
+    for kwargs in STANDSTILL_SAMPLINGS[1:]:
+        # When its truth is read
+        track, truth = build(kwargs)
+        # Then the trips are the same, each boundary within the driving interval (and the
+        # slow roll a sleeping logger does not record), the distance within 1 %
+        step_ms = kwargs["interval_s"] * 1000 + (5_000 if kwargs.get("sleep_when_standing") else 0)
+        assert len(truth.trips) == len(reference.trips), kwargs
+        for got, want in zip(truth.trips, reference.trips, strict=True):
+            assert abs(got.start_ms - want.start_ms) <= step_ms, kwargs
+            assert abs(got.end_ms - want.end_ms) <= step_ms, kwargs
+            assert got.distance_m == pytest.approx(want.distance_m, rel=0.01), kwargs
+        # And every parking between two trips is there whatever the sampling
+        inner = [p for p in truth.parkings if truth.trips[0].end_ms <= p.start_ms < truth.trips[-1].start_ms]
+        assert len(inner) == 2, kwargs
+        assert np.isnan(track.speed).all() != report_speed
+
+
+def test_halt_interval_samples_every_standstill_sparsely() -> None:
+    # Given a logger sampling every second while driving and every 2 minutes while standing:
+    # parked, a drive with light halts of 90 s and 200 s, 6 minutes idling, a drive, parked
+    sc = Scenario(T0, *HOME, seed=5, interval_s=1.0, halt_interval_s=120.0)
+    spans: list[tuple[int, int]] = []
+    _stand(sc, spans, "park", 10)
+    sc.drive([SHOP], cruise_kmh=60, halts=2, halt_s=[90, 200])
+    _stand(sc, spans, "idle", 6)
+    sc.drive([FAR], cruise_kmh=60)
+    _stand(sc, spans, "park", 8)
+    track, truth = sc.build()
+    t = track.t
+    standstills = sorted(spans + truth.halts)
+    # Then inside every standstill (ignition on or off) the fixes are 2 minutes apart, the first
+    # within a second of its start, and report standing; the first fix after it comes within a
+    # second of the departure
+    for a, b in standstills:
+        inside = t[(t >= a) & (t <= b)]
+        assert inside.size >= 1 and inside[0] - a <= 1000
+        assert np.all(np.diff(inside) == 120_000)
+        assert np.all(track.speed[(t >= a) & (t <= b)] < 1.0)
+        later = t[t > b]
+        assert later.size == 0 or later[0] - b <= 1000
+    # And everywhere else a fix every second, reporting a driving speed
+    driving = np.ones(len(track), np.bool_)
+    for a, b in standstills:
+        driving &= (t < a) | (t > b)
+    assert np.all(track.speed[driving] >= 3.0)
+    assert np.all(np.diff(t)[driving[1:] & driving[:-1]] == 1000)
+
+
+def test_a_sleeping_logger_without_speed_records_the_same_fixes() -> None:
+    # Given the same story recorded by a sleeping logger with and without device speed
+    def build(report_speed: bool) -> tuple[Track, Truth]:
+        sc = Scenario(T0, *HOME, seed=2, ignition=False, sleep_when_standing=True, report_speed=report_speed)
+        return sc.park(10).drive([SHOP], cruise_kmh=60, halts=2).park(12).drive([HOME], cruise_kmh=60).build()
+
+    with_speed, truth = build(True)
+    without, truth_without = build(False)
+    # Then the fixes are at the same times and places, only the speed is missing, and the truth
+    # is the same (its max speed is then the true one)
+    np.testing.assert_array_equal(with_speed.t, without.t)
+    np.testing.assert_array_equal(with_speed.lat, without.lat)
+    assert np.isnan(without.speed).all()
+    assert [(p.start_ms, p.end_ms) for p in truth.parkings] == [(p.start_ms, p.end_ms) for p in truth_without.parkings]
+    assert [(x.start_ms, x.end_ms, x.distance_m) for x in truth.trips] == [
+        (x.start_ms, x.end_ms, x.distance_m) for x in truth_without.trips
+    ]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(
@@ -310,12 +532,13 @@ def test_odometer_satellites_and_sensors() -> None:
     seed=st.integers(0, 1000),
     ignition=st.booleans(),
     jitter=st.sampled_from([0.0, 3.0]),
+    standing=st.sampled_from([{}, {"halt_interval_s": 120.0}, {"sleep_when_standing": True}]),
 )
 def test_any_story_gives_consistent_fixes_and_truth(
-    steps: list[tuple[str, float]], seed: int, ignition: bool, jitter: float
+    steps: list[tuple[str, float]], seed: int, ignition: bool, jitter: float, standing: dict[str, object]
 ) -> None:
-    # Given any sequence of steps
-    sc = Scenario(T0, *HOME, seed=seed, ignition=ignition, jitter_s=jitter)
+    # Given any sequence of steps, sampled densely, sparsely or not at all while standing
+    sc = Scenario(T0, *HOME, seed=seed, ignition=ignition, jitter_s=jitter, **standing)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
     for kind, minutes in steps:
         if kind == "park":
@@ -328,7 +551,9 @@ def test_any_story_gives_consistent_fixes_and_truth(
             sc.signal_loss(sc.now_ms - 60_000, sc.now_ms + int(minutes * 20_000))
         else:
             lat, lng = sc.position
-            sc.drive([(lat + rng.uniform(-0.05, 0.05), lng + rng.uniform(-0.05, 0.05))], cruise_kmh=minutes + 10)
+            to = (lat + rng.uniform(-0.05, 0.05), lng + rng.uniform(-0.05, 0.05))
+            halts = int(rng.integers(0, 3)) if geo.distance_m(lat, lng, *to) > 1_000 else 0
+            sc.drive([to], cruise_kmh=minutes + 10, halts=halts)
     track, truth = sc.build()
     # Then times increase strictly, gaps are empty, trip boundaries are fixes in order
     assert np.all(np.diff(track.t) > 0)
@@ -343,6 +568,13 @@ def test_any_story_gives_consistent_fixes_and_truth(
     for p in truth.parkings:
         assert p.start_ms in fixes and p.start_ms <= p.end_ms
         assert not any(t.start_ms < p.start_ms < t.end_ms for t in truth.trips)
+    # And no halt is a parking for an ignition-aware device (the engine runs), and a short halt is
+    # never where a trip starts or ends (unless a signal loss hides what came before or after it)
+    for a, b in truth.halts:
+        if any(g0 <= b and a <= g1 for g0, g1 in truth.gaps):
+            continue
+        assert not (ignition and any(p.start_ms <= a and b <= p.end_ms for p in truth.parkings))
+        assert not any(a <= t.start_ms <= b or a <= t.end_ms <= b for t in truth.trips if b - a < 300_000)
 
 
 # --------------------------------------------------------------------------------------------

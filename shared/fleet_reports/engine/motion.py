@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,11 +21,14 @@ from fleet_reports.engine.model import Track
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+F32 = npt.NDArray[np.float32]
 Bool = npt.NDArray[np.bool_]
 
 MS_PER_S = 1000.0
 MS_TO_KMH = 3600.0  # metres per millisecond -> km/h
-DERIVED_SPAN_S = 30.0  # window on each side of a fix for a speed derived from positions
+DERIVED_SPAN_S = 30.0  # window on each side of a fix for the motion speed derived from positions
+LONG_STEP_S = 60.0  # a sampling step longer than this says nothing about speed at the window's scale
+PEAK_SIDE_S = 5.0  # window on each side of a fix for the reported (peak) speed derived from positions
 
 
 class TripSettings(BaseModel):
@@ -42,6 +45,7 @@ class TripSettings(BaseModel):
     min_trip_fixes: int = Field(default=4, ge=1)  # smart filter
     drift_radius_m: float = Field(default=200.0, ge=0)  # smart filter: GPS drift around one place
     jitter_radius_m: float = Field(default=50.0, ge=0)  # a "move" that stays this close is noise
+    noise_leg_m: float = Field(default=20.0, ge=0)  # inside a trip, a longer leg at driving speed is driven
     ignition_aware: bool | None = None  # None: on when the track has ignition values
 
     @classmethod
@@ -135,33 +139,155 @@ class Segments:
     speed_kmh: F64  # device speed, or derived from neighbours where the device gave none
     cum_distance_m: F64  # distance counted up to each fix (moving legs only, no gap legs)
     moving: Bool
+    bridged: I64  # legs (index of their first fix) over a data gap counted as driven distance
 
 
-def fix_speeds(track: Track, gap: Bool | None = None) -> F64:
-    """Speed of each fix in km/h: the device's, else derived from positions.
+def fix_speeds(track: Track, gap: Bool | None = None, idle_kmh: float = 3.0) -> F64:
+    """Speed of each fix in km/h as reports show it: the device's, else derived from positions.
 
-    The derived speed is the lower of two displacement speeds: over a window before the fix and
-    over one after it (each at least one fix and ``DERIVED_SPAN_S``), within the fix's session
-    (``gap`` marks legs over ``max_gap``). A one-sided window is sharp at starts and stops (its
-    side inside the parking reads about 0) and long enough to average out white GPS jitter.
+    Where the device gives none, a fix that moves (by :func:`motion_speeds`) reads the lower of
+    the displacement speeds over a window of at least ``PEAK_SIDE_S`` before it and one after
+    it (short: a 30 s window clips peaks; two-sided: one wild leg does not make a peak), and a
+    standing fix, or one with no such window in its block, its motion speed.
+    """
+    return _speeds(track, gap, idle_kmh)[1]
+
+
+def motion_speeds(track: Track, gap: Bool | None = None) -> F64:
+    """Speed of each fix in km/h for telling moving from standing (analytics.md section 2)."""
+    return _speeds(track, gap, 0.0)[0]
+
+
+def _speeds(track: Track, gap: Bool | None, idle_kmh: float) -> tuple[F64, F64]:
+    """(motion speed, reported speed) of each fix; both the device's speed where it has one.
+
+    The motion speed derived from positions is the lower of two displacement speeds: over a window
+    of at least ``DERIVED_SPAN_S`` (and one fix) before the fix and one after it, each within the
+    fix's *block*: the fixes between two sampling steps longer than ``LONG_STEP_S`` (or data gaps
+    over ``max_gap``, marked by ``gap``). A one-sided window is sharp at starts and stops (its side
+    inside the halt reads about 0) and long enough to average out white GPS jitter; a window never
+    reaches across a long step, so a sparsely sampled halt next to a fix does not make a moving fix
+    read as standing. A side with no fix in the block has no say; a fix alone in its block (both
+    steps long) reads the lower implied speed of its two legs.
     """
     speed = track.speed.astype(np.float64)
     missing = np.isnan(speed)
     n = len(track)
     if n < 2 or not missing.any():
-        return speed
+        return speed, speed
     t = track.t
     if gap is None:
         gap = np.zeros(n - 1, np.bool_)
+    plane = _Plane.of(track)
     i = np.arange(n)
-    first = np.maximum.accumulate(np.where(np.concatenate(([True], gap)), i, 0))
-    last = np.minimum.accumulate(np.where(np.concatenate((gap, [True])), i, n - 1)[::-1])[::-1]
-    span = int(DERIVED_SPAN_S * MS_PER_S)
-    # The nearest fix at least ``span`` away on each side (at least one fix), clipped to the session.
-    before = np.maximum(np.minimum(np.searchsorted(t, t - span, side="right") - 1, i - 1), first)
-    after = np.minimum(np.maximum(np.searchsorted(t, t + span, side="left"), i + 1), last)
-    derived = np.fmin(_displacement_speed(track, before, i), _displacement_speed(track, i, after))
-    return np.where(missing, derived, speed)
+    brk = gap | (np.diff(t) > int(LONG_STEP_S * MS_PER_S))
+    before, after = _window(t, None, int(DERIVED_SPAN_S * MS_PER_S))
+    np.minimum(before, i - 1, out=before)
+    np.maximum(after, i + 1, out=after)
+    if brk.any():
+        first = np.maximum.accumulate(np.where(np.concatenate(([True], brk)), i, 0))
+        last = np.minimum.accumulate(np.where(np.concatenate((brk, [True])), i, n - 1)[::-1])[::-1]
+    else:
+        first, last = np.zeros(n, np.int64), np.full(n, n - 1, np.int64)
+    np.maximum(before, first, out=before)
+    np.minimum(after, last, out=after)
+    motion = np.fmin(plane.speed(before), plane.speed(after))
+    alone = np.flatnonzero(first == last)
+    if alone.size:
+        into = plane.speed(np.maximum(alone - 1, 0), alone)
+        out_of = plane.speed(np.minimum(alone + 1, n - 1), alone)
+        into[np.concatenate(([True], gap))[alone]] = np.nan
+        out_of[np.concatenate((gap, [True]))[alone]] = np.nan
+        motion[alone] = np.fmin(into, out_of)
+    reported = motion
+    if idle_kmh > 0:
+        k = np.flatnonzero(motion >= idle_kmh)
+        pb, pa = _window(t, k, int(PEAK_SIDE_S * MS_PER_S))
+        ok = (pb >= first[k]) & (pb < k) & (pa <= last[k]) & (pa > k)
+        k, pb, pa = k[ok], pb[ok], pa[ok]
+        reported = motion.copy()
+        reported[k] = np.fmin(plane.speed(pb, k), plane.speed(pa, k))
+    return np.where(missing, motion, speed), np.where(missing, reported, speed)
+
+
+def _window(t: I64, idx: I64 | None, span_ms: int) -> tuple[I64, I64]:
+    """For each fix ``idx`` (every fix when None): the last fix at least ``span_ms`` before it
+    (-1: none) and the first fix at least ``span_ms`` after it (n: none)."""
+    n = t.shape[0]
+    at = np.arange(n) if idx is None else idx
+    after = _seek(t, at, span_ms, "left")
+    if idx is None:
+        # The fixes at least ``span_ms`` before fix j are exactly those whose first fix
+        # ``span_ms`` ahead is j or earlier: no second search.
+        before = np.cumsum(np.bincount(after, minlength=n + 1)[:-1]) - 1
+    else:
+        before = _seek(t, at, -span_ms, "right") - 1
+    return before, after
+
+
+def _seek(t: I64, idx: I64, offset_ms: int, side: Literal["left", "right"]) -> I64:
+    """``np.searchsorted(t, t[idx] + offset_ms, side)``. A regularly sampled track answers from
+    the typical sampling step: an index offset, confirmed by two look-ups; only the fixes where
+    that guess is wrong are searched."""
+    n = t.shape[0]
+    target = t[idx] + offset_ms
+    if n < 64:
+        return np.searchsorted(t, target, side=side)
+    sample = np.arange(1, n, n // 64)
+    step = float(np.median(t[sample] - t[sample - 1]))
+    if step <= 0:
+        return np.searchsorted(t, target, side=side)
+    shift = math.ceil(offset_ms / step) if offset_ms > 0 else math.floor(offset_ms / step) + 1
+    guess = np.clip(idx + shift, 0, n)
+    above = t[np.minimum(guess, n - 1)]
+    below = t[np.maximum(guess - 1, 0)]
+    if side == "left":  # the first fix at or after the target
+        ok = ((guess == n) | (above >= target)) & ((guess == 0) | (below < target))
+    else:  # the first fix after the target
+        ok = ((guess == n) | (above > target)) & ((guess == 0) | (below <= target))
+    wrong = np.flatnonzero(~ok)
+    if wrong.size:
+        guess[wrong] = np.searchsorted(t, target[wrong], side=side)
+    out: I64 = guess
+    return out
+
+
+@dataclass(frozen=True)
+class _Plane:
+    """Fix positions for fast displacements: northing and (unwrapped) longitude in metres along
+    the equator from the first fix (float32: a tenth of a metre within 1,000 km), the cosine of
+    the latitude, and seconds from the first fix. A displacement from a fix uses the tangent
+    plane at that fix (equirectangular): within 0.05 % of the great circle over the few
+    kilometres of a speed window."""
+
+    y: F32
+    x: F32
+    c: F32
+    s: F64
+
+    @staticmethod
+    def of(track: Track) -> _Plane:
+        phi = np.radians(track.lat)
+        lng = track.lng
+        if lng.shape[0] > 1 and float(np.abs(np.diff(lng)).max()) > 180.0:
+            lng = np.degrees(np.unwrap(np.radians(lng)))  # a track across the antimeridian
+        y = ((phi - phi[0]) * EARTH_RADIUS_M).astype(np.float32)
+        x = (np.radians(lng - lng[0]) * EARTH_RADIUS_M).astype(np.float32)
+        seconds = (track.t - track.t[0]).astype(np.float64) / MS_PER_S
+        return _Plane(y, x, np.cos(phi).astype(np.float32), seconds)
+
+    def speed(self, b: I64, a: I64 | None = None) -> F64:
+        """km/h between fix ``a`` (every fix, in order, when None) and fix ``b`` (NaN where they
+        are the same fix)."""
+        if a is None:
+            dy, dx, span = self.y[b] - self.y, (self.x[b] - self.x) * self.c, self.s[b] - self.s
+        else:
+            dy, dx, span = self.y[b] - self.y[a], (self.x[b] - self.x[a]) * self.c[a], self.s[b] - self.s[a]
+        dist = np.sqrt(dx * dx + dy * dy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: F64 = dist * (3.6 / np.abs(span))
+        out[span == 0] = np.nan
+        return out
 
 
 def _displacement_speed(track: Track, a: I64, b: I64) -> F64:
@@ -173,24 +299,29 @@ def _displacement_speed(track: Track, a: I64, b: I64) -> F64:
     return out
 
 
+MEDIAN_SAMPLE = 256  # fixes a parking's median position is taken over at most (about)
 ROLLING_COS = 0.7  # a rolling leg points within about 45 degrees of the run's own direction
+ROLLING_FIXES = 15  # how many fixes a densely sampled moving run wins back at each end at most
+ROLLING_STEP_S = 2.0  # sampling steps this short are dense
 
 
 def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) -> Bool:
-    """Win back the fix a derived speed misses at each end of a moving run.
+    """Win back the fixes a derived speed misses at each end of a moving run.
 
     A derived speed averages over >= 30 s, so the last fix before a halt (still rolling, a few
     tens of metres to go) reads below the threshold, and so does the first fix of a departure. A
     fix without device speed next to a moving run of two or more fixes is moving too when the leg
-    between them is itself fast enough and points the way the run goes (GPS jitter points
-    anywhere). One fix at each end at most.
+    between them is itself fast enough, points the way the run goes (GPS jitter points anywhere)
+    and spans no more than the derived speed's window. Densely sampled runs (legs of
+    ``ROLLING_STEP_S`` or less) win back further fixes, up to ``ROLLING_FIXES``, while each leg is
+    still that fast and points that way (braking into the halt, or accelerating out of it; jitter
+    at a standstill soon points elsewhere).
     """
     n = moving.shape[0]
     missing = np.isnan(track.speed)
     if n < 3 or not missing.any():
         return moving
-    lat, lng = track.lat, track.lng
-    scale = np.cos(np.radians(lat))
+    lat, lng, t = track.lat, track.lng, track.t
     out = moving.copy()
     for step in (1, -1):  # run ends, then run starts
         edge = out.copy()
@@ -200,39 +331,48 @@ def extend_rolling(moving: Bool, track: Track, gap: Bool, threshold_kmh: float) 
         else:
             edge[1:] &= ~out[:-1] & ~gap
             edge[0] = False
-        sums = (
-            np.concatenate(([0], np.cumsum(gap, dtype=np.int64))),
-            np.concatenate(([0], np.cumsum(out, dtype=np.int64))),
-        )
         cur = np.flatnonzero(edge)
         # The run's own direction of travel, over (up to) its two fixes next to the edge; a run of
         # one fix has none and wins nothing. The edge test above keeps ``cur + step`` in range.
-        cur = cur[_in_run(sums, cur, -step)]
-        ref = np.where(_in_run(sums, cur, -2 * step), cur - 2 * step, cur - step)
-        nxt = cur + step
-        ux, uy = (lng[cur] - lng[ref]) * scale[cur] * step, (lat[cur] - lat[ref]) * step
-        vx, vy = (lng[nxt] - lng[cur]) * scale[cur] * step, (lat[nxt] - lat[cur]) * step
-        norm = np.hypot(ux, uy) * np.hypot(vx, vy)
-        aligned = (ux * vx + uy * vy) >= ROLLING_COS * np.where(norm > 0, norm, np.inf)
-        leg_kmh = _displacement_speed(track, np.minimum(cur, nxt), np.maximum(cur, nxt))
-        out[nxt[missing[nxt] & aligned & (leg_kmh >= threshold_kmh)]] = True
+        cur = cur[_in_run(out, gap, cur, -step, 1)]
+        ref = np.where(_in_run(out, gap, cur, -step, 2), cur - 2 * step, cur - step)
+        scale = np.cos(np.radians(lat[cur]))
+        ux, uy = (lng[cur] - lng[ref]) * scale * step, (lat[cur] - lat[ref]) * step
+        for k in range(ROLLING_FIXES):
+            nxt = cur + step
+            ok = (nxt >= 0) & (nxt < n)
+            cur, nxt, ux, uy, scale = cur[ok], nxt[ok], ux[ok], uy[ok], scale[ok]
+            lo, hi = np.minimum(cur, nxt), np.maximum(cur, nxt)
+            vx, vy = (lng[nxt] - lng[cur]) * scale * step, (lat[nxt] - lat[cur]) * step
+            norm = np.hypot(ux, uy) * np.hypot(vx, vy)
+            aligned = (ux * vx + uy * vy) >= ROLLING_COS * np.where(norm > 0, norm, np.inf)
+            leg_kmh = _displacement_speed(track, lo, hi)
+            step_ms = t[hi] - t[lo]
+            win = missing[nxt] & ~out[nxt] & ~gap[lo] & aligned & (leg_kmh >= threshold_kmh)
+            if k:
+                win &= step_ms <= int(ROLLING_STEP_S * MS_PER_S)
+            else:  # a longer leg's average says nothing of when the vehicle started or stopped
+                win &= step_ms <= int(DERIVED_SPAN_S * MS_PER_S)
+            out[nxt[win]] = True
+            if not win.any():
+                break
+            cur, ux, uy, scale = nxt[win], ux[win], uy[win], scale[win]
     return out
 
 
-def _in_run(sums: tuple[I64, I64], idx: I64, offset: int) -> Bool:
-    """Whether the fixes ``idx + offset`` exist, are moving, and join ``idx`` with no long gap;
-    ``sums`` are the running counts of long gaps (per leg) and of moving fixes, each with a
-    leading 0."""
-    gap_cum, mov_cum = sums
-    n = mov_cum.shape[0] - 1
-    other = idx + offset
-    ok = (other >= 0) & (other < n)
-    lo = np.clip(np.minimum(idx, other), 0, n - 1)
-    hi = np.clip(np.maximum(idx, other), 0, n - 1)
-    ok &= (gap_cum[hi] - gap_cum[lo]) == 0
-    ok &= (mov_cum[hi + 1] - mov_cum[lo]) == (hi - lo + 1)
-    out: Bool = ok
-    return out
+def _in_run(moving: Bool, gap: Bool, idx: I64, direction: int, count: int) -> Bool:
+    """Whether the ``count`` fixes next to ``idx`` in ``direction`` (+1 or -1) exist, are moving
+    and join ``idx`` with no long gap."""
+    n = moving.shape[0]
+    ok = np.ones(idx.shape[0], np.bool_)
+    prev = idx
+    for k in range(1, count + 1):
+        other = idx + direction * k
+        ok &= (other >= 0) & (other < n)
+        o = np.clip(other, 0, n - 1)
+        ok &= moving[o] & ~gap[np.clip(np.minimum(prev, o), 0, n - 2)]
+        prev = o
+    return ok
 
 
 def suppress_blips(moving: Bool, lat: F64, lng: F64, gap: Bool, radius_m: float) -> Bool:
@@ -277,13 +417,24 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     t, lat, lng = track.t, track.lat, track.lng
     if n == 0:
         z = np.empty(0, np.float64)
-        return Segments(Trips.empty(), Parkings.empty(), t, lat, lng, z, z, np.empty(0, np.bool_))
+        i0 = np.empty(0, np.int64)
+        return Segments(Trips.empty(), Parkings.empty(), t, lat, lng, z, z, np.empty(0, np.bool_), i0)
 
+    thr = settings.idle_speed_threshold
+    radius = settings.parking_radius_m
     legs = leg_lengths_m(lat, lng)
-    gap = np.diff(t) > int(settings.max_gap * MS_PER_S)
-    speed = fix_speeds(track, gap)
-    moving = speed >= settings.idle_speed_threshold  # NaN compares False: unknown is not moving
-    moving = extend_rolling(moving, track, gap, settings.idle_speed_threshold)
+    dt = np.diff(t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        leg_kmh = legs * MS_TO_KMH / dt
+    # A silent halt: a sampling step of a minute or more whose two fixes are within the parking
+    # radius at an implied speed below the idle speed (the logger slept, or the platform polls
+    # rarely, while the vehicle stood). The step itself is the evidence of standing, whatever the
+    # speeds of the fixes either side say; one as long as a parking is a parking by itself.
+    silent = (dt >= int(LONG_STEP_S * MS_PER_S)) & (legs <= radius) & (leg_kmh < thr)
+    gap = (dt > int(settings.max_gap * MS_PER_S)) & ~silent
+    motion, speed = _speeds(track, gap, thr)
+    moving = motion >= thr  # NaN compares False: unknown is not moving
+    moving = extend_rolling(moving, track, gap, thr)
     moving = suppress_blips(moving, lat, lng, gap, settings.jitter_radius_m)
     # gap_before[i]: no usable leg into fix i; gap_after[i]: none out of it (session edges).
     gap_before = np.empty(n, np.bool_)
@@ -292,26 +443,24 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     gap_after = np.empty(n, np.bool_)
     gap_after[-1] = True
     gap_after[:-1] = gap
-
-    # Distance counts legs while moving (either end moving), never legs across a long gap and
-    # never jitter between standing fixes; a standing-to-standing jump beyond the parking radius
-    # (a short data gap while the vehicle moved) counts as the straight leg.
-    radius = settings.parking_radius_m
     jump = legs > radius
-    counted = ~gap & (moving[:-1] | moving[1:] | jump)
-    cum = np.empty(n, np.float64)
-    cum[0] = 0.0
-    np.cumsum(np.where(counted, legs, 0.0), out=cum[1:])
 
     aware = settings.ignition_aware
     if aware is None:
         aware = bool((track.ignition >= 0).any())
+    # The fix before a silent halt is its first fix; the halt lasts until the fix after it.
+    halt_start = np.append(silent, False)
     if aware:
         off = track.ignition == 0
-        parkable = off | (~moving & (track.ignition < 0))  # ignition on + standing = idling
+        # A step shorter than a parking with the ignition on at both ends is a device that kept
+        # reporting while the engine ran: idling, not parking. A longer silence says nothing of
+        # the engine: it stood.
+        on_both = (track.ignition[:-1] == 1) & (track.ignition[1:] == 1)
+        idling = np.append(on_both & (dt < int(settings.min_idle_duration * MS_PER_S)), False)
+        parkable = off | (~moving & (track.ignition < 0)) | (halt_start & ~idling)
     else:
         off = np.zeros(n, np.bool_)
-        parkable = ~moving
+        parkable = ~moving | halt_start
 
     # Runs of parkable fixes, broken by long gaps and by jumps beyond the parking radius.
     run_break = gap | jump
@@ -321,11 +470,15 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     ends[:-1] &= ~parkable[1:] | run_break
     rs = np.flatnonzero(starts)
     re = np.flatnonzero(ends)
+    if smart_filter:
+        rs, re = _join_stays(rs, re, run_break, t, lat, lng, legs, settings)
 
     term_after = gap_after[re]
-    # A standstill lasts until the fix that left it, unless the data stops there or the vehicle
-    # was next seen beyond the parking radius (it moved on sometime during that leg).
-    left_unseen = term_after | np.append(jump, False)[re]
+    # A standstill lasts until the first fix that left it (where the next trip starts), unless the
+    # data stops there, or the next fix is beyond the parking radius after a step longer than a
+    # parking (the vehicle moved on unseen, sometime during a step that could hide a parking
+    # elsewhere: the standstill lasts while it was seen).
+    left_unseen = term_after | np.append(jump & (dt > int(settings.min_idle_duration * MS_PER_S)), False)[re]
     run_end_ms = np.where(left_unseen, t[re], t[np.minimum(re + 1, n - 1)])
     long_enough = (run_end_ms - t[rs]) >= int(settings.min_idle_duration * MS_PER_S)
     qualify = _within_radius(lat, lng, rs, re, long_enough, radius)
@@ -347,13 +500,71 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     s = np.flatnonzero(core_start)
     ce = np.flatnonzero(core_end)
     e = np.where(gap_after[ce], ce, ce + 1)
+
+    # Distance counts legs while moving (either end moving), never legs across a long gap or a
+    # silent halt, and never jitter between standing fixes; a standing-to-standing jump beyond the
+    # parking radius (a short data gap while the vehicle moved) counts as the straight leg. Inside
+    # a trip (its departure leg included), a leg longer than GPS noise whose own implied
+    # speed is a driving speed is driven distance too, whatever its fixes' speeds read.
+    usable = ~gap
+    counted = usable & (moving[:-1] | moving[1:] | jump)
+    driven = np.flatnonzero(~counted & usable & (legs > settings.noise_leg_m) & (leg_kmh >= thr))
+    if s.size and driven.size:
+        # Legs s - 1 .. e - 1 are a trip's (its departure leg first); trips are in order.
+        k = np.searchsorted(e, driven, side="right")  # the first trip that ends after the leg
+        inside = k < s.size
+        inside[inside] = driven[inside] >= s[k[inside]] - 1
+        counted[driven[inside]] = True
+    cum = np.empty(n, np.float64)
+    cum[0] = 0.0
+    np.cumsum(np.where(counted, legs, 0.0), out=cum[1:])
     trips = _make_trips(s, e, t, lat, lng, speed, cum, gap_before)
 
     if smart_filter and len(trips):
         trips = trips.take(_smart_keep(trips, lat, lng, settings))
 
     parkings = _parkings(rs[qualify], re[qualify], run_end_ms[qualify], trips, gap_before, t, lat, lng)
-    return Segments(trips, parkings, t, lat, lng, speed, cum, moving)
+    # Data gaps bridged as driving: counted legs long enough to have hidden a parking.
+    bridged = np.flatnonzero(counted & ~silent & (dt >= int(settings.min_idle_duration * MS_PER_S)))
+    return Segments(trips, parkings, t, lat, lng, speed, cum, moving, bridged)
+
+
+def _join_stays(
+    rs: I64, re: I64, run_break: Bool, t: I64, lat: F64, lng: F64, legs: F64, settings: TripSettings
+) -> tuple[I64, I64]:
+    """Smart filter: standstills joined by short moves that never leave the parking radius are one
+    stay: a bus edging forward at a terminus, a car creeping in a queue. Neighbouring runs of
+    standing fixes, each too short to be a parking on its own, join when the move between them is
+    one the smart filter drops (under ``min_trip_distance_m`` of path) and every fix from the first
+    run's start to the second run's end is within the parking radius of their mean position, with
+    no long gap or jump on the way; a chain of such joins becomes one run when all of its fixes fit
+    the radius too and lasts a parking. A parking is never extended this way: leaving it is the
+    start of a trip."""
+    if rs.size < 2:
+        return rs, re
+    radius = settings.parking_radius_m
+    # Legs re[r] .. rs[r + 1] - 1 lie between two runs (one at least).
+    lo, hi = re[:-1], rs[1:] - 1
+    path = _range_reduce(np.add, legs, lo, hi)
+    broken = _range_reduce(np.maximum, run_break.astype(np.float64), lo, hi) > 0
+    brief = (t[re] - t[rs]) < int(settings.min_idle_duration * MS_PER_S)  # not a parking alone
+    short = ~broken & (path < settings.min_trip_distance_m)
+    short &= brief[:-1] & brief[1:]
+    pair = _within_radius(lat, lng, rs[:-1], re[1:], short, radius)
+    if not pair.any():
+        return rs, re
+    first = np.flatnonzero(np.concatenate(([True], ~pair)))
+    last = np.append(first[1:], rs.size) - 1
+    # A chain joins only when it lasts a parking (to the fix after it), or nothing changes.
+    n = t.shape[0]
+    lasting = (t[np.minimum(re[last] + 1, n - 1)] - t[rs[first]]) >= int(settings.min_idle_duration * MS_PER_S)
+    fits = _within_radius(lat, lng, rs[first], re[last], (last > first) & lasting, radius)
+    keep = np.ones(rs.size, np.bool_)
+    new_re = re.copy()
+    for a, b in zip(first[fits].tolist(), last[fits].tolist(), strict=True):
+        new_re[a] = re[b]
+        keep[a + 1 : b + 1] = False
+    return rs[keep], new_re[keep]
 
 
 def _within_radius(lat: F64, lng: F64, rs: I64, re: I64, candidate: Bool, radius: float) -> Bool:
@@ -479,8 +690,11 @@ def _parkings(
     mlat = np.empty(first.shape[0], np.float64)
     mlng = np.empty(first.shape[0], np.float64)
     for k, (a, b) in enumerate(zip(p_start.tolist(), p_end.tolist(), strict=True)):
-        mlat[k] = float(np.median(lat[a : b + 1]))
-        mlng[k] = float(np.median(lng[a : b + 1]))
+        # The median of at most ~MEDIAN_SAMPLE fixes spread over the parking: as good a centre
+        # for GPS jitter, at a cost that does not grow with a long parking's fixes.
+        stride = max(1, (b - a + 1) // MEDIAN_SAMPLE)
+        mlat[k] = float(np.median(lat[a : b + 1 : stride]))
+        mlng[k] = float(np.median(lng[a : b + 1 : stride]))
     return Parkings(p_start, p_end, t[p_start], end_ms[last], mlat, mlng)
 
 

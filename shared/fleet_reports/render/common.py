@@ -265,6 +265,18 @@ def map_rows(section: Mapping[str, Any]) -> Iterator[tuple[bool, str, Any]]:
         yield bool(row.get("highlight")), str(row.get("name", "")), row
 
 
+def exact_seconds(row: Any) -> float | None:
+    """The exact seconds behind a map_table duration, when the engine handed them over.
+
+    A summary duration's ``raw`` is in minutes rounded to 2 decimals (the wire format's quirk:
+    9,622 s is 160.37 min, 9,622.2 s), so the engine's duration rows also carry the exact
+    seconds as the attribute ``exact_seconds`` (engine.plugins.common.MapRow), not as a key: the
+    document keeps the seed's keys. A row read back from JSON has none (None: use ``raw``).
+    """
+    seconds: Any = getattr(row, "exact_seconds", None)
+    return float(seconds) if is_finite_number(seconds) else None
+
+
 # ---------------------------------------------------------------- charts
 
 

@@ -26,6 +26,7 @@ from fleet_reports.render.common import (
     chart_of,
     clean_text,
     columns_of,
+    exact_seconds,
     is_finite_number,
     local_time,
     map_rows,
@@ -400,8 +401,14 @@ class SheetView:
 
     @staticmethod
     def _map_cells(name: str, cell: Any) -> tuple[CellOut, ...]:
-        # map_table durations carry raw in minutes (a Navixy quirk the engine keeps)
-        number = number_of(cell, duration_unit_s=60.0)
+        # map_table durations carry raw in minutes rounded to 2 decimals (a Navixy quirk the
+        # engine keeps): the exact seconds, when the row has them, so that the summary equals
+        # the sum of its rows to the second
+        seconds = exact_seconds(cell)
+        if seconds is not None:
+            number = number_of({"v": text_of(cell), "raw": seconds})
+        else:
+            number = number_of(cell, duration_unit_s=60.0)
         return clean_text(name), number if number is not None else (clean_text(text_of(cell)) or None)
 
     def _chart_cells(self, chart: Chart, i: int) -> tuple[CellOut, ...]:

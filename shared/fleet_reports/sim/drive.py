@@ -2,28 +2,52 @@
 
 A :class:`Scenario` is written as a day would be told: park, drive along waypoints, idle, lose the
 signal, refuel. ``build()`` samples the continuous motion into fixes (a :class:`Track`) and
-derives the :class:`Truth` that analytics.md defines for those fixes: trips, parkings, gaps.
+derives the :class:`Truth` that analytics.md defines for that story: trips, parkings, gaps.
 
 The motion is continuous and exact: the vehicle moves along a dense polyline with a speed
 profile made of constant-acceleration pieces (speed limits by road class, acceleration and
 braking limits, halts at lights), so every fix position, the true distance driven and the true
 speed are known at any instant. Sampling is vectorised; there is no Python loop per fix.
 
-How the truth is decided (analytics.md section 2, on the *true* per-fix state, without noise):
+How the truth is decided. It comes from the story itself, not from the fixes' speeds, so that a
+known-answer test never checks the engine against a copy of its own rules (analytics.md section 2
+gives the product's definitions; the thresholds below are its defaults):
 
-- a fix *stands* when the true speed is 0 (the device then reports under 1 km/h; a moving fix
-  reports at least 3 km/h);
-- with ignition reported (``Scenario(ignition=True)``, the default, which makes the engine
-  ignition-aware) a run of standing fixes with the ignition off is a parking of any length and
-  standing with the ignition on (lights, :meth:`Scenario.idle`, ``park(ignition=True)``) is not;
-  without ignition every standstill of at least 5 minutes is a parking;
-- a trip starts at the first fix after a parking and ends at the first fix of the next parking;
-  a data gap over 1 hour ends it at the last fix before the gap (and a run of standing fixes
-  next to such a gap, or at either end of the track, ends it as a parking would);
-- its distance is the true path length driven from the last fix before it (the departure leg)
-  to its end fix, its max speed the highest *reported* speed of its fixes. Outlier fixes are
-  not part of the truth (cleaning drops them). Candidate trips along which the vehicle never
-  moved (ignition on between two parkings) are no trips. The smart filter is not applied.
+- a *standstill* is a span during which the vehicle really stood: stand phases in a row
+  (:meth:`Scenario.park`, :meth:`Scenario.idle`, a parked :meth:`Scenario.gap`) and every halt
+  inside a drive (lights, queues: ``drive(halts=...)``);
+- a true **parking** is a standstill that lasts at least ``MIN_PARKING_S`` (5 min); for a device
+  that reports ignition (``Scenario(ignition=True)``, the default, which makes the engine
+  ignition-aware) it is instead any standstill with the ignition off, whatever its length, and a
+  standstill with the ignition on (lights, :meth:`Scenario.idle`, ``park(ignition=True)``) is
+  idling, never a parking. Parkings with no motion between them are one parking (an idle between
+  two ignition-off spans joins them), also across a data gap;
+- a true **trip** is the time between two parkings, or a parking and a *session edge* (the start
+  or end of the track, or a stretch of over ``MAX_GAP_S`` without fixes), during which the
+  vehicle really moved. At a session edge a standstill that could be a parking (ignition off, or
+  any standstill without ignition) bounds the trip even when shorter: the trip starts when the
+  vehicle left it and ends when it halted;
+- in fix terms (the truth's times are times of fixes): a trip starts at the first fix after the
+  parking ended (the first fix that left it; the first fix of a session) and ends at the first
+  fix at or after the next parking began (the last fix of a session). When no fix lies inside a
+  parking (a logger that sleeps while standing, a sparse halt sampling, a signal loss over it)
+  the trip ends at the last fix before it and the parking lasts from that fix to the first fix
+  after it: that is the best any method can do from the fixes. A parking lasts from its first
+  fix to the first fix that left it (the last fix when the data ends inside it); one that no fix
+  brackets (no fix inside it nor on one side of it) cannot be seen and is not in the truth. A
+  trip needs two fixes;
+- a trip's distance is the true path length driven from the last fix before it (the departure
+  leg; none after a data gap over ``MAX_GAP_S``) to its end fix. Where no fix shows the way the
+  vehicle went, the straight leg between the fixes around that stretch is counted instead, as
+  the best any method can do: across a signal loss (analytics.md: a gap under ``MAX_GAP_S``
+  counts the straight leg; one over it is never distance, as no trip spans it), and across a
+  standstill with no fix inside (a logger asleep while standing does not record the vehicle
+  rolling into the halt and out of it, perhaps another way). Its max speed is the highest
+  *reported* speed of its fixes (the true speed where none is reported). Outlier fixes are not
+  part of the truth (cleaning drops them). The smart filter is not applied.
+
+The sampled fixes agree with it: a fix inside a standstill (its ends included) reports under
+1 km/h; every other fix reports at least 3 km/h, the idle threshold.
 """
 
 from __future__ import annotations
@@ -46,19 +70,20 @@ Bool = npt.NDArray[np.bool_]
 LatLng = tuple[float, float]
 Waypoints = Sequence[LatLng] | F64
 
-# Thresholds of analytics.md (the engine's defaults) that the truth is computed with.
+# Thresholds of analytics.md (the engine's defaults) that the truth is computed with. (The
+# parking radius plays no part: the vehicle never moves during a standstill.)
 IDLE_SPEED_KMH = 3.0
 MIN_PARKING_S = 300.0
-PARKING_RADIUS_M = 200.0
 MAX_GAP_S = 3600.0
 
 ACCEL_MS2 = 1.1  # comfortable acceleration
 DECEL_MS2 = 1.5  # comfortable braking
 SPEED_NODE_M = 100.0  # resolution of a drive's speed profile
 PATH_SPACING_M = 40.0  # vertex spacing of road-like paths
-STAND_MS = 0.05  # m/s: below this the vehicle stands
 SLEEP_AFTER_S = 60.0  # a parked device keeps the full rate this long before it slows down
+WHITE_NOISE_S = 10.0  # sampled more often, fixes share part of their GPS error (see _noise)
 _EPS_S = 1e-6
+_STILL_EPS_S = 1e-3  # a fix at the instant a standstill begins or ends (to the ms) stands
 _ROAD_CLASSES = np.array([0.45, 0.6, 0.75, 0.9, 1.0])
 
 
@@ -375,11 +400,24 @@ class Scenario:
 
     ``start_ms`` is UTC epoch ms, (lat, lng) where the vehicle stands at the start. Fixes are
     sampled every ``interval_s`` from ``start_ms`` (``jitter_s`` delays each by a random
-    0..jitter_s, whole seconds when the interval is whole; ``park_interval_s`` thins fixes of
-    ignition-off parkings after their first minute, as a sleeping device does). ``noise=False``
-    turns off GPS noise, parking jitter, speed/heading/altitude and sensor noise. ``ignition``:
-    whether the device reports ignition; ``report_speed``: whether it reports speed;
-    ``odometer_km``: the device odometer at the start (None: no odometer).
+    0..jitter_s, whole seconds when the interval is whole). ``noise=False`` turns off GPS noise,
+    parking jitter, speed/heading/altitude and sensor noise. ``ignition``: whether the device
+    reports ignition; ``report_speed``: whether it reports speed; ``odometer_km``: the device
+    odometer at the start (None: no odometer).
+
+    How the logger samples while the vehicle stands (at most one of these; the default is the
+    driving rate throughout):
+
+    - ``park_interval_s``: ignition-off stand phases are thinned to one fix every
+      ``park_interval_s`` (on the driving grid) after their first minute, as a device that dozes
+      off when parked does;
+    - ``halt_interval_s``: every standstill (parked, idling, or halted at lights and in queues
+      inside a drive, ignition on or off) is sampled every ``halt_interval_s`` (e.g. 60 s to
+      5 min) from its first tick of the driving grid; the driving rate resumes at the first tick
+      after the vehicle leaves;
+    - ``sleep_when_standing=True``: the logger records only while the vehicle moves at 3 km/h or
+      more, so there is no fix at all during a standstill, and the last fix before it and the
+      first after it are of a vehicle still rolling or just starting (speed >= 3 km/h).
     """
 
     def __init__(
@@ -398,6 +436,8 @@ class Scenario:
         gps_sigma_m: float = 2.5,
         jitter_s: float = 0.0,
         park_interval_s: float | None = None,
+        halt_interval_s: float | None = None,
+        sleep_when_standing: bool = False,
     ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
@@ -405,6 +445,10 @@ class Scenario:
             raise ValueError("jitter_s must be in [0, interval_s)")
         if park_interval_s is not None and park_interval_s < interval_s:
             raise ValueError("park_interval_s must not be shorter than interval_s")
+        if halt_interval_s is not None and not interval_s <= halt_interval_s < math.inf:
+            raise ValueError("halt_interval_s must be finite and not shorter than interval_s")
+        if (park_interval_s is not None) + (halt_interval_s is not None) + sleep_when_standing > 1:
+            raise ValueError("choose one of park_interval_s, halt_interval_s and sleep_when_standing")
         names = [s.input_name for s in sensors]
         if len(set(names)) != len(names):
             raise ValueError("sensor input names must be unique")
@@ -419,6 +463,8 @@ class Scenario:
         self.gps_sigma_m = gps_sigma_m if noise else 0.0
         self.jitter_s = float(jitter_s)
         self.park_every = 1 if park_interval_s is None else max(1, round(park_interval_s / interval_s))
+        self.halt_interval_s = None if halt_interval_s is None else float(halt_interval_s)
+        self.sleep_when_standing = sleep_when_standing
         self._rng = np.random.default_rng(seed)
         self._clock = 0.0
         self._dist = 0.0
@@ -563,7 +609,9 @@ class Scenario:
         ``road=False`` follows the polyline as given. The speed reaches ``cruise_kmh`` on the
         fastest stretches; ``variation`` (0..1) slows town stretches (0: constant cruise
         between the ramps). ``halts`` stops (lights, queues) of ``halt_s`` seconds each (one
-        value or one per halt, each under 5 minutes) happen inside the drive. ``duration_s``
+        value or one per halt) happen inside the drive, the engine running: one of 5 minutes or
+        more is a true parking for a device without ignition (the vehicle stood that long) and
+        idling for one with ignition (module docstring). ``duration_s``
         makes the drive take exactly that long (halts included) by slowing or speeding the
         stretches; it raises ValueError when that is impossible.
         """
@@ -584,8 +632,8 @@ class Scenario:
         halt_list = [float(halt_s)] * halts if isinstance(halt_s, (int, float)) else [float(h) for h in halt_s]
         if len(halt_list) != halts:
             raise ValueError("halt_s must be one value or one per halt")
-        if any(not 0 < h < MIN_PARKING_S for h in halt_list):
-            raise ValueError("each halt must last more than 0 and less than 5 minutes")
+        if any(not 0 < h < math.inf for h in halt_list):
+            raise ValueError("each halt must last a positive, finite time")
         t_nodes, s_nodes, v_nodes, halt_nodes = self._plan_speed(total, cruise_kmh, halt_list, duration_s, variation)
         self._append_drive(t_nodes, s_nodes, v_nodes, halt_nodes, halt_list, duration_s)
         self._ps.append(self._dist - total + ps[1:])
@@ -723,6 +771,11 @@ class Scenario:
         kv, ka, ki = np.concatenate(self._kv), np.concatenate(self._ka), np.concatenate(self._ki)
         ps, plat, plng = np.concatenate(self._ps), np.concatenate(self._plat), np.concatenate(self._plng)
 
+        stills = self._stills()
+
+        def state_at(at: F64) -> _State:
+            return _State.at(at, kt, ks, kv, ka, ki, ps, plat, plng)
+
         # Sampling times.
         k = np.arange(math.ceil(end / self.interval_s - 1e-9), dtype=np.int64)
         grid = k * self.interval_s
@@ -732,6 +785,8 @@ class Scenario:
             g_ph = np.searchsorted(p_t0, grid + _EPS_S, side="right") - 1
             asleep = ~p_drive[g_ph] & ~p_ign[g_ph] & (grid - p_t0[g_ph] >= SLEEP_AFTER_S)
             grid = grid[~asleep | (k % self.park_every == 0)]
+        if self.halt_interval_s is not None:
+            grid = self._halt_grid(grid.astype(np.float64), stills, end, self.halt_interval_s)
         if self.jitter_s > 0:
             u = rng.uniform(0.0, self.jitter_s, grid.shape[0])
             if float(self.interval_s).is_integer():
@@ -744,19 +799,23 @@ class Scenario:
             t_ms = t_ms[(t_ms < a) | (t_ms >= b)]
         t_ms = np.unique(t_ms)
         tr = (t_ms - self.start_ms) / 1000.0
+        if self.sleep_when_standing:  # it records only while the vehicle moves at 3 km/h or more
+            t_ms = t_ms[state_at(tr).v * 3.6 >= IDLE_SPEED_KMH]
+            tr = (t_ms - self.start_ms) / 1000.0
 
-        st = _State.at(tr, kt, ks, kv, ka, ki, ps, plat, plng)
+        st = state_at(tr)
         n = tr.shape[0]
         ph = np.searchsorted(p_t0, tr + _EPS_S, side="right") - 1
         # A fix at the very instant of a departure still belongs to the standstill before it.
-        ph = np.where(p_drive[ph] & (ph > 0) & (tr - p_t0[ph] < 1e-3), ph - 1, ph)
-        standing = st.v < STAND_MS
+        ph = np.where(p_drive[ph] & (ph > 0) & (tr - p_t0[ph] < _STILL_EPS_S), ph - 1, ph)
+        standing = _inside(tr, stills.a, stills.b)
         ign = p_ign[ph]
 
         # Reported positions: GPS noise while moving, jitter (with slow wander) while parked.
         sigma = np.where(standing & ~p_drive[ph], p_jit[ph], self.gps_sigma_m) if self.noise else np.zeros(n)
-        east = sigma * _noise(rng, n)
-        north = sigma * _noise(rng, n)
+        white = min(1.0, math.sqrt(self.interval_s / WHITE_NOISE_S))
+        east = sigma * _noise(rng, n, white_share=white)
+        north = sigma * _noise(rng, n, white_share=white)
         r = np.hypot(east, north)
         cap = np.minimum(4.0 * sigma, 150.0)
         shrink = np.where(r > cap, cap / np.maximum(r, 1e-12), 1.0)
@@ -800,12 +859,49 @@ class Scenario:
             ignition=(ign.astype(np.int8) if self.ignition else np.full(n, -1, np.int8)),
             sensors=sensors,
         )
-        truth = _truth(track, standing, ign, st, self.ignition, gaps)
+        truth = _truth(track, tr, st, stills, self.ignition, gaps, state_at)
         truth.gaps = [(a, b) for a, b in gaps]
         truth.halts = [(self._ms(a), self._ms(b)) for a, b in self._halts]
         truth.refuels = refuels
         track, truth.outliers = self._insert_outliers(track, st, gaps)
         return track, truth
+
+    def _stills(self) -> _Stills:
+        """The true standstills of the story (per phase, no fix involved)."""
+        stand = np.array([not p.drive for p in self._phases])
+        off = np.array([not p.ignition for p in self._phases])
+        t0 = np.array([p.t0 for p in self._phases])
+        t1 = np.array([p.t1 for p in self._phases])
+
+        def runs(mask: Bool) -> tuple[F64, F64]:
+            """Spans of consecutive phases under ``mask`` (phases follow each other without a break)."""
+            first = mask.copy()
+            first[1:] &= ~mask[:-1]
+            last = mask.copy()
+            last[:-1] &= ~mask[1:]
+            return t0[first], t1[last]
+
+        halts = np.array(self._halts, np.float64).reshape(-1, 2)
+        a, b = runs(stand)
+        a, b = np.concatenate((a, halts[:, 0])), np.concatenate((b, halts[:, 1]))
+        order = np.argsort(a, kind="stable")
+        a, b = a[order], b[order]
+        if self.ignition:  # ignition-aware: ignition off parks at once, ignition on idles
+            pa, pb = runs(stand & off)
+            return _Stills(a, b, pa, pb, np.ones(pa.shape[0], np.bool_))
+        return _Stills(a, b, a, b, (b - a) >= MIN_PARKING_S - _EPS_S)
+
+    def _halt_grid(self, grid: F64, stills: _Stills, end: float, step: float) -> F64:
+        """Sampling times with every standstill sampled every ``step`` seconds instead, from its
+        first tick of the driving grid."""
+        keep = ~_inside(grid, stills.a, stills.b)
+        first = np.ceil((stills.a - _STILL_EPS_S) / self.interval_s) * self.interval_s
+        last = np.minimum(stills.b + _STILL_EPS_S, end - _EPS_S)
+        count = np.where(first <= last, np.floor((last - first) / step) + 1, 0).astype(np.int64)
+        offsets = np.repeat(np.cumsum(count) - count, count)
+        extra = np.repeat(first, count) + (np.arange(int(count.sum())) - offsets) * step
+        out: F64 = np.sort(np.concatenate((grid[keep], extra)))
+        return out
 
     def _ms(self, seconds: float) -> int:
         return self.start_ms + round(seconds * 1000.0)
@@ -890,12 +986,16 @@ class Scenario:
             if any(a <= at_ms < b for a, b in gaps):
                 raise ValueError("an outlier cannot be inside a signal loss")
             j = int(np.searchsorted(track.t, at_ms, side="left"))
-            usual = 2000 * self.interval_s * self.park_every
+            usual = 2000 * max(self.interval_s * self.park_every, self.halt_interval_s or 0.0)
             if j == 0 or (j < len(track) and track.t[j] - track.t[j - 1] > usual):
                 j += 1  # right after a signal loss (or at the start): between the next two fixes
             if j >= len(track):
                 raise ValueError("an outlier needs fixes on both sides")
-            t_new = (int(track.t[j - 1]) + int(track.t[j])) // 2
+            # Half-way to the next fix, but no farther than half a driving interval (standing
+            # fixes may be minutes apart).
+            t_new = int(track.t[j - 1]) + min(
+                (int(track.t[j]) - int(track.t[j - 1])) // 2, round(500 * self.interval_s)
+            )
             if t_new <= track.t[j - 1]:
                 raise ValueError("no room for an outlier between two fixes")
             implied = km * 1000.0 / ((t_new - int(track.t[j - 1])) / 1000.0) * 3.6
@@ -914,13 +1014,35 @@ class Scenario:
         return track, sorted(times)
 
 
-def _noise(rng: np.random.Generator, n: int, window: int = 31) -> F64:
-    """Unit-variance noise: part white, part a slow wander (moving average of white noise)."""
+def _noise(rng: np.random.Generator, n: int, window: int = 31, white_share: float = 1.0) -> F64:
+    """Noise of unit variance (less with ``white_share`` < 1): part white, part a slow wander
+    (moving average of white noise). ``white_share`` scales the white part: the error a receiver
+    does not carry from one fix to the next is for fixes ``WHITE_NOISE_S`` apart; fixes closer
+    together share most of it."""
     white = rng.normal(0.0, 1.0, n)
     raw = rng.normal(0.0, 1.0, n + window)
     c = np.concatenate(([0.0], np.cumsum(raw)))
     slow = (c[window:] - c[:-window])[:n] / math.sqrt(window)
-    out: F64 = 0.6 * white + 0.8 * slow
+    out: F64 = 0.6 * white_share * white + 0.8 * slow
+    return out
+
+
+@dataclass(frozen=True)
+class _Stills:
+    """True standstills in seconds from the scenario start: closed spans, sorted and disjoint."""
+
+    a: F64  # every standstill: stand phases in a row, and halts inside drives
+    b: F64
+    park_a: F64  # the standstills that may be parkings: with the ignition off when the device
+    park_b: F64  # reports ignition (ignition-aware), else all of them
+    parking: Bool  # which of those are: all when ignition-aware, else those of >= MIN_PARKING_S
+
+
+def _inside(x: F64, a: F64, b: F64) -> Bool:
+    """Which times ``x`` lie in one of the sorted, disjoint closed spans [a, b] (give or take
+    ``_STILL_EPS_S``: a fix at the instant a standstill begins or ends stands)."""
+    j = np.searchsorted(a - _STILL_EPS_S, x, side="right") - 1
+    out: Bool = (j >= 0) & (x <= b[np.maximum(j, 0)] + _STILL_EPS_S) if a.size else np.zeros(x.shape, np.bool_)
     return out
 
 
@@ -966,74 +1088,94 @@ class _State:
         return _State(k, s, v, lat, lng, heading)
 
 
-def _truth(track: Track, standing: Bool, ign: Bool, st: _State, aware: bool, gaps: list[tuple[int, int]]) -> Truth:
-    """Trips and parkings of the fixes from their true state (module docstring)."""
+def _truth(
+    track: Track,
+    tr: F64,
+    st: _State,
+    stills: _Stills,
+    aware: bool,
+    gaps: list[tuple[int, int]],
+    state_at: Callable[[F64], _State],
+) -> Truth:
+    """Trips and parkings of the story's standstills, told in fixes (module docstring).
+
+    Per standstill and per trip with numpy; no loop per fix. ``tr``: fix times in seconds from
+    the scenario start; ``st``: the true state at the fixes; ``state_at``: at any time.
+    """
     n = len(track)
+    if n == 0:
+        return Truth([], [], [], ignition_aware=aware)
     t = track.t
-    # Distance counted up to each fix: the true path, but the straight leg across a signal loss.
+    # Distance driven up to each fix: the true path, but the straight leg where no fix shows the
+    # way: across a signal loss, and across a standstill with no fix inside (a sleeping logger).
     step = np.diff(st.s)
-    if gaps and n > 1:
-        after = np.searchsorted(t, np.array([b for _, b in gaps], np.int64), side="left")
-        legs = after[(after > 0) & (after < n)] - 1
+    if n > 1:
+        after_gap = np.searchsorted(t, np.array([b for _, b in gaps], np.int64), side="left")
+        into = np.searchsorted(tr, stills.a - _STILL_EPS_S, side="left")
+        seen = into < np.searchsorted(tr, stills.b + _STILL_EPS_S, side="right")
+        legs = np.concatenate((after_gap, into[~seen])) - 1
+        legs = np.unique(legs[(legs >= 0) & (legs < n - 1)])
         step[legs] = geo.haversine_m(st.lat[legs], st.lng[legs], st.lat[legs + 1], st.lng[legs + 1])
     counted = np.concatenate(([0.0], np.cumsum(step)))
-    parkable = standing & ~ign if aware else standing.copy()
-    gap = np.diff(t) > int(MAX_GAP_S * 1000)
-    jump = geo.leg_lengths_m(st.lat, st.lng) > PARKING_RADIUS_M
-    brk = gap | jump
-    starts = parkable.copy()
-    starts[1:] &= ~parkable[:-1] | brk
-    ends = parkable.copy()
-    ends[:-1] &= ~parkable[1:] | brk
-    rs, re = np.flatnonzero(starts), np.flatnonzero(ends)
-    gap_before = np.concatenate(([True], gap))
-    gap_after = np.concatenate((gap, [True]))
-    run_end = np.where(gap_after[re], t[re], t[np.minimum(re + 1, n - 1)])
-    qualify = np.ones(rs.shape[0], np.bool_) if aware else (run_end - t[rs]) >= int(MIN_PARKING_S * 1000)
-    breaker = qualify | gap_before[rs] | gap_after[re]
-    mark = np.zeros(n + 1, np.int64)
-    mark[rs[breaker]] += 1
-    mark[re[breaker] + 1] -= 1
-    core = np.cumsum(mark[:-1]) == 0
-    c_start = core.copy()
-    c_start[1:] &= ~core[:-1] | gap
-    c_end = core.copy()
-    c_end[:-1] &= ~core[1:] | gap
-    s_idx = np.flatnonzero(c_start)
-    ce = np.flatnonzero(c_end)
-    e_idx = np.where(gap_after[ce], ce, ce + 1)
-    prev = np.where(gap_before[s_idx], s_idx, s_idx - 1)
-    dist = counted[e_idx] - counted[prev]
+    # Sessions: a stretch of over MAX_GAP_S without fixes ends one.
+    long_gap = np.diff(t) > int(MAX_GAP_S * 1000)
+    gap_before = np.concatenate(([True], long_gap))
+    gap_after = np.concatenate((long_gap, [True]))
+
+    # Around each standstill that may be a parking: the first fix at or after its start and the
+    # first fix after its end; the fixes from the one to before the other lie inside it.
+    first_in = np.searchsorted(tr, stills.park_a - _STILL_EPS_S, side="left")
+    after = np.searchsorted(tr, stills.park_b + _STILL_EPS_S, side="right")
+    seen = first_in < after
+    # A trip ends at its first fix inside, else at the last fix before it; the next starts after.
+    end_before = np.where(seen, first_in, first_in - 1)
+    at_edge = seen & (gap_before[np.minimum(first_in, n - 1)] | gap_after[np.maximum(after - 1, 0)])
+    bounds = stills.parking | at_edge
+
+    # Trips: the fixes between separators (those standstills, long data gaps, the track's ends),
+    # each separator given as (the fix a trip before it ends at, the fix a trip after it starts at).
+    g = np.flatnonzero(long_gap)
+    sep_end = np.concatenate(([-1], end_before[bounds], g, [n - 1]))
+    sep_start = np.concatenate(([0], after[bounds], g + 1, [n]))
+    order = np.lexsort((sep_start, sep_end))
+    start = np.maximum.accumulate(sep_start[order])[:-1]
+    stop = sep_end[order][1:]
+    two_fixes = start < stop
+    start, stop = start[two_fixes], stop[two_fixes]
+    prev = np.where(gap_before[start], start, start - 1)  # the departure leg, unless across a long gap
+    dist = counted[stop] - counted[prev]
+    moved = dist >= 1.0  # between two parkings the vehicle may not have moved at all (idling)
+    start, stop, dist = start[moved], stop[moved], dist[moved]
     # The engine's max speed is the highest reported speed; without one, the true speed.
     reported = track.speed.astype(np.float64)
     speed = np.where(np.isnan(reported), st.v * 3.6, reported)
-    trips: list[TruthTrip] = []
-    kept_starts: list[int] = []
-    for a, b, d in zip(s_idx.tolist(), e_idx.tolist(), dist.tolist(), strict=True):
-        if d < 1.0:
-            continue
-        trips.append(
-            TruthTrip(
-                start_ms=int(t[a]),
-                end_ms=int(t[b]),
-                distance_m=float(d),
-                start=(float(track.lat[a]), float(track.lng[a])),
-                end=(float(track.lat[b]), float(track.lng[b])),
-                max_speed_kmh=float(speed[a : b + 1].max()),
-            )
+    trips = [
+        TruthTrip(
+            start_ms=int(t[a]),
+            end_ms=int(t[b]),
+            distance_m=float(d),
+            start=(float(track.lat[a]), float(track.lng[a])),
+            end=(float(track.lat[b]), float(track.lng[b])),
+            max_speed_kmh=float(speed[a : b + 1].max()),
         )
-        kept_starts.append(a)
-    # Parkings: qualifying standstills, merged when no trip lies between them in a session.
-    q_rs, q_end = rs[qualify], run_end[qualify]
-    session = np.cumsum(gap_before)
-    trips_before = np.searchsorted(np.array(kept_starts, np.int64), q_rs, side="right")
+        for a, b, d in zip(start.tolist(), stop.tolist(), dist.tolist(), strict=True)
+    ]
+
+    # Parkings: those the fixes bracket (a fix inside, or fixes on both sides), from the first
+    # fix inside (else the last before) to the first fix after (else the last fix); parkings
+    # with no motion between them are one.
+    park = stills.parking & (seen | ((first_in > 0) & (after < n)))
+    pa, pb = stills.park_a[park], stills.park_b[park]
+    p_start = end_before[park]
+    p_end = np.minimum(after[park], n - 1)
     parkings: list[TruthParking] = []
-    last_key: tuple[int, int] | None = None
-    for a, end_ms, tb in zip(q_rs.tolist(), q_end.tolist(), trips_before.tolist(), strict=True):
-        key = (int(tb), int(session[a]))
-        if parkings and key == last_key:
-            parkings[-1] = TruthParking(parkings[-1].start_ms, int(end_ms), parkings[-1].lat, parkings[-1].lng)
-        else:
-            parkings.append(TruthParking(int(t[a]), int(end_ms), float(st.lat[a]), float(st.lng[a])))
-        last_key = key
+    if pa.size:
+        new = np.concatenate(([True], state_at(pa[1:]).s - state_at(pb[:-1]).s >= 1.0))
+        first = np.flatnonzero(new)
+        last = np.append(first[1:], pa.shape[0]) - 1
+        spot = state_at(pa[first])
+        parkings = [
+            TruthParking(int(t[p_start[i]]), int(t[p_end[j]]), lat, lng)
+            for i, j, lat, lng in zip(first.tolist(), last.tolist(), spot.lat.tolist(), spot.lng.tolist(), strict=True)
+        ]
     return Truth(trips, parkings, [], ignition_aware=aware)

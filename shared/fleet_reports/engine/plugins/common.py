@@ -106,8 +106,30 @@ def table(header: str, columns: Sequence[Json], data: Iterable[Json]) -> Json:
     return {"type": "table", "header": header, "columns": list(columns), "column_groups": [], "data": list(data)}
 
 
+class MapRow(dict[str, Any]):
+    """A map_table row with the seed's keys ``name, v, raw, highlight`` and nothing else, that
+    also knows the exact seconds behind a duration.
+
+    A summary duration's ``raw`` is in MINUTES rounded to 2 decimals (the wire format's
+    compatibility quirk), too coarse for a spreadsheet cell to equal the sum of the rows it
+    totals (9,622 s -> 160.37 min -> 9,622.2 s). The exact seconds ride along as the attribute
+    ``exact_seconds``, which the renderers read (``render.common.exact_seconds``): an attribute,
+    not a key, so the JSON and equality stay the seed's (report-model.md fixes the row's keys).
+    """
+
+    exact_seconds: float | None = None
+
+
 def map_row(name: str, value: Json) -> Json:
     return {"name": name, "v": value["v"], "raw": value["raw"], "highlight": False}
+
+
+def map_duration(name: str, seconds: float, fmt: Formatter) -> Json:
+    """A summary (map_table) duration: ``v`` from the exact seconds, ``raw`` in MINUTES with 2
+    decimals (the wire format's compatibility quirk), the exact seconds for the renderers."""
+    row = MapRow(name=name, v=format_duration(seconds, fmt.show_seconds), raw=round(seconds / 60.0, 2), highlight=False)
+    row.exact_seconds = float(seconds)
+    return row
 
 
 def map_table(header: str, rows: Iterable[Json]) -> Json:

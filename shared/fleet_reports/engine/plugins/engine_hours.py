@@ -25,6 +25,7 @@ from fleet_reports.engine.plugins.common import (
     cell,
     column,
     group,
+    map_duration,
     map_row,
     map_table,
     no_data_sheet,
@@ -37,7 +38,6 @@ from fleet_reports.engine.plugins.stops import (
     ignition_series,
     on_intervals,
     runs,
-    summary_minutes,
 )
 from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
 
@@ -202,9 +202,9 @@ def _tracker_sheet(
     summary = map_table(
         msg("summary"),
         [
-            map_row(msg("engine_hours.duration"), summary_minutes(fmt, total_s)),
-            map_row(msg("engine_hours.in_motion"), summary_minutes(fmt, float(motion.sum()))),
-            map_row(msg("engine_hours.idle"), summary_minutes(fmt, idle_s)),
+            map_duration(msg("engine_hours.duration"), total_s, fmt),
+            map_duration(msg("engine_hours.in_motion"), float(motion.sum()), fmt),
+            map_duration(msg("engine_hours.idle"), idle_s, fmt),
             map_row(msg("engine_hours.idle_pct"), fmt.number(pct, PERCENT_DECIMALS)),
             map_row(msg("engine_hours.intervals"), fmt.number(len(iv), 0)),
         ],

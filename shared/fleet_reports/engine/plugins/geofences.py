@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.catalog import GeofenceParams
-from fleet_reports.engine.i18n import format_duration
 from fleet_reports.engine.model import ReportContext, TrackerInfo, Zone
 from fleet_reports.engine.motion import MS_PER_S, segment
 from fleet_reports.engine.plugins.common import (
@@ -23,6 +22,7 @@ from fleet_reports.engine.plugins.common import (
     cell,
     column,
     group,
+    map_duration,
     map_row,
     map_table,
     no_data_sheet,
@@ -195,10 +195,7 @@ def _tracker_sheet(
     summary_rows = [
         map_row(msg("geofences.visits"), fmt.number(len(r), 0)),
         map_row(msg("geofences.zones_visited"), fmt.number(len(visited), 0)),
-        # Compatibility quirk of the wire format: a summary duration's raw is in MINUTES.
-        map_row(
-            msg("geofences.total_duration"), cell(format_duration(total_s, fmt.show_seconds), round(total_s / 60.0, 2))
-        ),
+        map_duration(msg("geofences.total_duration"), total_s, fmt),  # raw in MINUTES (wire format quirk)
     ]
     if params.show_mileage:
         summary_rows.append(

@@ -126,7 +126,7 @@ def _tracker_sheet(
     addresses = book.lookup(track.lat, track.lng)
     times = local_times(track.t, fmt.zone, fmt.show_seconds)
     gap = np.diff(track.t) > int(data.settings.max_gap * 1000)
-    speed_kmh = fix_speeds(track, gap)
+    speed_kmh = fix_speeds(track, gap, data.settings.idle_speed_threshold)
     speeds = number_cells(fmt, fmt.units.speed(1.0) * speed_kmh, 0)
     headings = number_cells(fmt, track.heading.astype(np.float64), 0)
     altitudes = number_cells(fmt, fmt.units.altitude(1.0) * track.alt.astype(np.float64), 0)

@@ -56,8 +56,14 @@ class Buckets:
 
     @property
     def average(self) -> F64:
-        out: F64 = self.total / self.count
+        """Each bucket's mean, within its min and max (a float sum can round past them)."""
+        out: F64 = np.clip(self.total / self.count, self.minimum, self.maximum)
         return out
+
+    def mean_of(self, a: int, z: int) -> float:
+        """The mean of the readings in buckets ``a`` to ``z`` (exclusive), within their min and max."""
+        mean = float(self.total[a:z].sum() / self.count[a:z].sum())
+        return min(max(mean, float(self.minimum[a:z].min())), float(self.maximum[a:z].max()))
 
 
 def rolling_median(values: F64, window: int = MEDIAN_WINDOW) -> F64:
@@ -182,7 +188,7 @@ def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date]) ->
             "text": msg("in_total"),
             "min": fmt.number(float(b.minimum[a:z].min()), VALUE_DECIMALS),
             "max": fmt.number(float(b.maximum[a:z].max()), VALUE_DECIMALS),
-            "avg": fmt.number(float(b.total[a:z].sum() / b.count[a:z].sum()), VALUE_DECIMALS),
+            "avg": fmt.number(b.mean_of(a, z), VALUE_DECIMALS),
         }
         groups.append(group(msg.day_header(dates[int(b.day[a])], z - a), rows[a:z], total))
     return table(sensor.name, cols, groups)

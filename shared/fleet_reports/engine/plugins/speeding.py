@@ -5,7 +5,11 @@ for strictly longer than ``min_duration_minutes``, grouped by local day (and dri
 A run starts where the speed crosses the limit upwards and ends where it falls back to it; both
 instants are interpolated linearly in time between the fixes either side (a data gap longer
 than ``max_gap`` ends a run at its last fix). Distance counts the fixes' legs inside the run
-(partial legs at its ends); average speed = distance / duration; max speed = highest fix speed.
+(partial legs at its ends); average speed = distance / duration; max speed = highest fix speed,
+never below the average (a speed derived from positions is a chord over a window: it can miss
+the peak, and it reads low on a winding road). A total's average (its distance over its
+duration) is a duration-weighted mean of its rows' averages, so never above its max, the
+highest of its rows' maxima.
 """
 
 from __future__ import annotations
@@ -21,9 +25,8 @@ import numpy.typing as npt
 from fleet_reports.engine.address import AddressBook, format_coordinates
 from fleet_reports.engine.catalog import SpeedingParams
 from fleet_reports.engine.geo import leg_lengths_m
-from fleet_reports.engine.i18n import format_duration
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
-from fleet_reports.engine.motion import MS_PER_S, expand_ranges, fix_speeds
+from fleet_reports.engine.motion import MS_PER_S, at_least_average, expand_ranges, fix_speeds
 from fleet_reports.engine.plugins.common import (
     Formatter,
     Json,
@@ -31,6 +34,7 @@ from fleet_reports.engine.plugins.common import (
     cell,
     column,
     group,
+    map_duration,
     map_row,
     map_table,
     no_data_sheet,
@@ -125,7 +129,7 @@ def compute_violations(
     if n < 2:
         return Violations(data.info, i0, i0, f0, f0, f0, f0)
     gap = np.diff(track.t) > int(data.settings.max_gap * MS_PER_S)
-    speed = fix_speeds(track, gap)
+    speed = fix_speeds(track, gap, data.settings.idle_speed_threshold)
     start_f, end_f = over_limit_runs(track.t, speed, limit_kmh, gap)
     start = np.round(start_f).astype(np.int64)
     end = np.round(end_f).astype(np.int64)
@@ -149,12 +153,13 @@ def compute_violations(
     top = np.fmax.reduceat(speed[idx], offsets)
     top = np.where(last >= first, top, limit_kmh)
     top = np.nan_to_num(np.fmax(top, limit_kmh), nan=limit_kmh)
+    distance = np.maximum(distance, 0.0)
     return Violations(
         data.info,
         start,
         end,
-        np.maximum(distance, 0.0),
-        top,
+        distance,
+        at_least_average(top, distance, end - start),
         np.interp(sf, tf, track.lat),
         np.interp(sf, tf, track.lng),
     )
@@ -210,10 +215,12 @@ def drivers_of(tracker_id: int, start_ms: I64, shifts: Sequence[DriverShift]) ->
 
 
 def _totals(fmt: Formatter, seconds: float, km: float, top_kmh: float) -> Json:
+    """A total over rows: ``top_kmh`` the highest of their maxima. Their average cannot exceed
+    it (each row's max is at least its average); ``max`` only absorbs floating-point rounding."""
     avg = km / (seconds / 3600.0) if seconds > 0 else 0.0
     return {
         "duration": fmt.duration(seconds),
-        "max_speed": fmt.speed(top_kmh),
+        "max_speed": fmt.speed(max(top_kmh, avg)),
         "avg_speed": fmt.speed(avg),
         "distance": fmt.distance(km, DISTANCE_DECIMALS),
     }
@@ -275,10 +282,7 @@ def _tracker_sheet(
         msg("summary"),
         [
             map_row(msg("speeding.count"), fmt.number(len(r), 0)),
-            # Compatibility quirk of the wire format: a summary duration's raw is in MINUTES.
-            map_row(
-                msg("speeding.duration"), cell(format_duration(r.total_s, fmt.show_seconds), round(r.total_s / 60.0, 2))
-            ),
+            map_duration(msg("speeding.duration"), r.total_s, fmt),  # raw in MINUTES (wire format quirk)
             map_row(fmt.speed_title("speeding.max_speed", column=False), totals["max_speed"]),
             map_row(fmt.distance_title("speeding.distance", column=False), totals["distance"]),
         ],

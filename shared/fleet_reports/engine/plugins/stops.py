@@ -17,7 +17,6 @@ import numpy.typing as npt
 
 from fleet_reports.engine.address import AddressBook, format_coordinates
 from fleet_reports.engine.catalog import StopsParams
-from fleet_reports.engine.i18n import format_duration
 from fleet_reports.engine.model import DriverShift, ReportContext, Track, TrackerInfo
 from fleet_reports.engine.motion import Parkings, segment
 from fleet_reports.engine.plugins.common import (
@@ -27,6 +26,7 @@ from fleet_reports.engine.plugins.common import (
     cell,
     column,
     group,
+    map_duration,
     map_row,
     map_table,
     no_data_sheet,
@@ -127,11 +127,6 @@ def place_cell(fmt: Formatter, address: str, lat: float, lng: float, coords: boo
     plain = format_coordinates(lat, lng)
     v = f"{address} ({plain})" if coords and address != plain else address
     return cell(v, float(ms), (lat, lng))
-
-
-def summary_minutes(fmt: Formatter, seconds: float) -> Json:
-    """A summary (map_table) duration: ``raw`` in MINUTES, the wire format's compatibility quirk."""
-    return cell(format_duration(seconds, fmt.show_seconds), round(seconds / 60.0, 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,10 +250,10 @@ def _tracker_sheet(
 
     summary_rows = [
         map_row(msg("stops.count"), fmt.number(len(p), 0)),
-        map_row(msg("stops.duration"), summary_minutes(fmt, r.duration_s)),
+        map_duration(msg("stops.duration"), r.duration_s, fmt),
     ]
     if r.ignition_s is not None:
-        summary_rows.append(map_row(msg("stops.ignition"), summary_minutes(fmt, r.ignition_total_s)))
+        summary_rows.append(map_duration(msg("stops.ignition"), r.ignition_total_s, fmt))
     sections = [
         table(msg("stops.table"), _columns(fmt, r.ignition_s is not None), groups),
         map_table(msg("summary"), summary_rows),

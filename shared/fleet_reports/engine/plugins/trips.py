@@ -14,7 +14,7 @@ from fleet_reports.engine.address import AddressBook, format_coordinates
 from fleet_reports.engine.catalog import TripsParams
 from fleet_reports.engine.i18n import format_duration
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
-from fleet_reports.engine.motion import Segments, Trips, merge_by_day, segment
+from fleet_reports.engine.motion import Parkings, Segments, Trips, merge_by_day, segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
     Json,
@@ -22,6 +22,7 @@ from fleet_reports.engine.plugins.common import (
     cell,
     column,
     group,
+    map_duration,
     map_row,
     map_table,
     no_data_sheet,
@@ -44,8 +45,9 @@ class TrackerTrips:
 
     info: TrackerInfo
     trips: Trips
-    idle_s: F64  # parking time after each trip (to the next trip, or to the period end)
+    idle_s: F64  # parking time after each trip (see idle_after)
     odometer_km: float
+    bridged: tuple[int, float, float] = (0, 0.0, 0.0)  # data gaps inside trips: count, seconds, metres
 
     @property
     def distance_km(self) -> float:
@@ -73,11 +75,47 @@ def compute_trips(
     trips = seg.trips if filter_windows is None else cut_trips(seg, *filter_windows)
     if not params.split:
         trips = merge_by_day(trips, day_bounds)
-    idle = np.empty(len(trips), np.float64)
-    if len(trips):
-        idle[:-1] = (trips.start_ms[1:] - trips.end_ms[:-1]) / 1000.0
-        idle[-1] = max(ctx.to_ms - int(trips.end_ms[-1]), 0) / 1000.0
-    return TrackerTrips(data.info, trips, idle, odometer_km(data, seg, ctx.from_ms))
+    idle = idle_after(trips, seg.parkings, ctx.to_ms)
+    return TrackerTrips(data.info, trips, idle, odometer_km(data, seg, ctx.from_ms), bridged_in(trips, seg))
+
+
+def bridged_in(trips: Trips, seg: Segments) -> tuple[int, float, float]:
+    """The data gaps inside the trips that count as driving (no fixes for at least a parking's
+    length, but the vehicle moved on at a driving speed): how many, how long, how far."""
+    legs = seg.bridged
+    if legs.size == 0 or len(trips) == 0:
+        return 0, 0.0, 0.0
+    at = seg.t[legs]
+    k = np.searchsorted(trips.start_ms, at, side="right") - 1
+    inside = (k >= 0) & (seg.t[legs + 1] <= trips.end_ms[np.maximum(k, 0)])
+    legs = legs[inside]
+    seconds = float((seg.t[legs + 1] - seg.t[legs]).sum()) / 1000.0
+    metres = float((seg.cum_distance_m[legs + 1] - seg.cum_distance_m[legs]).sum())
+    return int(legs.size), seconds, metres
+
+
+def idle_after(trips: Trips, parkings: Parkings, to_ms: int) -> F64:
+    """Parking time after each trip: the time of the parkings (as the stops report has them)
+    between its end and the next trip's start, or the period end after the last trip. A parking
+    lasts while the data shows it; where the data ends or has a long gap, so does the idle time."""
+    if len(trips) == 0:
+        return np.empty(0, np.float64)
+    lo = trips.end_ms
+    hi = np.append(trips.start_ms[1:], max(to_ms, int(trips.end_ms[-1])))
+    if len(parkings) == 0:
+        return np.zeros(len(trips), np.float64)
+    # Parking time before an instant, a piecewise-linear function of time (parkings are disjoint
+    # and in order).
+    knots = np.empty(2 * len(parkings), np.float64)
+    knots[0::2] = parkings.start_ms
+    knots[1::2] = parkings.end_ms
+    covered = np.zeros_like(knots)
+    covered[1::2] = parkings.duration_s
+    covered = np.cumsum(covered)
+    at_hi = np.interp(hi.astype(np.float64), knots, covered)
+    at_lo = np.interp(lo.astype(np.float64), knots, covered)
+    out: F64 = np.maximum(at_hi - at_lo, 0.0)
+    return out
 
 
 def trip_distance_after(seg: Segments, since_ms: int) -> float:
@@ -252,8 +290,7 @@ def _tracker_sheet(
         [
             map_row(msg("trips.count"), fmt.number(len(trips), 0)),
             map_row(fmt.distance_title("trips.length", column=False), totals["length"]),
-            # Compatibility quirk of the wire format: a summary duration's raw is in MINUTES.
-            map_row(msg("trips.time"), cell(format_duration(total_s, fmt.show_seconds), round(total_s / 60.0, 2))),
+            map_duration(msg("trips.time"), total_s, fmt),  # raw in MINUTES (wire format quirk)
             map_row(fmt.speed_title("trips.avg_speed", column=False), totals["avg_speed"]),
             map_row(fmt.speed_title("trips.max_speed", column=False), totals["max_speed"]),
             map_row(fmt.distance_title("trips.odometer", column=False), fmt.distance(r.odometer_km, 0)),
@@ -264,16 +301,29 @@ def _tracker_sheet(
         summary,
         text(msg("trips.odometer_note"), "small_print"),
     ]
+    count, seconds, metres = r.bridged
+    if count:
+        distance, _ = msg.number(fmt.units.distance(metres / 1000.0), TOTAL_LENGTH_DECIMALS)
+        note = msg(
+            "trips.bridged_note",
+            count=count,
+            duration=format_duration(seconds, fmt.show_seconds),
+            distance=distance,
+            unit=msg.unit(fmt.units.distance_unit),
+        )
+        sections.append(text(note, "small_print"))
     return sheet(r.info.label, [r.info.id], sections)
 
 
 def _totals(fmt: Formatter, km: float, seconds: float, max_kmh: float) -> Json:
+    """A total over trips: ``max_kmh`` the highest of their maxima. Their average cannot exceed
+    it (each trip's max is at least its average); ``max`` only absorbs floating-point rounding."""
     avg = km / (seconds / 3600.0) if seconds > 0 else 0.0
     return {
         "length": fmt.distance(km, TOTAL_LENGTH_DECIMALS),
         "time": fmt.duration(seconds),
         "avg_speed": fmt.speed(avg),
-        "max_speed": fmt.speed(max_kmh),
+        "max_speed": fmt.speed(max(max_kmh, avg)),
     }
 
 
