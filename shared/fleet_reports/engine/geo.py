@@ -55,12 +55,14 @@ def _arcsin(y: F64) -> F64:
     return out
 
 
-def leg_lengths_m(lat: F64, lng: F64) -> F64:
-    """Length of each leg between consecutive points: ``n - 1`` values (empty for n < 2)."""
+def leg_lengths_m(lat: F64, lng: F64, cos_phi: F64 | None = None) -> F64:
+    """Length of each leg between consecutive points: ``n - 1`` values (empty for n < 2);
+    ``cos_phi``, the cosines of the latitudes, when the caller has them already."""
     if lat.shape[0] < 2:
         return np.empty(0, np.float64)
     phi = lat * _DEG
-    cos_phi = np.cos(phi)
+    if cos_phi is None:
+        cos_phi = np.cos(phi)
     return _haversine_rad(phi[:-1], phi[1:], np.diff(lng) * _DEG, cos_phi[:-1], cos_phi[1:])
 
 

@@ -158,7 +158,7 @@ def motion_speeds(track: Track, gap: Bool | None = None) -> F64:
     return _speeds(track, gap, 0.0)[0]
 
 
-def _speeds(track: Track, gap: Bool | None, idle_kmh: float) -> tuple[F64, F64]:
+def _speeds(track: Track, gap: Bool | None, idle_kmh: float, cos_phi: F64 | None = None) -> tuple[F64, F64]:
     """(motion speed, reported speed) of each fix; both the device's speed where it has one.
 
     The motion speed derived from positions is the lower of two displacement speeds: over a window
@@ -178,7 +178,7 @@ def _speeds(track: Track, gap: Bool | None, idle_kmh: float) -> tuple[F64, F64]:
     t = track.t
     if gap is None:
         gap = np.zeros(n - 1, np.bool_)
-    plane = _Plane.of(track)
+    plane = _Plane.of(track, cos_phi)
     i = np.arange(n)
     brk = gap | (np.diff(t) > int(LONG_STEP_S * MS_PER_S))
     before, after = _window(t, None, int(DERIVED_SPAN_S * MS_PER_S))
@@ -191,7 +191,13 @@ def _speeds(track: Track, gap: Bool | None, idle_kmh: float) -> tuple[F64, F64]:
         first, last = np.zeros(n, np.int64), np.full(n, n - 1, np.int64)
     np.maximum(before, first, out=before)
     np.minimum(after, last, out=after)
-    motion = np.fmin(plane.speed(before), plane.speed(after))
+    ahead = plane.speed(after)
+    # The window before fix i is the window ahead of fix before[i] wherever that one ends at i
+    # (nearly everywhere on a regularly sampled track): only the others are computed.
+    behind = ahead[before]
+    other = np.flatnonzero(after[before] != i)
+    behind[other] = plane.speed(before[other], other)
+    motion = np.fmin(behind, ahead)
     alone = np.flatnonzero(first == last)
     if alone.size:
         into = plane.speed(np.maximum(alone - 1, 0), alone)
@@ -266,7 +272,7 @@ class _Plane:
     s: F64
 
     @staticmethod
-    def of(track: Track) -> _Plane:
+    def of(track: Track, cos_phi: F64 | None = None) -> _Plane:
         phi = np.radians(track.lat)
         lng = track.lng
         if lng.shape[0] > 1 and float(np.abs(np.diff(lng)).max()) > 180.0:
@@ -274,7 +280,8 @@ class _Plane:
         y = ((phi - phi[0]) * EARTH_RADIUS_M).astype(np.float32)
         x = (np.radians(lng - lng[0]) * EARTH_RADIUS_M).astype(np.float32)
         seconds = (track.t - track.t[0]).astype(np.float64) / MS_PER_S
-        return _Plane(y, x, np.cos(phi).astype(np.float32), seconds)
+        c = np.cos(phi) if cos_phi is None else cos_phi
+        return _Plane(y, x, c.astype(np.float32), seconds)
 
     def speed(self, b: I64, a: I64 | None = None) -> F64:
         """km/h between fix ``a`` (every fix, in order, when None) and fix ``b`` (NaN where they
@@ -422,17 +429,18 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
 
     thr = settings.idle_speed_threshold
     radius = settings.parking_radius_m
-    legs = leg_lengths_m(lat, lng)
+    cos_phi = np.cos(np.radians(lat))
+    legs = leg_lengths_m(lat, lng, cos_phi)
     dt = np.diff(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        leg_kmh = legs * MS_TO_KMH / dt
     # A silent halt: a sampling step of a minute or more whose two fixes are within the parking
     # radius at an implied speed below the idle speed (the logger slept, or the platform polls
     # rarely, while the vehicle stood). The step itself is the evidence of standing, whatever the
     # speeds of the fixes either side say; one as long as a parking is a parking by itself.
-    silent = (dt >= int(LONG_STEP_S * MS_PER_S)) & (legs <= radius) & (leg_kmh < thr)
+    long_step = np.flatnonzero(dt >= int(LONG_STEP_S * MS_PER_S))  # few: computed on them alone
+    silent = np.zeros(n - 1, np.bool_)
+    silent[long_step] = (legs[long_step] <= radius) & (legs[long_step] * MS_TO_KMH < thr * dt[long_step])
     gap = (dt > int(settings.max_gap * MS_PER_S)) & ~silent
-    motion, speed = _speeds(track, gap, thr)
+    motion, speed = _speeds(track, gap, thr, cos_phi)
     moving = motion >= thr  # NaN compares False: unknown is not moving
     moving = extend_rolling(moving, track, gap, thr)
     moving = suppress_blips(moving, lat, lng, gap, settings.jitter_radius_m)
@@ -478,7 +486,9 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     # data stops there, or the next fix is beyond the parking radius after a step longer than a
     # parking (the vehicle moved on unseen, sometime during a step that could hide a parking
     # elsewhere: the standstill lasts while it was seen).
-    left_unseen = term_after | np.append(jump & (dt > int(settings.min_idle_duration * MS_PER_S)), False)[re]
+    left_unseen = term_after.copy()
+    inner = np.flatnonzero(~term_after)  # re < n - 1 there
+    left_unseen[inner] = jump[re[inner]] & (dt[re[inner]] > int(settings.min_idle_duration * MS_PER_S))
     run_end_ms = np.where(left_unseen, t[re], t[np.minimum(re + 1, n - 1)])
     long_enough = (run_end_ms - t[rs]) >= int(settings.min_idle_duration * MS_PER_S)
     qualify = _within_radius(lat, lng, rs, re, long_enough, radius)
@@ -508,7 +518,8 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     # speed is a driving speed is driven distance too, whatever its fixes' speeds read.
     usable = ~gap
     counted = usable & (moving[:-1] | moving[1:] | jump)
-    driven = np.flatnonzero(~counted & usable & (legs > settings.noise_leg_m) & (leg_kmh >= thr))
+    driven = np.flatnonzero(~counted & usable & (legs > settings.noise_leg_m))
+    driven = driven[legs[driven] * MS_TO_KMH >= thr * dt[driven]]
     if s.size and driven.size:
         # Legs s - 1 .. e - 1 are a trip's (its departure leg first); trips are in order.
         k = np.searchsorted(e, driven, side="right")  # the first trip that ends after the leg
@@ -525,7 +536,8 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
 
     parkings = _parkings(rs[qualify], re[qualify], run_end_ms[qualify], trips, gap_before, t, lat, lng)
     # Data gaps bridged as driving: counted legs long enough to have hidden a parking.
-    bridged = np.flatnonzero(counted & ~silent & (dt >= int(settings.min_idle_duration * MS_PER_S)))
+    bridged = long_step[counted[long_step] & ~silent[long_step]]
+    bridged = bridged[dt[bridged] >= int(settings.min_idle_duration * MS_PER_S)]
     return Segments(trips, parkings, t, lat, lng, speed, cum, moving, bridged)
 
 
@@ -546,7 +558,8 @@ def _join_stays(
     # Legs re[r] .. rs[r + 1] - 1 lie between two runs (one at least).
     lo, hi = re[:-1], rs[1:] - 1
     path = _range_reduce(np.add, legs, lo, hi)
-    broken = _range_reduce(np.maximum, run_break.astype(np.float64), lo, hi) > 0
+    breaks = np.flatnonzero(run_break)
+    broken = np.searchsorted(breaks, lo, side="left") != np.searchsorted(breaks, hi, side="right")
     brief = (t[re] - t[rs]) < int(settings.min_idle_duration * MS_PER_S)  # not a parking alone
     short = ~broken & (path < settings.min_trip_distance_m)
     short &= brief[:-1] & brief[1:]
