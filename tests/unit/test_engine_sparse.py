@@ -11,6 +11,7 @@ in the property test than the default run does.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -270,3 +271,36 @@ def test_a_trip_counts_every_leg_driven_at_a_driving_speed(story: tuple[Scenario
     assert short.size == 0, [
         (int(trips.start_ms[k]), int(trips.end_ms[k]), float(trips.distance_m[k]), float(inside[k])) for k in short
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Peaks of speeds derived from positions (issue #9, defect 3)
+# --------------------------------------------------------------------------------------------
+
+
+def burst_day(interval_s: float, *, noise: bool = True, report_speed: bool = False) -> Scenario:
+    """A town drive with one short burst to 90 km/h between two lights (seconds at the top)."""
+    sc = Scenario(T0, *HOME, seed=29, interval_s=interval_s, ignition=False, report_speed=report_speed, noise=noise)
+    burst = (HOME[0] + 0.008, HOME[1] + 0.008)  # about 1,040 m away
+    return sc.park(10).drive([burst], cruise_kmh=90).idle(0.5).drive([SHOP], cruise_kmh=40, halts=2).park(10)
+
+
+@pytest.mark.parametrize("interval_s", [1.0, 2.0, 5.0])
+def test_a_peak_speed_derived_from_positions_is_a_speed_the_vehicle_held(interval_s: float) -> None:
+    # Given a device without speed sampling every 1-5 s, and a burst to 90 km/h in town; the true
+    # speed every 0.5 s (the same story, noise-free, with speed): its top, and the highest speed
+    # it held for as long as a fix's two windows of at least 5 s span (10 s at 1 and 5 s
+    # sampling, 12 s at 2 s)
+    track, truth = simulate(burst_day(interval_s))
+    (true_trip,) = truth.trips
+    fine, _ = burst_day(0.5, noise=False, report_speed=True).build()
+    span_s = 2 * math.ceil(5.0 / interval_s) * interval_s
+    v = fine.speed.astype(np.float64)
+    held = float(np.lib.stride_tricks.sliding_window_view(v, round(span_s / 0.5)).min(axis=1).max())
+    assert held < true_trip.max_speed_kmh
+    # When it is segmented
+    seg = segment(track, SETTINGS)
+    # Then the trip's max speed is at least that held speed (within 3 %: GPS noise; a 30 s window
+    # averaged the burst down to about 60 km/h) and not above the true top (3 %)
+    (top,) = seg.trips.max_speed_kmh
+    assert held * 0.97 <= float(top) <= true_trip.max_speed_kmh * 1.03
