@@ -636,3 +636,20 @@ def test_on_every_real_track_halts_are_parkings_and_driving_legs_are_distance() 
         for k in range(len(trips)):
             driven = driving_legs_m(o.track, int(trips.start_ms[k]), int(trips.end_ms[k]), min_m=50.0)
             assert float(trips.distance_m[k]) >= driven - 1e-6, (name, k)
+
+
+def test_fcd_184_idle_time_after_the_last_trip_ends_with_the_data() -> None:
+    # Given floating car 184, whose fixes span minutes, in a report over the whole 272 days of the
+    # floating car data (2018-07-02 to 2019-03-31)
+    track = parsed("fcd_points_csv", "mm2fcd_points.csv")["fcd-184.csv"].track
+    # When its trips report with idle durations is built
+    report = trips_report(track, "UTC", "2018-07-02", "2019-03-31", show_idle_duration=True)
+    rows = [row for group in report["sheets"][0]["sections"][0]["data"] for row in group["rows"]]
+    # Then the idle time after its last trip lasts no longer than the fixes that show it parked
+    # (it read 6543:41 h, the time to the period end)
+    last_trip_end = rows[-1]["to"]["raw"]
+    assert 0.0 <= rows[-1]["idle_duration"]["raw"] <= (int(track.t[-1]) - last_trip_end) / 1000.0
+    # And every idle time is time the stops report shows as parked
+    o = analyse(track)
+    parked_s = float(o.seg.parkings.duration_s.sum())
+    assert sum(row["idle_duration"]["raw"] for row in rows) <= parked_s + 1e-6
