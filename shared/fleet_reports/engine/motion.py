@@ -21,7 +21,6 @@ from fleet_reports.engine.model import Track
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-F32 = npt.NDArray[np.float32]
 Bool = npt.NDArray[np.bool_]
 
 MS_PER_S = 1000.0
@@ -261,15 +260,15 @@ def _seek(t: I64, idx: I64, offset_ms: int, side: Literal["left", "right"]) -> I
 @dataclass(frozen=True)
 class _Plane:
     """Fix positions for fast displacements: northing and (unwrapped) longitude in metres along
-    the equator from the first fix (float32: a tenth of a metre within 1,000 km), the cosine of
-    the latitude, and seconds from the first fix. A displacement from a fix uses the tangent
-    plane at that fix (equirectangular): within 0.05 % of the great circle over the few
-    kilometres of a speed window."""
+    the equator, the cosine of the latitude, and the fix times. A displacement from
+    a fix uses the tangent plane at that fix (equirectangular): within 0.05 % of the great circle
+    over the few kilometres of a speed window. Absolute coordinates and whole milliseconds, so
+    that a fix's speeds do not depend on where the period starts."""
 
-    y: F32
-    x: F32
-    c: F32
-    s: F64
+    y: F64
+    x: F64
+    c: F64
+    t: I64
 
     @staticmethod
     def of(track: Track, cos_phi: F64 | None = None) -> _Plane:
@@ -277,22 +276,19 @@ class _Plane:
         lng = track.lng
         if lng.shape[0] > 1 and float(np.abs(np.diff(lng)).max()) > 180.0:
             lng = np.degrees(np.unwrap(np.radians(lng)))  # a track across the antimeridian
-        y = ((phi - phi[0]) * EARTH_RADIUS_M).astype(np.float32)
-        x = (np.radians(lng - lng[0]) * EARTH_RADIUS_M).astype(np.float32)
-        seconds = (track.t - track.t[0]).astype(np.float64) / MS_PER_S
         c = np.cos(phi) if cos_phi is None else cos_phi
-        return _Plane(y, x, c.astype(np.float32), seconds)
+        return _Plane(phi * EARTH_RADIUS_M, np.radians(lng) * EARTH_RADIUS_M, c, track.t)
 
     def speed(self, b: I64, a: I64 | None = None) -> F64:
         """km/h between fix ``a`` (every fix, in order, when None) and fix ``b`` (NaN where they
         are the same fix)."""
         if a is None:
-            dy, dx, span = self.y[b] - self.y, (self.x[b] - self.x) * self.c, self.s[b] - self.s
+            dy, dx, span = self.y[b] - self.y, (self.x[b] - self.x) * self.c, self.t[b] - self.t
         else:
-            dy, dx, span = self.y[b] - self.y[a], (self.x[b] - self.x[a]) * self.c[a], self.s[b] - self.s[a]
+            dy, dx, span = self.y[b] - self.y[a], (self.x[b] - self.x[a]) * self.c[a], self.t[b] - self.t[a]
         dist = np.sqrt(dx * dx + dy * dy)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out: F64 = dist * (3.6 / np.abs(span))
+            out: F64 = dist * (MS_TO_KMH / np.abs(span))
         out[span == 0] = np.nan
         return out
 
