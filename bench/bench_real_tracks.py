@@ -60,7 +60,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -512,6 +512,15 @@ def shown(items: list[T], verbose: bool, limit: int) -> tuple[list[T], str]:
     return items[:limit], f"- ... and {len(items) - limit} more (--verbose lists them)"
 
 
+def listed(items: list[T], verbose: bool, line: Callable[[T], str], label: str) -> list[str]:
+    """The lines of the items to print (the worst WORST unless verbose), and how many were left out."""
+    some, more = shown(items, verbose, WORST)
+    out = [line(item) for item in some]
+    if more:
+        out.append(more.replace("more", f"more in {label}"))
+    return out
+
+
 def print_list(title: str, lines: list[str], verbose: bool, limit: int) -> None:
     print(f"\n## {title}")
     some, more = shown(lines, verbose, limit)
@@ -578,21 +587,24 @@ def print_problems(rows: list[Row], verbose: bool) -> None:
             ((v.name, run) for v in r.vehicles for run in v.leg_runs if abs(run.delta_m) >= MIN_RUN_M),
             key=lambda x: -abs(x[1].delta_m),
         )
-        some_r, more = shown(top, verbose, WORST)
-        runs += [
-            f"- {name}: {utc(run.first_ms)} -> {utc(run.last_ms)} UTC, {run.delta_m:+.0f} m: {run.why}"
-            for name, run in some_r
-        ]
-        runs += [more.replace("more", f"more in {r.label}")] if more else []
+        runs += listed(
+            top,
+            verbose,
+            lambda x: f"- {x[0]}: {utc(x[1].first_ms)} -> {utc(x[1].last_ms)} UTC, {x[1].delta_m:+.0f} m: {x[1].why}",
+            r.label,
+        )
 
         bad = sorted((f for v in r.vehicles for f in v.faults), key=lambda f: f.max_kmh - f.avg_kmh)
-        some_f, more = shown(bad, verbose, WORST)
-        faults += [
-            f"- {f.vehicle} @ {f.limit} km/h: {utc(f.start_ms)} -> {utc(f.end_ms)} UTC "
-            f"({(f.end_ms - f.start_ms) / 1000:.1f} s, {f.distance_m:.0f} m): avg {f.avg_kmh:.1f} > max {f.max_kmh:.1f}"
-            for f in some_f
-        ]
-        faults += [more.replace("more", f"more in {r.label}")] if more else []
+        faults += listed(
+            bad,
+            verbose,
+            lambda f: (
+                f"- {f.vehicle} @ {f.limit} km/h: {utc(f.start_ms)} -> {utc(f.end_ms)} UTC "
+                f"({(f.end_ms - f.start_ms) / 1000:.1f} s, {f.distance_m:.0f} m): "
+                f"avg {f.avg_kmh:.1f} > max {f.max_kmh:.1f}"
+            ),
+            r.label,
+        )
 
         ratios = r.peak_ratios
         if ratios:
@@ -604,13 +616,15 @@ def print_problems(rows: list[Row], verbose: bool) -> None:
             (v for v in r.vehicles if not v.device_speed and v.trips and v.engine_max_kmh < PEAK_SHARE * v.peak_kmh),
             key=lambda v: v.engine_max_kmh / v.peak_kmh,
         )
-        some_p, more = shown(low, verbose, WORST)
-        peaks += [
-            f"- {v.name}{' *' if v.peak_kmh > PLAUSIBLE_KMH else ''}: engine {v.engine_max_kmh:.1f} km/h, "
-            f"{PEAK_WINDOW_S:.0f} s peak {v.peak_kmh:.1f} (path {v.path_kmh:.1f}) from {utc(v.peak_at_ms)} UTC"
-            for v in some_p
-        ]
-        peaks += [more.replace("more", f"more in {r.label}")] if more else []
+        peaks += listed(
+            low,
+            verbose,
+            lambda v: (
+                f"- {v.name}{' *' if v.peak_kmh > PLAUSIBLE_KMH else ''}: engine {v.engine_max_kmh:.1f} km/h, "
+                f"{PEAK_WINDOW_S:.0f} s peak {v.peak_kmh:.1f} (path {v.path_kmh:.1f}) from {utc(v.peak_at_ms)} UTC"
+            ),
+            r.label,
+        )
     print_list(
         f"Distance: legs counted differently, runs of >= {MIN_RUN_M:.0f} m (engine minus driven legs; largest first)",
         runs,
