@@ -22,6 +22,7 @@ CODES: dict[int, tuple[str, int]] = {
     11: ("Access denied", 403),
     13: ("Operation not permitted", 403),
     15: ("Too many requests (rate limit exceeded)", 429),
+    111: ("Wrong handler", 400),
     101: ("In demo mode this function is disabled", 403),
     102: ("Wrong login or password", 400),
     204: ("Entity not found", 404),

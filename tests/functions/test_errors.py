@@ -147,6 +147,8 @@ def test_parallel_cap(demo: Lambdas) -> None:
     # When one more is asked for, Then 15 (429)
     status, body = code_of(demo, "GenerateFunction", SEED_GENERATE)
     assert (status, body["status"]["code"]) == (429, 15)
+    # And its description is Navixy's, our detail after it
+    assert body["status"]["description"].startswith("Too many requests (rate limit exceeded): at most 5 reports")
     # And once they are done, generating works again
     demo.run_worker()
     generate(demo)

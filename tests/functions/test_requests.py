@@ -38,6 +38,8 @@ def test_login_session_and_logout(demo: Lambdas) -> None:
     # Given the demo owner's login
     status, body, _ = demo.api("AuthFunction", {"login": ACCESS.owner_login, "password": ACCESS.owner_password})
     assert status == 200 and len(body["hash"]) == 32
+    # Then the answer is Navixy's: success, type "authenticated" and the session hash
+    assert set(body) == {"success", "type", "hash"} and body["type"] == "authenticated"
     session = body["hash"]
     # When the session lists reports, Then it acts as the owner
     assert demo.api("ListFunction", {"hash": session})[0] == 200

@@ -581,9 +581,16 @@ def test_api_stage_binary_and_error_envelopes(resources_of: dict[str, Any]) -> N
     assert props["TracingEnabled"] is True
     assert props["BinaryMediaTypes"] == ["*~1*"]
 
-    # And API Gateway's own errors answer in the service's JSON envelope
+    # And API Gateway's own errors answer in the service's JSON envelope, an unknown action with
+    # Navixy's 111 "Wrong handler" (HTTP 400)
     responses = props["GatewayResponses"]
-    expected = {"DEFAULT_4XX": (5, None), "DEFAULT_5XX": (6, None), "THROTTLED": (15, 429)}
+    expected = {
+        "DEFAULT_4XX": (5, None),
+        "DEFAULT_5XX": (6, None),
+        "THROTTLED": (15, 429),
+        "MISSING_AUTHENTICATION_TOKEN": (111, 400),
+        "RESOURCE_NOT_FOUND": (111, 400),
+    }
     for kind, (code, status) in expected.items():
         response = responses[kind]
         body = json.loads(response["ResponseTemplates"]["application/json"])

@@ -83,7 +83,7 @@ def delete(event: Mapping[str, Any]) -> Response[str]:
 def user_auth(event: Mapping[str, Any]) -> Response[str]:
     request = parse_request(event, max_body_bytes=get_settings().max_body_bytes)
     params = validate(AuthParams, request.params)
-    return ok(hash=auth.login(params.login, params.password))
+    return ok(type="authenticated", hash=auth.login(params.login, params.password))
 
 
 def user_logout(event: Mapping[str, Any]) -> Response[str]:

@@ -115,8 +115,11 @@ class Gateway:
         body = req.rfile.read(length) if length else b""
         route = self.routes.get((req.command, url.path.rstrip("/") or "/"))
         if route is None:
-            status = 404 if not any(p == url.path for _, p in self.routes) else 405
-            self._send(req, status, {"Content-Type": "application/json"}, _gateway_error(5, "Wrong request format"))
+            if not any(p == (url.path.rstrip("/") or "/") for _, p in self.routes):
+                # An unknown action: API Gateway's MISSING_AUTHENTICATION_TOKEN response (template.yaml)
+                self._send(req, 400, {"Content-Type": "application/json"}, _gateway_error(111, "Wrong handler"))
+            else:
+                self._send(req, 405, {"Content-Type": "application/json"}, _gateway_error(5, "Wrong request format"))
             return
         name, handler = route
         headers = {k: v for k, v in req.headers.items()}

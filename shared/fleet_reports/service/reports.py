@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleet_reports.engine.catalog import GeofenceParams, PluginSpec, SensorsParams, plugin_spec
-from fleet_reports.errors import ApiError, invalid, validate
+from fleet_reports.errors import CODES, ApiError, invalid, validate
 from fleet_reports.service import times
 from fleet_reports.service.auth import Principal
 from fleet_reports.service.models import GenerateParams
@@ -123,7 +123,8 @@ def generate(principal: Principal, params: GenerateParams, *, iso: bool = False)
         store.create_report(item, settings.max_parallel_reports)
     except store.TooManyActive as exc:
         raise ApiError(
-            15, f"Too many requests: at most {settings.max_parallel_reports} reports may generate at once"
+            15,
+            f"{CODES[15][0]}: at most {settings.max_parallel_reports} reports may generate at once",
         ) from exc
     try:
         queue.send_job(json.dumps({"pool": principal.pool, "report_id": report_id}))
