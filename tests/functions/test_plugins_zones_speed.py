@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -115,3 +116,17 @@ def test_speed_violations_of_the_seed_day_end_to_end(demo: Lambdas) -> None:
         assert "location" in r["address"]
     assert summary["rows"][0]["raw"] == float(len(rows))
     assert note["text"] == "Speed over 80 km/h for longer than 0.17 min."
+
+
+def test_list_leaves_out_null_parameters(demo: Lambdas) -> None:
+    # Given a geofence report generated without zone_ids (every zone of the owner)
+    status, body = generate(demo, {"plugin_id": 8})
+    assert status == 200, body
+    # When the reports are listed
+    status, listed, _ = demo.api("ListFunction", {"hash": HASH})
+    assert status == 200
+    (item,) = [r for r in listed["list"] if r["id"] == int(body["id"])]
+    # Then its parameters echo what was asked, and no null field: zone_ids is left out
+    (plugin,) = item["parameters"]["plugins"]
+    assert plugin["plugin_id"] == 8 and "zone_ids" not in plugin
+    assert ": null" not in json.dumps(item)

@@ -58,17 +58,28 @@ def test_plugin_list(demo: Lambdas) -> None:
     assert [p["id"] for p in body["list"]] == [4, 6, 7, 8, 9, 27, 91]
     assert plugins[4]["max_time_span"] == "P90D" and plugins[91]["max_time_span"] == "P1D"
     assert plugins[91]["single_tracker"] and not plugins[4]["single_tracker"]
-    # And each parameter says its type, default, what it does and its limits
-    trips = {p["name"]: p for p in plugins[4]["parameters"]}
+    # And each is Navixy's plugin object (plugin 4 as its documentation's example), our fields extra
+    trip = plugins[4]
+    assert {k: trip[k] for k in ("id", "type", "module", "ui_module", "filter")} == {
+        "id": 4,
+        "type": "tracker_report",
+        "module": "com.navixy.plugin.tracker.report.trip",
+        "ui_module": "Trip",
+        "filter": {"exclusion": True, "values": []},
+    }
+    for plugin in body["list"]:
+        assert plugin["type"] == "tracker_report" and plugin["module"].startswith("com.navixy.plugin.tracker.report.")
+        assert isinstance(plugin["parameters"], dict)
+    # And each parameter, keyed by its name, says its type, default, what it does and its limits
+    trips = plugins[4]["parameters"]
     assert trips["split"] == {
-        "name": "split",
         "type": "boolean",
         "required": False,
         "default": True,
         "description": trips["split"]["description"],
     }
     assert trips["split"]["description"] and "plugin_id" not in trips
-    sensors = {p["name"]: p for p in plugins[9]["parameters"]}
+    sensors = plugins[9]["parameters"]
     assert sensors["sensors"]["required"] and sensors["sensors"]["items"] == {
         "tracker_id": "integer",
         "sensor_id": "integer",
@@ -78,5 +89,7 @@ def test_plugin_list(demo: Lambdas) -> None:
         21600,
     )
     assert sensors["graph_type"]["enum"] == ["time", "mileage"]
-    zones = {p["name"]: p for p in plugins[8]["parameters"]}["zone_ids"]
-    assert zones["type"] == "array" and zones["nullable"] and zones["default"] is None
+    # And no field is null: a parameter without a default has no "default" (Navixy omits nulls)
+    zones = plugins[8]["parameters"]["zone_ids"]
+    assert zones["type"] == "array" and zones["nullable"] and "default" not in zones
+    assert ": null" not in json.dumps(body)

@@ -100,19 +100,32 @@ class PluginSpec:
     name: str
     params: type[PluginParams]
     default_title: str
+    ui_module: str  # Navixy's plugin object: ``ui_module``, and ``module`` (MODULE_PREFIX + module)
+    module: str
     span_setting: Literal["max_time_span", "point_report_max_time_span"] = "max_time_span"
     single_tracker: bool = False
 
 
+MODULE_PREFIX = "com.navixy.plugin.tracker.report."
+"""Navixy documents the module of plugin 4 (``com.navixy.plugin.tracker.report.trip``, UI module
+``Trip``); the others follow the same pattern with their own name."""
+
 PLUGINS: dict[int, PluginSpec] = {
-    4: PluginSpec(4, "Trips", TripsParams, "Trip report"),
-    8: PluginSpec(8, "Geofence visits", GeofenceParams, "Geofence visits report"),
-    9: PluginSpec(9, "Measuring sensors", SensorsParams, "Measuring sensors report"),
-    27: PluginSpec(27, "Speed violation", SpeedingParams, "Speed violation report"),
-    6: PluginSpec(6, "Stops", StopsParams, "Stops report"),
-    7: PluginSpec(7, "Engine hours", EngineHoursParams, "Engine hours report"),
+    4: PluginSpec(4, "Trips", TripsParams, "Trip report", "Trip", "trip"),
+    8: PluginSpec(8, "Geofence visits", GeofenceParams, "Geofence visits report", "Geofences", "geofences"),
+    9: PluginSpec(9, "Measuring sensors", SensorsParams, "Measuring sensors report", "Sensors", "sensors"),
+    27: PluginSpec(27, "Speed violation", SpeedingParams, "Speed violation report", "Speeding", "speeding"),
+    6: PluginSpec(6, "Stops", StopsParams, "Stops report", "Stops", "stops"),
+    7: PluginSpec(7, "Engine hours", EngineHoursParams, "Engine hours report", "EngineHours", "engine_hours"),
     91: PluginSpec(
-        91, "Point report", PointsParams, "Point report", span_setting="point_report_max_time_span", single_tracker=True
+        91,
+        "Point report",
+        PointsParams,
+        "Point report",
+        "Points",
+        "points",
+        span_setting="point_report_max_time_span",
+        single_tracker=True,
     ),
 }
 """The plugins this deployment serves; the others in :data:`PLANNED` answer 222 until their engine lands."""
@@ -125,18 +138,34 @@ def plugin_spec(plugin_id: int) -> PluginSpec | None:
 
 
 def describe_plugins(spans: dict[str, str] | None = None) -> list[dict[str, object]]:
-    """Each plugin and its parameters, for ``/plugin/list``: name, JSON type, required, default,
-    description and constraints (minimum, maximum, enum, items). ``spans`` maps the span
-    settings (``max_time_span``, ``point_report_max_time_span``) to the deployment's values."""
+    """Each plugin as Navixy's plugin object documents it (``id``, ``type``, ``module``,
+    ``ui_module``, ``filter``, ``parameters`` as an object), with our description as extra fields
+    that do not break it: ``name``, ``title``, ``max_time_span``, ``single_tracker``, and each
+    parameter's JSON type, required, default, description and constraints (minimum, maximum,
+    enum, items), keyed by its name. Null fields are omitted, as Navixy omits them. ``spans`` maps
+    the span settings (``max_time_span``, ``point_report_max_time_span``) to the deployment's
+    values."""
     out: list[dict[str, object]] = []
     for spec in sorted(PLUGINS.values(), key=lambda p: p.id):
-        item: dict[str, object] = {"id": spec.id, "name": spec.name, "title": spec.default_title}
-        if spans is not None:
-            item["max_time_span"] = spans.get(spec.span_setting)
+        item: dict[str, object] = {
+            "id": spec.id,
+            "type": "tracker_report",
+            "module": MODULE_PREFIX + spec.module,
+            "ui_module": spec.ui_module,
+            "filter": {"exclusion": True, "values": []},  # every device model
+            "name": spec.name,
+            "title": spec.default_title,
+        }
+        if spans is not None and spans.get(spec.span_setting) is not None:
+            item["max_time_span"] = spans[spec.span_setting]
         item["single_tracker"] = spec.single_tracker
-        item["parameters"] = [dict(entry) for entry in _parameters(spec.id)]
+        item["parameters"] = {str(entry["name"]): _without_nulls(entry) for entry in _parameters(spec.id)}
         out.append(item)
     return out
+
+
+def _without_nulls(entry: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in entry.items() if v is not None and k != "name"}
 
 
 @cache

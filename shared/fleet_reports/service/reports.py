@@ -31,7 +31,8 @@ def _check_plugin(params: GenerateParams) -> tuple[PluginSpec, dict[str, Any]]:
         raise ApiError(222)
     plugin = validate(spec.params, params.plugin, prefix="plugin")
     # Options the plugin does not know are ignored, not stored (api.md): only its own fields.
-    return spec, plugin.model_dump(mode="json", include=set(type(plugin).model_fields))
+    # Null fields are left out, as Navixy leaves them out when it echoes the parameters.
+    return spec, plugin.model_dump(mode="json", include=set(type(plugin).model_fields), exclude_none=True)
 
 
 def _tracker_ids(params: GenerateParams, plugin: dict[str, Any], spec: PluginSpec) -> list[int]:
@@ -149,25 +150,36 @@ def list_reports(principal: Principal, *, iso: bool = False) -> list[dict[str, A
     for item in map(_settle, store.list_reports(principal.pool)):
         tz = item.get("locale_info", {}).get("time_zone", principal.user.time_zone)
         out.append(
-            {
-                "id": item["id"],
-                "title": item["title"],
-                "created": _wire_time(item, "created", tz, iso),
-                "from": _wire_time(item, "from", tz, iso),
-                "to": _wire_time(item, "to", tz, iso),
-                "time_filter": item["time_filter"],
-                "percent": int(item.get("percent", 0)),
-                "type": item.get("type", "user"),
-                "state": item.get("state"),
-                "parameters": {
-                    "geocoder": item.get("geocoder"),
-                    "trackers": item.get("trackers", []),
-                    "plugins": [item["plugin"]],
-                    "locale_info": item.get("locale_info", {}),
-                },
-            }
+            _without_nulls(
+                {
+                    "id": item["id"],
+                    "title": item["title"],
+                    "created": _wire_time(item, "created", tz, iso),
+                    "from": _wire_time(item, "from", tz, iso),
+                    "to": _wire_time(item, "to", tz, iso),
+                    "time_filter": item["time_filter"],
+                    "percent": int(item.get("percent", 0)),
+                    "type": item.get("type", "user"),
+                    "state": item.get("state"),
+                    "parameters": {
+                        "geocoder": item.get("geocoder"),
+                        "trackers": item.get("trackers", []),
+                        "plugins": [item["plugin"]],
+                        "locale_info": item.get("locale_info", {}),
+                    },
+                }
+            )
         )
     return out
+
+
+def _without_nulls(value: Any) -> Any:
+    """``value`` with every null field left out, at any depth (Navixy omits null fields)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 STALE_REASON = "the report's computation stopped without finishing (time limit or crash); please generate it again"
