@@ -46,6 +46,19 @@ def test_form_and_query_decode_json_text() -> None:
     assert req.params["trackers"] == [1, 2] and req.hash == H
 
 
+def test_a_json_body_sent_as_curl_s_default_form_is_json() -> None:
+    # Given `curl -d '{"hash": ..., "report_id": 5}'`: a JSON object under the form content type
+    body = json.dumps({"hash": H, "report_id": 5})
+    # When it is parsed
+    req = parse_request(event(body, ctype="application/x-www-form-urlencoded"), max_body_bytes=1000)
+    # Then it is read as the JSON it is
+    assert req.params["report_id"] == 5 and req.hash == H
+    # And a broken one is still a clear error 5
+    with pytest.raises(ApiError) as err:
+        parse_request(event("{broken", ctype="application/x-www-form-urlencoded"), max_body_bytes=1000)
+    assert err.value.code == 5
+
+
 def test_base64_body() -> None:
     e = event(base64.b64encode(json.dumps({"hash": H}).encode()).decode())
     e["isBase64Encoded"] = True

@@ -103,8 +103,10 @@ def parse_request(event: Mapping[str, Any], *, max_body_bytes: int) -> Request:
     if text.strip():
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         is_json = ctype == "application/json" or ctype.endswith("+json")
-        if not is_json and ctype != "application/x-www-form-urlencoded":
-            is_json = text.lstrip()[:1] == "{"  # no or odd content type: sniff
+        if not is_json:
+            # No, an odd, or curl's default form content type (`curl -d '{...}'`): a body that
+            # opens a JSON object is JSON (no form field starts with a brace).
+            is_json = text.lstrip()[:1] == "{"
         if is_json:
             try:
                 body = loads(text)
