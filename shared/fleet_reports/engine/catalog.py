@@ -54,6 +54,8 @@ class SensorsParams(PluginParams):
     graph_type: Literal["time", "mileage"] = _opt("time", "the chart's x axis")
     smoothing: bool = _opt(False, "rolling median of the readings")
     show_coordinates: bool = _opt(False, "coordinates beside the addresses")
+    show_address: bool = _opt(False, "the address where each row's first reading was taken")
+    filter: bool = _opt(True, "smart filter: the mileage axis counts only the trips it keeps, not GPS drift")
     sensors: list[SensorRef] = Field(min_length=1, description="the sensors: [{tracker_id, sensor_id}]")
 
 
@@ -62,12 +64,14 @@ class StopsParams(PluginParams):
 
     show_coordinates: bool = _opt(False, "coordinates beside the addresses")
     group_by_driver: bool = _opt(False, "group by the driver assigned at the stop start")
+    filter: bool = _opt(True, "smart filter: a trip it drops (under 300 m, drift) is folded into the stops")
 
 
 class EngineHoursParams(PluginParams):
     """Plugin 7: engine hours (ignition-on intervals)."""
 
     show_detailed: bool = _opt(True, "list every interval under its day, not only the day totals")
+    filter: bool = _opt(True, "smart filter: moves it drops (under 300 m, drift) are idle time, not motion")
 
 
 class GeofenceParams(PluginParams):
@@ -86,6 +90,7 @@ class SpeedingParams(PluginParams):
     min_duration_minutes: float = _opt(1, "only runs over the limit lasting longer, minutes", ge=0, le=1440)
     show_coordinates: bool = _opt(False, "coordinates beside the addresses")
     group_by_driver: bool = _opt(False, "group by the driver assigned at the violation start")
+    filter: bool = _opt(True, "smart filter: no violation outside the trips it keeps (speed spikes of GPS drift)")
 
 
 class PointsParams(PluginParams):

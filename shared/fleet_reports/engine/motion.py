@@ -707,6 +707,16 @@ def _parkings(
     return Parkings(p_start, p_end, t[p_start], end_ms[last], mlat, mlng)
 
 
+def in_trips(seg: Segments) -> Bool:
+    """Which fixes lie inside one of the segments' (kept) trips, ends included."""
+    n = seg.t.shape[0]
+    mark = np.zeros(n + 1, np.int32)
+    np.add.at(mark, seg.trips.start_idx, 1)
+    np.add.at(mark, seg.trips.end_idx + 1, -1)
+    out: Bool = np.cumsum(mark[:-1]) > 0
+    return out
+
+
 def merge_by_day(trips: Trips, day_starts_ms: I64) -> Trips:
     """``split: false``: one trip per local day (by start) from its first to its last trip.
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from fleet_reports.engine.catalog import EngineHoursParams
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
-from fleet_reports.engine.motion import segment
+from fleet_reports.engine.motion import in_trips, segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
     Json,
@@ -76,19 +76,21 @@ class TrackerHours:
     intervals: Intervals | None  # None: the tracker has no ignition sensor
 
 
-def motion_function(track: Track, data: TrackerData) -> tuple[F64, F64]:
+def motion_function(track: Track, data: TrackerData, smart_filter: bool = True) -> tuple[F64, F64]:
     """Breakpoints of M(t) = seconds spent moving up to t (a moving fix moves until the next fix,
-    never across a gap over 15 minutes); evaluate with ``np.interp(t, *fn)``."""
+    never across a gap over 15 minutes; with the smart filter, only inside the trips it keeps);
+    evaluate with ``np.interp(t, *fn)``."""
     n = len(track)
     if n < 2:
         return np.array([0.0, 1.0]), np.array([0.0, 0.0])
-    moving = segment(track, data.settings, smart_filter=False).moving
+    seg = segment(track, data.settings, smart_filter=smart_filter)
+    moving = seg.moving & in_trips(seg) if smart_filter else seg.moving
     dt = np.diff(track.t)
     counted = np.where(moving[:-1] & (dt <= IGNITION_GAP_MS), dt, 0).astype(np.float64) / 1000.0
     return track.t.astype(np.float64), np.concatenate(([0.0], np.cumsum(counted)))
 
 
-def compute_hours(data: TrackerData, filter_windows: tuple[I64, I64] | None) -> TrackerHours:
+def compute_hours(data: TrackerData, filter_windows: tuple[I64, I64] | None, smart_filter: bool = True) -> TrackerHours:
     series = ignition_series(data.info, data.track)
     if series is None:
         return TrackerHours(data.info, None)
@@ -97,7 +99,7 @@ def compute_hours(data: TrackerData, filter_windows: tuple[I64, I64] | None) -> 
     starts, ends = starts[keep], ends[keep]
     if filter_windows is not None:  # cut at the windows' edges, like trips and stops
         _, starts, ends = clip_to_windows(starts, ends, *filter_windows)
-    fn = motion_function(data.track, data)
+    fn = motion_function(data.track, data, smart_filter)
     motion = np.interp(ends.astype(np.float64), *fn) - np.interp(starts.astype(np.float64), *fn)
     return TrackerHours(data.info, Intervals(starts, ends, motion))
 
@@ -107,7 +109,7 @@ def build_sheets(ctx: ReportContext, params: EngineHoursParams, trackers: Iterab
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    results = [compute_hours(data, wins) for data in trackers]
+    results = [compute_hours(data, wins, params.filter) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
     sheets: list[Json] = []

@@ -11,9 +11,10 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
+from fleet_reports.engine.address import AddressBook, format_coordinates
 from fleet_reports.engine.catalog import SensorsParams
 from fleet_reports.engine.model import ReportContext, SensorInfo, Track
-from fleet_reports.engine.motion import segment
+from fleet_reports.engine.motion import Segments, in_trips, segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
     Json,
@@ -53,6 +54,7 @@ class Buckets:
     minimum: F64
     maximum: F64
     total: F64
+    first_fix: I64  # the fix of each bucket's first reading
 
     @property
     def average(self) -> F64:
@@ -104,6 +106,7 @@ def bucketize(r: Readings, bounds: I64, interval_s: int) -> Buckets:
         minimum=np.minimum.reduceat(r.value, first),
         maximum=np.maximum.reduceat(r.value, first),
         total=np.add.reduceat(r.value, first),
+        first_fix=r.fix_index[first],
     )
 
 
@@ -127,6 +130,7 @@ def build_sheets(ctx: ReportContext, params: SensorsParams, trackers: Iterable[T
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
+    book = AddressBook.of(ctx) if params.show_address else None
     wanted: dict[int, list[int]] = {}
     for ref in params.sensors:
         ids = wanted.setdefault(ref.tracker_id, [])
@@ -148,8 +152,12 @@ def build_sheets(ctx: ReportContext, params: SensorsParams, trackers: Iterable[T
             if r.t.size == 0:
                 continue
             if params.graph_type == "mileage" and mileage_km is None:
-                mileage_km = segment(track, data.settings, smart_filter=False).cum_distance_m / 1000.0
-            sections.append(_table(sensor, bucketize(r, bounds, params.details_interval_seconds), fmt, dates))
+                mileage_km = mileage_of(segment(track, data.settings, smart_filter=params.filter), params.filter)
+            buckets = bucketize(r, bounds, params.details_interval_seconds)
+            places = None
+            if book is not None:
+                places = _places(track, buckets.first_fix, book, params.show_coordinates)
+            sections.append(_table(sensor, buckets, fmt, dates, places))
             sections.append(_chart(sensor, r, fmt, mileage_km))
         if sections:
             sheets.append(sheet(data.info.label, [data.info.id], sections))
@@ -158,11 +166,34 @@ def build_sheets(ctx: ReportContext, params: SensorsParams, trackers: Iterable[T
     return sheets
 
 
+def mileage_of(seg: Segments, smart_filter: bool) -> F64:
+    """Kilometres driven up to each fix: every counted leg, or with the smart filter only the legs
+    inside the trips it keeps (GPS drift while parked never moves the axis)."""
+    if not smart_filter or seg.t.shape[0] < 2:
+        out: F64 = seg.cum_distance_m / 1000.0
+        return out
+    inside = in_trips(seg)
+    steps = np.diff(seg.cum_distance_m) * inside[1:]  # legs into a trip's fixes (departure legs too)
+    return np.concatenate(([0.0], np.cumsum(steps))) / 1000.0
+
+
+def _places(track: Track, fixes: I64, book: AddressBook, show_coordinates: bool) -> list[Json]:
+    """The address cell of each row: where its first reading was taken (with coordinates)."""
+    lat, lng = track.lat[fixes], track.lng[fixes]
+    out: list[Json] = []
+    named = book.lookup(lat, lng)
+    for name, la, ln, ms in zip(named, lat.tolist(), lng.tolist(), track.t[fixes].tolist(), strict=True):
+        plain = format_coordinates(la, ln)
+        text = f"{name} ({plain})" if show_coordinates and name != plain else name
+        out.append(cell(text, float(ms), (la, ln)))
+    return out
+
+
 def _title(fmt: Formatter, key: str, units: str) -> str:
     return fmt.msg("with_unit.column", name=fmt.msg(key), unit=units) if units else fmt.msg(key)
 
 
-def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date]) -> Json:
+def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date], places: list[Json] | None) -> Json:
     msg = fmt.msg
     cols = [
         column("time", msg("sensors.time"), align="left", width=2, weight=1),
@@ -170,6 +201,8 @@ def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date]) ->
         column("max", _title(fmt, "sensors.max", sensor.units)),
         column("avg", _title(fmt, "sensors.avg", sensor.units)),
     ]
+    if places is not None:
+        cols.append(column("address", msg("sensors.address"), align="left", width=4, weight=3))
     avg = b.average
     rows = [
         {
@@ -180,6 +213,9 @@ def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date]) ->
         }
         for k in range(b.start_ms.shape[0])
     ]
+    if places is not None:
+        for row, place in zip(rows, places, strict=True):
+            row["address"] = place
     first = np.flatnonzero(np.concatenate(([True], np.diff(b.day) != 0)))
     last = np.append(first[1:], b.day.shape[0])
     groups = []

@@ -26,7 +26,7 @@ from fleet_reports.engine.address import AddressBook, format_coordinates
 from fleet_reports.engine.catalog import SpeedingParams
 from fleet_reports.engine.geo import leg_lengths_m
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
-from fleet_reports.engine.motion import MS_PER_S, at_least_average, expand_ranges, fix_speeds
+from fleet_reports.engine.motion import MS_PER_S, at_least_average, expand_ranges, fix_speeds, segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
     Json,
@@ -136,6 +136,10 @@ def compute_violations(
     if filter_windows is not None:
         _, start, end = clip_to_windows(start, end, *filter_windows)
     keep = (end - start) > round(params.min_duration_minutes * 60 * MS_PER_S)
+    if params.filter and keep.any():  # only inside the trips the smart filter keeps
+        trips = segment(track, data.settings).trips
+        k = np.searchsorted(trips.start_ms, end, side="left") - 1  # the last trip starting before the end
+        keep &= (k >= 0) & (trips.end_ms[np.maximum(k, 0)] > start) if len(trips) else np.zeros_like(keep)
     start, end = start[keep], end[keep]
     if start.size == 0:
         return Violations(data.info, i0, i0, f0, f0, f0, f0)

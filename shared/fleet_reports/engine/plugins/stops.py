@@ -149,10 +149,11 @@ class TrackerStops:
         return float(self.ignition_s.sum()) if self.ignition_s is not None else 0.0
 
 
-def compute_stops(data: TrackerData, filter_windows: tuple[I64, I64] | None) -> TrackerStops:
-    """Parkings of one tracker; with a time filter, cut at its windows' edges like trips (each
-    piece of a parking inside a window is a stop)."""
-    parkings = segment(data.track, data.settings).parkings
+def compute_stops(data: TrackerData, filter_windows: tuple[I64, I64] | None, smart_filter: bool = True) -> TrackerStops:
+    """Parkings of one tracker (with the smart filter, a trip it drops is folded into them); with
+    a time filter, cut at its windows' edges like trips (each piece of a parking inside a window
+    is a stop)."""
+    parkings = segment(data.track, data.settings, smart_filter=smart_filter).parkings
     if filter_windows is not None and len(parkings):
         k, start, end = clip_to_windows(parkings.start_ms, parkings.end_ms, *filter_windows)
         parkings = Parkings(parkings.start_idx[k], parkings.end_idx[k], start, end, parkings.lat[k], parkings.lng[k])
@@ -170,7 +171,7 @@ def build_sheets(ctx: ReportContext, params: StopsParams, trackers: Iterable[Tra
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
     book = AddressBook.of(ctx)
-    results = [compute_stops(data, wins) for data in trackers]
+    results = [compute_stops(data, wins, params.filter) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
     sheets: list[Json] = []
