@@ -262,3 +262,23 @@ def test_the_summary_time_in_zones_in_a_spreadsheet_is_the_sum_of_the_rows_to_th
     # keeps the wire format (minutes with 2 decimals)
     assert summary["Time in zones"].total_seconds() == pytest.approx(visits, abs=1e-3)
     assert report["sheets"][0]["sections"][1]["rows"][2]["raw"] == as_minutes(visits)
+
+
+def test_a_visit_cut_by_the_data_says_so() -> None:
+    # Given a van parked inside the depot circle when its data begins, driving out north 10 km
+    # from the depot's centre into the sausage road zone, where the data ends while it is inside
+    start = north(5000.0)
+    sc = Scenario(T0, *start, interval_s=10.0, noise=False)
+    sc.park(10).drive([north(4500.0, start)], cruise_kmh=72, road=False, variation=0.0).park(10)
+    track = sc.build()[0]
+    # When the visits are reported
+    rows = rows_of(run(context(), {TRACKER.id: track})["sheets"][0])
+    # Then the depot visit's entry says the van was already inside, and the road visit's exit
+    # that it still was: neither is a time it crossed the boundary
+    by_zone = {row["zone"]["v"]: row for row in rows}
+    assert by_zone["Depot"]["entry"]["v"].endswith("(already inside)")
+    assert by_zone["Depot"]["entry"]["raw"] == float(track.t[0])
+    assert not by_zone["Depot"]["exit"]["v"].endswith(")")
+    assert by_zone["Main road"]["exit"]["v"].endswith("(still inside)")
+    assert by_zone["Main road"]["exit"]["raw"] == float(track.t[-1])
+    assert not by_zone["Main road"]["entry"]["v"].endswith(")")

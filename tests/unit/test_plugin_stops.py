@@ -100,7 +100,13 @@ def test_every_parking_with_boundaries_duration_address_and_ignition() -> None:
     assert [g["header"] for g in table["data"]] == ["Oct 6, 2020 (Tue) : 3", "Oct 7, 2020 (Wed) : 1"]
     day1 = table["data"][0]
     assert day1["total"]["text"] == "In total:"
-    assert day1["total"]["duration"]["raw"] == sum(r["duration"]["raw"] for r in day1["rows"])
+    # And a day's total is the time of its stops within that day: the stop across local midnight
+    # counts up to midnight there (its row shows it whole), so a day never holds more than 24 h
+    midnight = T0 + 21 * 3_600_000  # 2020-10-07 00:00 in Moscow
+    within = [(min(r["end"]["raw"], midnight) - r["start"]["raw"]) / 1000 for r in day1["rows"]]
+    assert day1["rows"][-1]["end"]["raw"] > midnight
+    assert day1["total"]["duration"]["raw"] == pytest.approx(sum(within), abs=1e-6)
+    assert day1["total"]["duration"]["raw"] < sum(r["duration"]["raw"] for r in day1["rows"])
     assert day1["total"]["ignition"]["raw"] == sum(r["ignition"]["raw"] for r in day1["rows"])
 
     # And the summary counts the stops; its durations are in minutes (the wire format's quirk)

@@ -47,6 +47,8 @@ class TrackerVisits:
     entry_ms: I64
     exit_ms: I64
     distance_m: F64
+    first_ms: int = 0  # the tracker's first and last fix of the period: a visit that begins at
+    last_ms: int = 0  # the first was already under way, one that ends at the last still was
 
     def __len__(self) -> int:
         return int(self.entry_ms.shape[0])
@@ -116,7 +118,7 @@ def compute_visits(
         distance = np.interp(exit_.astype(np.float64), tf, cum) - np.interp(entry.astype(np.float64), tf, cum)
     else:
         distance = np.zeros(entry.shape[0], np.float64)
-    return TrackerVisits(data.info, zone, entry, exit_, np.maximum(distance, 0.0))
+    return TrackerVisits(data.info, zone, entry, exit_, np.maximum(distance, 0.0), int(track.t[0]), int(track.t[-1]))
 
 
 def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[TrackerData]) -> list[Json]:
@@ -162,6 +164,13 @@ def _zone_cell(zone: Zone) -> Json:
     return cell(zone.label, float(zone.id))
 
 
+def _cut(fmt: Formatter, ms: int, edge_ms: int, key: str) -> str:
+    """An entry or exit time; at the first or last fix of the period the visit was cut there:
+    the vehicle was already inside when the data begins, or still inside when it ends."""
+    text = fmt.time_of_day(ms)
+    return f"{text} ({fmt.msg(key)})" if ms == edge_ms else text
+
+
 def _tracker_sheet(
     r: TrackerVisits, zones: list[Zone], params: GeofenceParams, fmt: Formatter, dates: list[date], bounds: I64
 ) -> Json:
@@ -172,8 +181,8 @@ def _tracker_sheet(
     for k in range(len(r)):
         row: Json = {
             "zone": _zone_cell(zones[int(r.zone[k])]),
-            "entry": cell(fmt.time_of_day(int(r.entry_ms[k])), float(r.entry_ms[k])),
-            "exit": cell(fmt.time_of_day(int(r.exit_ms[k])), float(r.exit_ms[k])),
+            "entry": cell(_cut(fmt, int(r.entry_ms[k]), r.first_ms, "geofences.already_inside"), float(r.entry_ms[k])),
+            "exit": cell(_cut(fmt, int(r.exit_ms[k]), r.last_ms, "geofences.still_inside"), float(r.exit_ms[k])),
             "duration": fmt.duration(float(dur[k])),
         }
         if params.show_mileage:

@@ -139,6 +139,7 @@ class TrackerStops:
     info: TrackerInfo
     parkings: Parkings
     ignition_s: F64 | None  # ignition-on seconds during each parking; None: no ignition sensor
+    ignition_fn: tuple[F64, F64] | None = None  # ignition-on time up to t (time_on_function)
 
     @property
     def duration_s(self) -> float:
@@ -162,6 +163,7 @@ def compute_stops(data: TrackerData, filter_windows: tuple[I64, I64] | None, sma
     if series is not None:
         fn = time_on_function(*on_intervals(*series))
         ignition = overlap_s(fn, parkings.start_ms, parkings.end_ms)
+        return TrackerStops(data.info, parkings, ignition, fn)
     return TrackerStops(data.info, parkings, ignition)
 
 
@@ -241,9 +243,14 @@ def _tracker_sheet(
     first, last = runs(key)
     for a, b in zip(first, last, strict=True):
         idx = order[a:b]
-        total: Json = {"text": msg("in_total"), "duration": fmt.duration(float(dur[idx].sum()))}
-        if r.ignition_s is not None:
-            total["ignition"] = fmt.duration(float(r.ignition_s[idx].sum()))
+        # A day's totals are the time of its stops within that day: an overnight stop counts up
+        # to midnight here (its row shows it whole), so a day never holds more than 24 h.
+        d = int(day[idx[0]])
+        lo = np.clip(p.start_ms[idx], bounds[d], bounds[d + 1])
+        hi = np.clip(p.end_ms[idx], bounds[d], bounds[d + 1])
+        total: Json = {"text": msg("in_total"), "duration": fmt.duration(float((hi - lo).sum()) / 1000.0)}
+        if r.ignition_fn is not None:
+            total["ignition"] = fmt.duration(float(overlap_s(r.ignition_fn, lo, hi).sum()))
         header = msg.day_header(dates[int(day[idx[0]])], b - a)
         if params.group_by_driver:
             header = msg("stops.driver_group", driver=names[int(idx[0])], day=header)
