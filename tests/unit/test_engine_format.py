@@ -63,16 +63,24 @@ def test_locale_resolution() -> None:
     [
         ("en_US", 106.289, 2, "106.29", 106.29),
         ("en_US", 523.82, 1, "523.8", 523.8),
-        ("en_US", 12.0, 2, "12", 12.0),
+        ("en_US", 12.0, 2, "12.00", 12.0),
+        ("en_US", 95.8, 2, "95.80", 95.8),
         ("en_US", 515855.4, 0, "515855", 515855.0),
-        ("en_US", -0.001, 2, "0", 0.0),
+        ("en_US", -0.001, 2, "0.00", 0.0),
         ("ru_RU", 106.289, 2, "106,29", 106.29),
         ("ru_RU", 515855.4, 0, "515\u00a0855", 515855.0),
         ("ru_RU", 1234567.891, 2, "1\u00a0234\u00a0567,89", 1234567.89),
     ],
 )
 def test_number_formatting(locale: str, value: float, decimals: int, text: str, raw: float) -> None:
+    # Given a number and its column's decimals, Then every cell shows them all (one number format
+    # per column) and raw is exactly the number shown, with no float noise
     assert messages(locale).number(value, decimals) == (text, raw)
+
+
+def test_numbers_in_sentences_drop_trailing_zeros() -> None:
+    assert messages("en_US").number(1.0, 2, trim=True) == ("1", 1.0)
+    assert messages("ru_RU").number(0.5, 2, trim=True) == ("0,5", 0.5)
 
 
 def test_day_headers() -> None:
@@ -100,3 +108,15 @@ def test_address_is_the_nearest_place_within_its_radius() -> None:
     off = AddressBook([Place("A", "Address A", 55.0, 37.0)], enabled=False)
     assert off.lookup(np.array([55.0]), np.array([37.0])) == [format_coordinates(55.0, 37.0)]
     assert format_coordinates(55.5311083, 36.96743) == "55.53111, 36.96743"
+
+
+def test_durations_carry_whole_milliseconds_without_float_noise() -> None:
+    # Given durations computed from interpolated instants (float noise in the last digits)
+    from zoneinfo import ZoneInfo
+
+    from fleet_reports.engine.plugins.common import Formatter
+
+    fmt = Formatter(messages("en_US"), unit_system("metric"), ZoneInfo("UTC"), False)
+    # When they become table cells, Then raw is the duration to the millisecond, as shown
+    assert fmt.duration(4309.576999999999) == {"v": "01:11", "raw": 4309.577, "type": "value"}
+    assert fmt.duration(64948.57399999999)["raw"] == 64948.574

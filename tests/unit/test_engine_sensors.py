@@ -64,7 +64,7 @@ def test_buckets_hold_min_max_average_per_interval_grouped_by_day() -> None:
     first = table["data"][0]["rows"][0]
     # And each bucket has min 0, max 4, average 2, in the sensor's units
     assert first["time"] == {"v": "00:00", "raw": float(T0_MS), "type": "value"}
-    assert (first["min"]["v"], first["max"]["v"], first["avg"]["v"]) == ("0", "4", "2")
+    assert (first["min"]["v"], first["max"]["v"], first["avg"]["v"]) == ("0.00", "4.00", "2.00")
     assert [c["title"] for c in table["columns"]] == ["Time", "Min.,\n°C", "Max.,\n°C", "Average,\n°C"]
     assert table["header"] == "Fridge temperature"
     total = table["data"][1]["total"]

@@ -124,7 +124,7 @@ def test_engine_hours_in_motion_and_idle_per_interval_and_day() -> None:
     assert close(third["end"]["raw"] / 1000, at["off3"] / 1000)
     for row in (second, third):
         assert close(row["duration"]["raw"], 300.0) and row["in_motion"]["raw"] == 0.0
-        assert row["idle_pct"]["v"] == "100"
+        assert row["idle_pct"]["v"] == "100.0"
     # And the drive home after midnight is nearly all motion
     assert close(home["in_motion"]["raw"], (at["home_end"] - at["home"]) / 1000)
 

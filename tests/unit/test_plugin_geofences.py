@@ -130,7 +130,7 @@ def test_a_drive_through_three_zones_gives_three_visits_with_known_times_and_mil
     # And the day total sums the rows
     assert day["total"]["text"] == "In total:"
     assert day["total"]["duration"]["raw"] == pytest.approx(sum(r["duration"]["raw"] for r in day["rows"]))
-    assert day["total"]["mileage"]["v"] == "3.3"
+    assert day["total"]["mileage"]["v"] == "3.30"
     # And the summary: 3 visits in 3 zones, the time in minutes (the wire format's quirk)
     assert summary["type"] == "map_table"
     names = [r["name"] for r in summary["rows"]]

@@ -82,7 +82,9 @@ def test_every_kept_fix_is_a_row_with_its_values() -> None:
     assert rows[k]["heading"]["raw"] == round(float(kept.heading[k]))
     assert rows[k]["altitude"]["raw"] == round(float(kept.alt[k]))
     assert rows[k]["satellites"]["raw"] == int(kept.satellites[k])
-    assert rows[k]["lat"]["raw"] == float(kept.lat[k]) and rows[k]["lng"]["raw"] == float(kept.lng[k])
+    # (coordinates to the 6 decimals shown: raw is exactly the number the cell shows)
+    assert rows[k]["lat"]["raw"] == round(float(kept.lat[k]), 6)
+    assert rows[k]["lng"]["raw"] == round(float(kept.lng[k]), 6)
     assert rows[0]["time"]["v"] == "20:00"
     # And fixes at the shop carry the place's address, the others their coordinates
     at_shop = [r for r in rows if r["address"]["v"] == "Shop, Moscow"]

@@ -68,16 +68,19 @@ class Messages:
         pattern = "with_unit.column" if column else "with_unit.row"
         return self(pattern, name=self(key), unit=self.unit(unit_key))
 
-    def number(self, value: float, decimals: int) -> tuple[str, float]:
-        """At most ``decimals`` decimals, trailing zeros dropped, localised; with the rounded raw value.
+    def number(self, value: float, decimals: int, *, trim: bool = False) -> tuple[str, float]:
+        """``decimals`` decimals, localised, with the rounded raw value: a column's cells all
+        show the same decimals (106.27 beside 95.80, one number format per column). ``trim``
+        drops trailing zeros, for numbers inside sentences ("longer than 1 min").
 
-        The raw value is parsed back from the rounded text, so ``v`` and ``raw`` always agree.
+        The raw value is parsed back from the rounded text, so ``v`` and ``raw`` always agree and
+        carry no float noise.
         """
         text = f"{value:.{decimals}f}"
-        if "." in text:
+        if trim and "." in text:
             text = text.rstrip("0").rstrip(".")
-        if text in ("-0", ""):
-            text = "0"
+        if float(text) == 0.0:
+            text = text.lstrip("-") or "0"
         raw = float(text)
         negative = text.startswith("-")
         whole, _, frac = text.lstrip("-").partition(".")

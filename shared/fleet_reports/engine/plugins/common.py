@@ -59,7 +59,7 @@ class Formatter:
 
     def duration(self, seconds: float) -> Json:
         """Table duration: ``raw`` in seconds."""
-        return cell(format_duration(seconds, self.show_seconds), float(seconds))
+        return cell(format_duration(seconds, self.show_seconds), round(float(seconds), 3))  # whole ms
 
     def time_of_day(self, ms: int) -> str:
         return format_time_of_day(ms, self.zone, self.show_seconds)

@@ -151,8 +151,9 @@ def _tracker_sheet(
             if value is not None:
                 row[field] = value
         if params.show_coordinates:
-            row["lat"] = {"v": f"{lat:.{COORDINATE_DECIMALS}f}", "raw": lat, "type": "value"}
-            row["lng"] = {"v": f"{lng:.{COORDINATE_DECIMALS}f}", "raw": lng, "type": "value"}
+            for field, deg in (("lat", lat), ("lng", lng)):
+                shown = round(deg, COORDINATE_DECIMALS)
+                row[field] = {"v": f"{deg:.{COORDINATE_DECIMALS}f}", "raw": shown, "type": "value"}
         rows.append(row)
 
     day = day_index(bounds, track.t)

@@ -291,8 +291,8 @@ def _tracker_sheet(
             map_row(fmt.distance_title("speeding.distance", column=False), totals["distance"]),
         ],
     )
-    limit, _ = msg.number(float(params.max_speed), 0)
-    minutes, _ = msg.number(float(params.min_duration_minutes), 2)
+    limit, _ = msg.number(float(params.max_speed), 0, trim=True)
+    minutes, _ = msg.number(float(params.min_duration_minutes), 2, trim=True)
     note = msg("speeding.note", limit=limit, unit=msg.unit(fmt.units.speed_unit), minutes=minutes)
     sections = [table(msg("speeding.table"), _columns(fmt), groups), summary, text(note, "small_print")]
     return sheet(r.info.label, [r.info.id], sections)
