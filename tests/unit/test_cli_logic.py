@@ -45,11 +45,58 @@ def test_a_stale_state_file_is_explained(tmp_path: Path) -> None:
         local_target(state)
 
 
-def test_no_target_at_all_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_target_at_all_says_what_it_tried_and_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FLEET_REPORTS_STACK", raising=False)
-    with pytest.raises(TargetError, match=r"make run.*--stack"):
+    monkeypatch.delenv("FLEET_REPORTS_LOCAL", raising=False)
+    with pytest.raises(
+        TargetError,
+        match=r"no \.local/stack\.json in .* or any folder above it.*FLEET_REPORTS_LOCAL.*make run.*--stack",
+    ):
         resolve(None, None, None)
+
+
+def test_the_local_stack_is_found_from_a_subfolder_or_through_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a repository whose local stack is up (its .local/stack.json)
+    repo = tmp_path / "repo"
+    (repo / ".local").mkdir(parents=True)
+    (repo / ".local" / "stack.json").write_text(json.dumps(STATE))
+    (repo / "docs" / "samples").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.delenv("FLEET_REPORTS_STACK", raising=False)
+    monkeypatch.delenv("FLEET_REPORTS_LOCAL", raising=False)
+    # When the CLI runs in a folder below it, Then it finds the stack by looking upward
+    monkeypatch.chdir(repo / "docs" / "samples")
+    assert resolve(None, None, None).env["FLEET_TABLE"] == "f-table"
+    # When it runs elsewhere with FLEET_REPORTS_LOCAL naming the repository (or the file), Then too
+    monkeypatch.chdir(elsewhere)
+    for named in (repo, repo / ".local" / "stack.json"):
+        monkeypatch.setenv("FLEET_REPORTS_LOCAL", str(named))
+        assert resolve(None, None, None).env["FLEET_TABLE"] == "f-table"
+    # And a wrong one names the path it tried
+    monkeypatch.setenv("FLEET_REPORTS_LOCAL", str(elsewhere))
+    with pytest.raises(TargetError, match=r"no local stack state at .*elsewhere.*FLEET_REPORTS_LOCAL"):
+        resolve(None, None, None)
+
+
+def test_a_deployed_stack_without_a_region_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given no AWS region anywhere (no variables, no profile)
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    # When a command names a deployed stack
+    code = main(["--stack", "fleet-prod", "target"])
+    # Then it fails with one line that says what to do, and no traceback
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "no AWS region" in err and "--region" in err
 
 
 def test_progress_in_a_log_prints_every_tenth_and_one_final_line() -> None:

@@ -103,3 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fleet-reports: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback: one line that says what failed
+        print(f"fleet-reports: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

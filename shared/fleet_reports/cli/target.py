@@ -79,12 +79,18 @@ def local_target(path: Path) -> Target:
 
 
 def aws_target(stack_name: str, region: str | None = None) -> Target:
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
     from fleet_reports.store.deployment import OUTPUT_ENV, stack_outputs
     from fleet_reports.store.errors import StoreError
 
     try:
         outputs = stack_outputs(stack_name, region)
-    except StoreError as exc:
+    except NoRegionError as exc:
+        raise TargetError(
+            f"cannot read stack {stack_name!r}: no AWS region; pass --region or set AWS_REGION (or a profile's region)"
+        ) from exc
+    except (StoreError, BotoCoreError, ClientError) as exc:
         raise TargetError(f"cannot read stack {stack_name!r}: {exc}") from exc
     missing = [k for k in OUTPUT_ENV if k not in outputs]
     if missing:
@@ -95,15 +101,26 @@ def aws_target(stack_name: str, region: str | None = None) -> Target:
     return Target("aws", stack_name, env, outputs.get("ApiUrl", ""))
 
 
+LOCAL_ENV_VAR = "FLEET_REPORTS_LOCAL"  # the local stack's state file, or the folder that holds .local/
+
+
 def resolve(stack: str | None, local: Path | None, region: str | None) -> Target:
-    """``--stack`` (or FLEET_REPORTS_STACK) wins, then ``--local``, then a running ``make run``."""
+    """``--stack`` (or FLEET_REPORTS_STACK) wins, then ``--local`` (or FLEET_REPORTS_LOCAL), then
+    the ``.local/stack.json`` of a running ``make run`` in this folder or one above it."""
     stack = stack or os.environ.get("FLEET_REPORTS_STACK")
     if stack:
         return aws_target(stack, region)
-    path = local or find_state()
-    if path is None:
+    named = local or (Path(os.environ[LOCAL_ENV_VAR]) if os.environ.get(LOCAL_ENV_VAR) else None)
+    if named is not None:
+        path = named / STATE_FILE if named.is_dir() else named
+        if not path.is_file():
+            raise TargetError(f"no local stack state at {path} (from --local or {LOCAL_ENV_VAR}): is `make run` up?")
+        return local_target(path)
+    found = find_state()
+    if found is None:
         raise TargetError(
-            "no target: start the local stack with `make run`, or name a deployed stack with "
-            "--stack NAME (or FLEET_REPORTS_STACK)"
+            f"no target: no {STATE_FILE} in {Path.cwd()} or any folder above it, no --local or "
+            f"{LOCAL_ENV_VAR}, no --stack or FLEET_REPORTS_STACK; start the local stack with `make run` "
+            "(from the repository), or name a deployed stack with --stack NAME"
         )
-    return local_target(path)
+    return local_target(found)
