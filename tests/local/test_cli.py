@@ -117,11 +117,14 @@ def test_import_reports_rejected_rows_and_unknown_trackers(stack_state: Path, tm
     # When it is imported for a demo tracker, and for a tracker nobody has
     mixed = cli(stack_state, "import", str(csv), "--tracker", "456789")
     unknown = cli(stack_state, "import", str(csv), "--tracker", "999999")
-    # Then the good row lands, each bad row is named by line and reason, and the unknown tracker fails
+    # Then the good row lands, each bad row is named by line and reason
     assert mixed.returncode == 0, mixed.stderr
     assert "3 rows, 1 accepted, 2 rejected" in mixed.stdout
     assert "line 2: lat: 91 is out of range" in mixed.stdout and "line 3: time:" in mixed.stdout
-    assert unknown.returncode == 1 and "unknown tracker 999999" in unknown.stdout
+    # And the unknown tracker is refused before anything is uploaded, in one line saying what to do
+    assert unknown.returncode == 2 and "tracker 999999 is not in the fleet" in unknown.stderr
+    assert "nothing was uploaded" in unknown.stderr and "upload mixed.csv" not in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 def test_without_a_stack_the_cli_says_what_to_do(tmp_path: Path) -> None:

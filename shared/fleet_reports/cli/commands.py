@@ -154,6 +154,15 @@ def import_files(args: argparse.Namespace) -> int:
     for f in args.files:
         if not f.is_file():
             raise CliError(f"{f}: no such file")
+    try:  # before any byte is sent: an upload for an unknown tracker would only fail later
+        known = imports.tracker_known(args.tracker)
+    except _store_errors() as exc:
+        raise CliError(f"cannot read the fleet of {target.describe()}: {exc}") from exc
+    if not known:
+        raise CliError(
+            f"tracker {args.tracker} is not in the fleet of {target.describe()}: add it with "
+            "`fleet-reports apply MANIFEST` first (nothing was uploaded)"
+        )
     keys: list[tuple[Path, str]] = []
     for f in args.files:
         size = f.stat().st_size

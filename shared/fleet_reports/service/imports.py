@@ -274,6 +274,11 @@ def _publish(bucket: str, outcome: ImportOutcome) -> None:
 
 
 # ----------------------------------------------------------------------------- the uploader's side
+def tracker_known(tracker_id: int) -> bool:
+    """Whether the fleet data has this tracker (an upload for an unknown one would only fail)."""
+    return fleet.get_tracker(tracker_id) is not None
+
+
 def upload(
     tracker_id: int,
     name: str,
