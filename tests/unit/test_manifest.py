@@ -333,3 +333,27 @@ def test_the_demo_fleet_is_a_valid_manifest_with_drivers_and_zones() -> None:
     assert date(2024, 5, 20) in days and date(2024, 5, 6) in days
     reefer = [a for a in manifest.assignments if a.tracker == 123456 and a.start.date() == date(2020, 10, 6)]
     assert len(reefer) == 2 and reefer[0].employee != reefer[1].employee
+
+
+def test_offline_validate_names_every_reference_it_cannot_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a manifest whose second tracker belongs to a user and a tariff the file does not hold
+    from fleet_reports.cli import main
+
+    data = fleet()
+    data["trackers"].append({"id": 5, "label": "Truck", "owner": 42, "tariff": 9})
+    path = tmp_path / "fleet.json"
+    path.write_text(json.dumps(data))
+    # When it is validated offline
+    code = main(["validate", str(path)])
+    out = capsys.readouterr().out
+    # Then it is valid as a file, and the two references it cannot check are named, with how to
+    assert code == 0 and "valid" in out
+    assert "2 reference(s) to entities not in the file" in out
+    assert "user 42 (trackers[1].owner)" in out and "tariff 9 (trackers[1].tariff)" in out
+    assert "apply --dry-run" in out
+    # And a self-contained manifest has none to name
+    path.write_text(json.dumps(fleet()))
+    assert main(["validate", str(path)]) == 0
+    assert "reference(s)" not in capsys.readouterr().out

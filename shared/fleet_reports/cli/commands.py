@@ -66,9 +66,20 @@ def _load_manifest(path: Path) -> Manifest:
 
 
 def validate(args: argparse.Namespace) -> int:
+    from fleet_reports.service.manifest.checks import external_references
+
     manifest = _load_manifest(args.file)
     counts = {k: len(v) for k, v in manifest.model_dump().items() if isinstance(v, list) and v}
     _out(f"{args.file}: valid ({', '.join(f'{n} {k}' for k, n in counts.items()) or 'empty'})")
+    outside = external_references(manifest)
+    if outside:
+        # Offline, nothing can tell whether these exist: say so, rather than pass them silently.
+        _out(
+            f"  {len(outside)} reference(s) to entities not in the file, which must exist in the target "
+            "(`fleet-reports apply --dry-run FILE` checks them there):"
+        )
+        for ref in outside:
+            _out(f"    {ref}")
     return 0
 
 

@@ -215,3 +215,31 @@ class _Checker:
 def check_manifest(manifest: Manifest) -> list[Problem]:
     """Every problem of the manifest that can be found without the store."""
     return _Checker(manifest).run()
+
+
+def external_references(m: Manifest) -> list[str]:
+    """The references the manifest makes to entities it does not hold (users, tariffs, trackers,
+    employees): they must exist in the target, which only ``apply`` (or ``apply --dry-run``) can
+    check. Each as ``"user 12 (trackers[0].owner)"``, in order, once per entity and place."""
+    users = {u.id for u in m.users}
+    tariffs = {t.id for t in m.tariffs}
+    trackers = {t.id for t in m.trackers}
+    employees = {e.id for e in m.employees}
+    out: list[str] = []
+    for i, u in enumerate(m.users):
+        if u.parent is not None and u.parent not in users:
+            out.append(f"user {u.parent} (users[{i}].parent)")
+        out += [f"tracker {t} (users[{i}].trackers)" for t in u.trackers if t not in trackers]
+    for i, t in enumerate(m.trackers):
+        if t.owner not in users:
+            out.append(f"user {t.owner} (trackers[{i}].owner)")
+        if t.tariff is not None and t.tariff not in tariffs:
+            out.append(f"tariff {t.tariff} (trackers[{i}].tariff)")
+    for section, items in (("employees", m.employees), ("zones", m.zones), ("places", m.places)):
+        out += [f"user {it.owner} ({section}[{i}].owner)" for i, it in enumerate(items) if it.owner not in users]
+    for i, a in enumerate(m.assignments):
+        if a.employee not in employees:
+            out.append(f"employee {a.employee} (assignments[{i}].employee)")
+        if a.tracker not in trackers:
+            out.append(f"tracker {a.tracker} (assignments[{i}].tracker)")
+    return out
