@@ -143,3 +143,26 @@ def test_point_report_takes_one_tracker_and_one_day(demo: Lambdas) -> None:
     request = {**BASE, "trackers": [669673, 123456], "to": "2020-10-05 23:59:59", "plugin": {"plugin_id": 91}}
     status, body, _ = demo.api("GenerateFunction", request)
     assert status == 400
+
+
+def test_the_demo_fleet_has_a_russian_user_whose_reports_are_in_russian(demo: Lambdas) -> None:
+    # Given the demo fleet's Russian sub-user (ru_RU, Asia/Yekaterinburg, metric)
+    ru = ACCESS.russian_user_hash
+    # When it generates the trips report of the owner's van and retrieves it
+    status, body, _ = demo.api("GenerateFunction", {**BASE, "hash": ru, "plugin": {"plugin_id": 4}})
+    assert status == 200, body
+    demo.run_worker()
+    status, body, _ = demo.api("RetrieveFunction", {"hash": ru, "report_id": int(body["id"])})
+    assert status == 200, body
+    table = body["report"]["sheets"][0]["sections"][0]
+    # Then the report speaks Russian, in kilometres
+    titles = {c["field"]: c["title"] for c in table["columns"]}
+    assert "км" in titles["length"] and titles["length"] != "Total trips length,\nkm"
+    # And its times are in Yekaterinburg's zone (UTC+5): the same trip starts 2 hours later on the
+    # clock than for the owner in Moscow (UTC+3)
+    owner = report_of(demo, plugin={"plugin_id": 4})
+    first_ru = rows_of(table)[0]["from"]
+    first_owner = rows_of(owner["sheets"][0]["sections"][0])[0]["from"]
+    assert first_ru["raw"] == first_owner["raw"]
+    hours = [int(c["v"][:2]) for c in (first_ru, first_owner)]
+    assert (hours[0] - hours[1]) % 24 == 2

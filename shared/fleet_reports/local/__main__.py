@@ -33,6 +33,7 @@ def banner(info: dict[str, object]) -> str:
             f"  sub-user without 'reports' right: {info.get('sub_user_without_reports_hash')}  (error 13)",
             f"  demo-mode user:   {info.get('demo_mode_user_hash')}  (delete answers 101)",
             f"  another user:     {info.get('other_user_hash')}  (its reports are not yours: 204)",
+            f"  Russian user:     {info.get('russian_user_hash')}  (ru_RU, Asia/Yekaterinburg: reports in Russian)",
             f"  the documentation's example report {rid} is being generated now.",
             "",
             "Try it:",

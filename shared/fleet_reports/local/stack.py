@@ -251,6 +251,7 @@ def load_demo() -> dict[str, Any]:
         "sub_user_without_reports_hash": access.no_reports_right_hash,
         "demo_mode_user_hash": access.demo_mode_hash,
         "other_user_hash": access.other_user_hash,
+        "russian_user_hash": access.russian_user_hash,
         "demo_trackers": list(access.tracker_ids),
         "demo_fixes": fixes,
         "seed_report_id": seed_id or demo.SEED_REPORT_ID,

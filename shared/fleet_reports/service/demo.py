@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 SEED_HASH = "a6aa75587e5c59c32d347da438505fc3"  # the API documentation's example hash
 SEED_REPORT_ID = 1234567  # the documentation's example report id
-OWNER_ID, NO_RIGHTS_ID, DEMO_MODE_ID, OTHER_ID = 1001, 1002, 1003, 2001
+OWNER_ID, NO_RIGHTS_ID, DEMO_MODE_ID, RUSSIAN_ID, OTHER_ID = 1001, 1002, 1003, 1004, 2001
 NO_REPORTS_TRACKER, OTHER_TRACKER = 700001, 800001
 
 
@@ -37,6 +37,7 @@ class DemoAccess:
     no_reports_right_hash: str
     demo_mode_hash: str
     other_user_hash: str
+    russian_user_hash: str
     owner_login: str
     owner_password: str
     tracker_ids: tuple[int, ...]
@@ -47,6 +48,7 @@ ACCESS = DemoAccess(
     no_reports_right_hash=_hash("sub-user-without-reports"),
     demo_mode_hash=_hash("demo-mode-user"),
     other_user_hash=_hash("other-user"),
+    russian_user_hash=_hash("russian-user"),
     owner_login="demo@fleet.example",
     owner_password="demo-password",
     tracker_ids=(),
@@ -200,6 +202,17 @@ def demo_manifest(today: date | None = None) -> Manifest:
             "time_zone": DEMO_TIME_ZONE,
             "demo": True,
             "api_keys": [ACCESS.demo_mode_hash],
+        },
+        {  # the second language: Russian, another time zone (UTC+5), metric
+            "id": RUSSIAN_ID,
+            "login": "ru@fleet.example",
+            "parent": OWNER_ID,
+            "rights": ["reports", "tracking"],
+            "trackers": tracker_ids,
+            "time_zone": "Asia/Yekaterinburg",
+            "locale": "ru_RU",
+            "measurement_system": "metric",
+            "api_keys": [ACCESS.russian_user_hash],
         },
         {
             "id": OTHER_ID,
