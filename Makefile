@@ -58,7 +58,11 @@ local: venv
 build:
 	bash scripts/sam-build.sh
 
+# The samples extra (pypdfium2, for the PNG previews) is installed into .venv without changing any
+# package already there.
 samples: venv
+	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/.samples-constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/.samples-constraints.txt -e '.[dev,samples]'
 	$(BIN)/python scripts/samples.py
 
 bench: venv

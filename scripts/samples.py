@@ -9,7 +9,9 @@ reports come from the demo fleet's simulated day of the API reference (2020-10-0
 - ``cyrillic``: the trip report for a Russian user (ru_RU), with a Cyrillic title.
 
 Previews are made with ``pdftoppm`` (Debian/Ubuntu: ``apt-get install poppler-utils``) when it is
-on the PATH, else with pypdfium2 when it is installed (``pip install pypdfium2``).
+on the PATH, else with pypdfium2, which ``make samples`` installs (the project's ``samples`` extra).
+Nothing is written unless every sample and preview can be made: without a rasteriser the script
+stops before touching docs/samples.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import datetime as dt
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,11 +107,20 @@ SAMPLES: list[tuple[str, ReportContext, bool]] = [
 ]
 
 
+def rasteriser() -> str | None:
+    """What makes the PNG previews here: ``pdftoppm``, ``pypdfium2``, or None."""
+    if shutil.which("pdftoppm"):
+        return "pdftoppm"
+    try:
+        import pypdfium2  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+    except ImportError:
+        return None
+    return "pypdfium2"
+
+
 def previews(pdf: Path, out: Path, dpi: int) -> list[Path]:
-    """PNG images of the first pages of ``pdf``: ``<stem>-<page>.png``."""
+    """PNG images of the first pages of ``pdf``: ``<stem>-<page>.png`` (``out`` holds no others)."""
     stem = out / pdf.stem
-    for old in out.glob(f"{pdf.stem}-*.png"):
-        old.unlink()
     if shutil.which("pdftoppm"):
         command = ["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", str(PAGES), str(pdf), str(stem)]
         subprocess.run(command, check=True)
@@ -116,10 +128,8 @@ def previews(pdf: Path, out: Path, dpi: int) -> list[Path]:
         for path in made:  # pdftoppm pads page numbers ("-01") when there are ten or more
             path.rename(out / f"{pdf.stem}-{int(path.stem.rsplit('-', 1)[1])}.png")
         return sorted(out.glob(f"{pdf.stem}-*.png"))
-    try:
-        import pypdfium2  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        sys.exit("no PNG previews: install poppler-utils (pdftoppm) or 'pip install pypdfium2'")
+    import pypdfium2  # type: ignore[import-not-found, unused-ignore]
+
     document = pypdfium2.PdfDocument(str(pdf))
     paths = []
     for k in range(min(PAGES, len(document))):
@@ -135,15 +145,33 @@ def main() -> int:
     parser.add_argument("--dpi", type=int, default=70, help="resolution of the PNG previews")
     parser.add_argument("--no-previews", action="store_true", help="only the PDF and XLSX files")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, ctx, empty in SAMPLES:
-        report = build_report(ctx, loader(empty), lambda _: None)
-        info = document_info(ctx)
-        for fmt in ("pdf", "xlsx"):
-            path = args.out / f"{name}.{fmt}"
-            path.write_bytes(render_report(report, fmt, headless=False, info=info))
-        pngs = [] if args.no_previews else previews(args.out / f"{name}.pdf", args.out, args.dpi)
-        print(f"{name}: {name}.pdf, {name}.xlsx, {len(pngs)} preview(s)")
+    if not args.no_previews and rasteriser() is None:
+        print(
+            f"samples: nothing changed in {args.out}: no PDF rasteriser for the previews; run `make samples` "
+            "(it installs pypdfium2 from the project's samples extra), install poppler-utils (pdftoppm), "
+            "or pass --no-previews",
+            file=sys.stderr,
+        )
+        return 2
+    # Everything is made in a scratch folder first: a failure half-way leaves docs/samples as it was.
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        made: list[str] = []
+        for name, ctx, empty in SAMPLES:
+            report = build_report(ctx, loader(empty), lambda _: None)
+            info = document_info(ctx)
+            for fmt in ("pdf", "xlsx"):
+                (work / f"{name}.{fmt}").write_bytes(render_report(report, fmt, headless=False, info=info))
+            pngs = [] if args.no_previews else previews(work / f"{name}.pdf", work, args.dpi)
+            made.append(f"{name}: {name}.pdf, {name}.xlsx, {len(pngs)} preview(s)")
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, _, _ in SAMPLES:
+            if not args.no_previews:
+                for old in args.out.glob(f"{name}-*.png"):
+                    old.unlink()
+            for path in work.glob(f"{name}*"):
+                shutil.copyfile(path, args.out / path.name)
+    print("\n".join(made))
     return 0
 
 

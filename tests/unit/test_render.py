@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -562,6 +563,26 @@ def test_make_samples_renders_every_demo_report(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "sensors-chart.xlsx") as xlsx_zip:
         assert any(n.startswith("xl/charts/chart") for n in xlsx_zip.namelist())
     assert "No data" in pdf_text(PdfReader(tmp_path / "empty.pdf"))
+
+
+def test_make_samples_without_a_rasteriser_changes_nothing(tmp_path: Path) -> None:
+    # Given committed samples, and a machine with neither pdftoppm nor pypdfium2
+    (tmp_path / "trips-3-vehicles-1.png").write_bytes(b"old preview")
+    (tmp_path / "trips-3-vehicles.pdf").write_bytes(b"old pdf")
+    blocker = tmp_path / "no_pypdfium2"
+    blocker.mkdir()
+    (blocker / "pypdfium2.py").write_text("raise ImportError('not here')\n")
+    script = Path(__file__).parents[2] / "scripts" / "samples.py"
+    env = {**os.environ, "PATH": str(tmp_path / "empty-path"), "PYTHONPATH": str(blocker)}
+    # When the samples script runs with previews
+    done = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], check=False, capture_output=True, text=True, env=env
+    )
+    # Then it stops at once, says what to install, and leaves every file as it was
+    assert done.returncode == 2
+    assert "nothing changed" in done.stderr and "pypdfium2" in done.stderr and "pdftoppm" in done.stderr
+    assert (tmp_path / "trips-3-vehicles-1.png").read_bytes() == b"old preview"
+    assert (tmp_path / "trips-3-vehicles.pdf").read_bytes() == b"old pdf"
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])
