@@ -18,10 +18,7 @@ from fleet_reports.engine.report import ReportError, build_report
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_FIXTURE = REPO / "tests" / "fixtures" / "seed_trip_report.json"
-SEED_DOCS = [
-    REPO.parent / "shared" / "seeds" / "001_dfe0a05ff61e7bc2.txt",
-    Path("/work/shared/seeds/001_dfe0a05ff61e7bc2.txt"),
-]
+SEED_DOCS = [REPO.parent / "shared" / "seeds" / "001_dfe0a05ff61e7bc2.txt"]
 
 # The seed's day: 2020-10-06 in Moscow (UTC+3).
 FROM_MS = 1_601_931_600_000

@@ -144,17 +144,12 @@ class Segments:
 def fix_speeds(track: Track, gap: Bool | None = None, idle_kmh: float = 3.0) -> F64:
     """Speed of each fix in km/h as reports show it: the device's, else derived from positions.
 
-    Where the device gives none, a fix that moves (by :func:`motion_speeds`) reads the lower of
+    Where the device gives none, a fix that moves (by its motion speed, :func:`_speeds`) reads the lower of
     the displacement speeds over a window of at least ``PEAK_SIDE_S`` before it and one after
     it (short: a 30 s window clips peaks; two-sided: one wild leg does not make a peak), and a
     standing fix, or one with no such window in its block, its motion speed.
     """
     return _speeds(track, gap, idle_kmh)[1]
-
-
-def motion_speeds(track: Track, gap: Bool | None = None) -> F64:
-    """Speed of each fix in km/h for telling moving from standing (analytics.md section 2)."""
-    return _speeds(track, gap, 0.0)[0]
 
 
 def _speeds(track: Track, gap: Bool | None, idle_kmh: float, cos_phi: F64 | None = None) -> tuple[F64, F64]:

@@ -129,15 +129,17 @@ def compute_violations(
     if n < 2:
         return Violations(data.info, i0, i0, f0, f0, f0, f0)
     gap = np.diff(track.t) > int(data.settings.max_gap * MS_PER_S)
-    speed = fix_speeds(track, gap, data.settings.idle_speed_threshold)
+    # With the smart filter the segmentation is needed anyway: its fix speeds are the same ones.
+    seg = segment(track, data.settings) if params.filter else None
+    speed = seg.speed_kmh if seg is not None else fix_speeds(track, gap, data.settings.idle_speed_threshold)
     start_f, end_f = over_limit_runs(track.t, speed, limit_kmh, gap)
     start = np.round(start_f).astype(np.int64)
     end = np.round(end_f).astype(np.int64)
     if filter_windows is not None:
         _, start, end = clip_to_windows(start, end, *filter_windows)
     keep = (end - start) > round(params.min_duration_minutes * 60 * MS_PER_S)
-    if params.filter and keep.any():  # only inside the trips the smart filter keeps
-        trips = segment(track, data.settings).trips
+    if seg is not None and keep.any():  # only inside the trips the smart filter keeps
+        trips = seg.trips
         k = np.searchsorted(trips.start_ms, end, side="left") - 1  # the last trip starting before the end
         keep &= (k >= 0) & (trips.end_ms[np.maximum(k, 0)] > start) if len(trips) else np.zeros_like(keep)
     start, end = start[keep], end[keep]

@@ -30,6 +30,7 @@ from fleet_reports.engine.plugins.common import (
     table,
     text,
 )
+from fleet_reports.engine.plugins.stops import overlap_s, time_on_function
 from fleet_reports.engine.timefilter import TimeFilter, cut_trips, day_index, local_days, windows
 
 F64 = npt.NDArray[np.float64]
@@ -100,21 +101,9 @@ def idle_after(trips: Trips, parkings: Parkings, to_ms: int) -> F64:
     lasts while the data shows it; where the data ends or has a long gap, so does the idle time."""
     if len(trips) == 0:
         return np.empty(0, np.float64)
-    lo = trips.end_ms
     hi = np.append(trips.start_ms[1:], max(to_ms, int(trips.end_ms[-1])))
-    if len(parkings) == 0:
-        return np.zeros(len(trips), np.float64)
-    # Parking time before an instant, a piecewise-linear function of time (parkings are disjoint
-    # and in order).
-    knots = np.empty(2 * len(parkings), np.float64)
-    knots[0::2] = parkings.start_ms
-    knots[1::2] = parkings.end_ms
-    covered = np.zeros_like(knots)
-    covered[1::2] = parkings.duration_s
-    covered = np.cumsum(covered)
-    at_hi = np.interp(hi.astype(np.float64), knots, covered)
-    at_lo = np.interp(lo.astype(np.float64), knots, covered)
-    out: F64 = np.maximum(at_hi - at_lo, 0.0)
+    parked = time_on_function(parkings.start_ms, parkings.end_ms)  # parkings are disjoint, in order
+    out: F64 = np.maximum(overlap_s(parked, trips.end_ms, hi), 0.0)
     return out
 
 
