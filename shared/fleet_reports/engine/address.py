@@ -1,6 +1,8 @@
 """Addresses of points: the nearest known place within its radius, else the coordinates; with
-``include_zones_in_address``, prefixed by the labels of the geofences holding the point
-(``"[Depot] Lenina 1, Moscow"``).
+``include_zones_in_address``, prefixed by the label of the most specific geofence holding the
+point (``"[Depot] Lenina 1, Moscow"``; :func:`fleet_reports.engine.zones.most_specific`), and
+without the place's text when it only repeats the label (``"[Depot: Lenina 1]"``, not
+``"[Depot: Lenina 1] Lenina 1"``). analytics.md, "Addresses and zone labels".
 
 No external geocoder exists offline; places and zones come from the fleet data
 (``ReportContext.places`` and ``ReportContext.zones``).
@@ -8,6 +10,7 @@ No external geocoder exists offline; places and zones come from the fleet data
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,7 +18,7 @@ import numpy.typing as npt
 
 from fleet_reports.engine.geo import haversine_m
 from fleet_reports.engine.model import Place, ReportContext, Zone
-from fleet_reports.engine.zones import Shape, inside, shape
+from fleet_reports.engine.zones import Shape, most_specific, shape
 
 F64 = npt.NDArray[np.float64]
 _CHUNK = 4096
@@ -24,6 +27,30 @@ _CHUNK = 4096
 def format_coordinates(lat: float, lng: float) -> str:
     """``"55.53111, 36.96743"`` (always a decimal point: coordinates are not localised)."""
     return f"{lat:.5f}, {lng:.5f}"
+
+
+_NOT_A_WORD = re.compile(r"[\W_]+")
+
+
+def _words(text: str) -> str:
+    """``text`` as its words, case-folded, single-spaced: ``"Depot: Naro-Fominsk"`` -> ``"depot naro fominsk"``."""
+    return _NOT_A_WORD.sub(" ", text.casefold()).strip()
+
+
+def repeats(label: str, text: str) -> bool:
+    """Whether ``text`` says nothing the label does not: it is empty, or its words appear, whole
+    and in order, in the label (``"Naro-Fominsk office"`` in ``"Depot: Naro-Fominsk office"``).
+    A text that says more (``"Troitsk, Moscow, Russia"`` after ``"Troitsk"``) is no repeat."""
+    words = _words(text)
+    return not words or f" {words} " in f" {_words(label)} "
+
+
+def compose(label: str | None, text: str) -> str:
+    """An address: ``"[label] text"``, ``"[label]"`` when the text repeats the label, or the
+    text alone when no zone labels the point."""
+    if label is None:
+        return text
+    return f"[{label}]" if repeats(label, text) else f"[{label}] {text}"
 
 
 class AddressBook:
@@ -62,16 +89,20 @@ class AddressBook:
 
     def lookup(self, lat: F64, lng: F64) -> list[str]:
         """An address per point: the place's ``address``, else formatted coordinates; prefixed by
-        the labels of the zones holding it, in brackets."""
+        the label of the most specific zone holding it, in brackets (the place's address left
+        out when it repeats the label; coordinates are always kept)."""
         found = self.place_index(lat, lng).tolist()
-        out = [
-            self._places[k].address if k >= 0 else format_coordinates(float(y), float(x))
-            for k, y, x in zip(found, lat.tolist(), lng.tolist(), strict=True)
-        ]
         if not self._zones or lat.size == 0:
-            return out
-        labels: list[list[str]] = [[] for _ in out]
-        for z in self._zones:
-            for k in np.flatnonzero(inside(z, lat, lng)).tolist():
-                labels[k].append(z.zone.label)
-        return [f"[{', '.join(names)}] {text}" if names else text for names, text in zip(labels, out, strict=True)]
+            labels: list[str | None] = [None] * len(found)
+        else:
+            labels = [
+                self._zones[z].zone.label if z >= 0 else None for z in most_specific(self._zones, lat, lng).tolist()
+            ]
+        out: list[str] = []
+        for k, label, y, x in zip(found, labels, lat.tolist(), lng.tolist(), strict=True):
+            if k < 0:  # coordinates never repeat a label
+                plain = format_coordinates(float(y), float(x))
+                out.append(plain if label is None else f"[{label}] {plain}")
+            else:
+                out.append(compose(label, self._places[k].address))
+        return out

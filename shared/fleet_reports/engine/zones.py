@@ -7,11 +7,15 @@ the points far away with four comparisons, and only the points in the box get th
 local tangent plane for a sausage). :func:`visits` turns the fixes of a track into visits, from
 entry to exit, with the crossing instants interpolated between the fixes either side of the
 boundary (linear in time along the leg, at the point where the leg crosses the boundary).
+:func:`most_specific` picks, for each point, the one zone that names it in an address
+(analytics.md "Addresses and zone labels"): a place (circle, polygon) before a corridor
+(sausage), then the smallest by :func:`area_m2`, then the lowest zone id.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +98,43 @@ def inside(s: Shape, lat: F64, lng: F64) -> Bool:
     box = np.flatnonzero(s.in_box(lat, lng))
     if box.size:
         out[box] = _exact(s, lat[box], lng[box])
+    return out
+
+
+CORRIDOR_KINDS = frozenset({"sausage"})  # ways between places: named only where no place holds the point
+
+
+def area_m2(s: Shape) -> float:
+    """The zone's area in square metres: a circle's pi r^2; a polygon's by the shoelace formula in
+    a local tangent plane at its mean latitude (the absolute value, whatever the winding); a
+    sausage's length x width plus its two round ends (2 r L + pi r^2, overlaps at bends counted
+    twice), so a one-point sausage is the circle it is."""
+    if s.kind == "circle":
+        return math.pi * s.radius_m * s.radius_m
+    kx = M_PER_DEG * math.cos(math.radians(float(s.lat.mean())))
+    x, y = (s.lng - s.lng[0]) * kx, (s.lat - s.lat[0]) * M_PER_DEG
+    if s.kind == "polygon":
+        return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    length = float(np.hypot(np.diff(x), np.diff(y)).sum())
+    return 2.0 * s.radius_m * length + math.pi * s.radius_m * s.radius_m
+
+
+def specificity(s: Shape) -> tuple[int, float, int]:
+    """Sort key, most specific first: a place (circle, polygon) before a corridor (sausage),
+    whatever their areas; then the smaller area; then the lower zone id."""
+    return (1 if s.kind in CORRIDOR_KINDS else 0, area_m2(s), s.zone.id)
+
+
+def most_specific(shapes: Sequence[Shape], lat: F64, lng: F64) -> I64:
+    """For each point, the index in ``shapes`` of the most specific zone holding it (by
+    :func:`specificity`; equal keys: the earlier in ``shapes``), or -1 when none does."""
+    out = np.full(lat.shape[0], -1, np.int64)
+    order = sorted(range(len(shapes)), key=lambda k: specificity(shapes[k]))
+    for k in order:
+        todo = np.flatnonzero(out < 0)
+        if todo.size == 0:
+            break
+        out[todo[inside(shapes[k], lat[todo], lng[todo])]] = k
     return out
 
 

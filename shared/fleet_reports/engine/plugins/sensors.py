@@ -184,7 +184,7 @@ def _places(track: Track, fixes: I64, book: AddressBook, show_coordinates: bool)
     named = book.lookup(lat, lng)
     for name, la, ln, ms in zip(named, lat.tolist(), lng.tolist(), track.t[fixes].tolist(), strict=True):
         plain = format_coordinates(la, ln)
-        text = f"{name} ({plain})" if show_coordinates and name != plain else name
+        text = f"{name} ({plain})" if show_coordinates and not name.endswith(plain) else name
         out.append(cell(text, float(ms), (la, ln)))
     return out
 

@@ -249,7 +249,7 @@ def _tracker_sheet(
         lat, lng = float(r.lat[k]), float(r.lng[k])
         address = addresses[k]
         plain = format_coordinates(lat, lng)
-        if params.show_coordinates and address != plain:
+        if params.show_coordinates and not address.endswith(plain):
             address += f" ({plain})"
         rows.append(
             {

@@ -181,7 +181,7 @@ def _columns(params: TripsParams, fmt: Formatter) -> list[Json]:
 def _place_cell(fmt: Formatter, ms: int, address: str, lat: float, lng: float, coords: bool) -> Json:
     v = f"{fmt.time_of_day(ms)} - {address}"
     plain = format_coordinates(lat, lng)
-    if coords and address != plain:
+    if coords and not address.endswith(plain):
         v += f" ({plain})"
     return cell(v, float(ms), (lat, lng))
 
