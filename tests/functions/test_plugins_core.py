@@ -55,7 +55,7 @@ def test_stops_report_matches_the_trip_report(demo: Lambdas) -> None:
     assert summary["header"] == "Summary" and summary["entity_ids"] == [669673, 123456]
     table = samantha["sections"][0]
     assert table["header"] == "Stops"
-    assert [c["field"] for c in table["columns"]] == ["start", "end", "duration", "address", "ignition"]
+    assert [c["field"] for c in table["columns"]] == ["start", "end", "duration", "address", "ignition", "ignition_pct"]
     rows = rows_of(table)
     for g in table["data"]:
         assert len(g["rows"]) == int(g["header"].rsplit(":", 1)[1])

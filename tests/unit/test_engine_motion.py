@@ -115,22 +115,28 @@ def test_ignition_off_ends_the_trip_at_once() -> None:
     assert len(segment(track, TripSettings(ignition_aware=False)).trips) == 1
 
 
-def test_idling_with_ignition_on_is_not_parking() -> None:
-    # Given a drive, 20 minutes standing with the engine on, a drive, then ignition off
+def test_idling_as_long_as_a_parking_is_an_engine_on_parking() -> None:
+    # Given a drive, 3 minutes standing with the engine on (a queue), a drive, 20 minutes standing
+    # with the engine on (a delivery with the cooling unit running), a drive, then ignition off
     drive = (
         Drive()
         .halt(600, ignition=0)
         .start()
         .drive(8_000, 60)
-        .halt(1200, jitter_m=3, ignition=1)
+        .halt(180, jitter_m=3, ignition=1)
+        .drive(2_000, 60)
+        .halt(1200, jitter_m=3, ignition=1, end_trip=True)
+        .start()
         .drive(4_000, 60)
         .park(900, ignition=0)
     )
     # When it is segmented
     seg = segment(drive.track(ignition=True), SETTINGS)
-    # Then the idling stays inside one trip, and its jitter adds no distance
+    # Then the 3-minute idling stays inside the first trip (its jitter adds no distance) and the
+    # 20-minute one, as long as a parking, ends it: a parking with the engine running
     assert_trips_match(seg, drive.trips, drive.step_s)
-    assert seg.trips.distance_m[0] == pytest.approx(12_000, rel=0.01)
+    assert seg.trips.distance_m[0] == pytest.approx(10_000, rel=0.01)
+    assert len(seg.parkings) == 3
 
 
 def test_a_two_hour_gap_splits_the_trip_and_its_displacement_is_not_distance() -> None:
@@ -330,16 +336,18 @@ def test_sim_parked_jitter_adds_no_distance_and_no_speed(report_speed: bool) -> 
     assert float(seg.cum_distance_m[-1]) == pytest.approx(truth.distance_m, rel=0.01)
 
 
-def test_sim_ignition_off_ends_the_trip_at_once_and_idling_is_not_parking() -> None:
-    # Given an ignition-reporting device: a 2-minute stop with ignition off, 10 minutes idling
+def test_sim_ignition_off_ends_the_trip_at_once_and_long_idling_too() -> None:
+    # Given an ignition-reporting device: a 2-minute stop with ignition off, 3 minutes idling,
+    # then 10 minutes idling
     sc = Scenario(T0, *HOME, seed=5, ignition=True)
-    sc.park(10).drive([SHOP], cruise_kmh=70).park(2).drive([FAR], cruise_kmh=70).idle(10)
-    sc.drive([HOME], cruise_kmh=60).park(15)
+    sc.park(10).drive([SHOP], cruise_kmh=70).park(2).drive([FAR], cruise_kmh=70).idle(3)
+    sc.drive([SHOP], cruise_kmh=70).idle(10).drive([HOME], cruise_kmh=60).park(15)
     track, truth = simulate(sc)
-    assert len(truth.trips) == 2
+    assert len(truth.trips) == 3
     # When segmented (ignition-aware: the track has ignition values)
     seg = segment(track, SETTINGS, smart_filter=False)
-    # Then the 2-minute ignition-off stop ends a trip and the idling stays inside the second
+    # Then the 2-minute ignition-off stop ends a trip, the 3-minute idling stays inside the
+    # second and the 10-minute idling ends it
     assert_matches_truth(seg.trips, truth.trips, sc.interval_s)
 
 

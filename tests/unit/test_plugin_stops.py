@@ -75,8 +75,9 @@ def test_every_parking_with_boundaries_duration_address_and_ignition() -> None:
     # Then there is one row per true parking, boundaries within one sampling interval
     (sheet,) = report["sheets"]
     table, summary = sheet["sections"]
-    assert [c["field"] for c in table["columns"]] == ["start", "end", "duration", "address", "ignition"]
-    assert [c["title"] for c in table["columns"]] == ["Stop start", "Stop end", "Duration", "Address", "Ignition on"]
+    assert [c["field"] for c in table["columns"]] == ["start", "end", "duration", "address", "ignition", "ignition_pct"]
+    titles = ["Stop start", "Stop end", "Duration", "Address", "Time with ignition on", "Ignition on, %"]
+    assert [c["title"] for c in table["columns"]] == titles
     got = rows(report)
     assert len(got) == 4
     for row, p in zip(got, truth.parkings, strict=True):
@@ -95,6 +96,9 @@ def test_every_parking_with_boundaries_duration_address_and_ignition() -> None:
     assert abs(got[1]["ignition"]["raw"] - 300.0) <= 2 * STEP_MS / 1000
     assert abs(got[1]["duration"]["raw"] - 1500.0) <= 2 * STEP_MS / 1000
     assert [r["ignition"]["raw"] for r in (got[0], got[2], got[3])] == [0.0, 0.0, 0.0]
+    # And the share of each stop with the engine on is that time over its duration
+    assert got[1]["ignition_pct"]["raw"] == pytest.approx(100 * 300.0 / got[1]["duration"]["raw"], abs=1.0)
+    assert [r["ignition_pct"]["v"] for r in (got[0], got[2], got[3])] == ["0.0", "0.0", "0.0"]
 
     # And rows are grouped by local day, the last parking starting after local midnight
     assert [g["header"] for g in table["data"]] == ["Oct 6, 2020 (Tue) : 3", "Oct 7, 2020 (Wed) : 1"]
@@ -217,6 +221,10 @@ def test_zone_labels_prefix_the_address_unless_turned_off() -> None:
     plain = rows(run(replace(ctx, include_zones_in_address=False), {TRACKER: track}))
     assert plain[1]["address"]["v"] == "Shop, Moscow"
     assert not plain[0]["address"]["v"].startswith("[")
+    # And with show_coordinates the coordinates are said once, after the label, never twice
+    coords = rows(run(replace(ctx, plugin={**ctx.plugin, "show_coordinates": True}), {TRACKER: track}))
+    home = coords[0]["address"]["v"]
+    assert home.startswith("[Home yard] ") and home.count(home.split("] ")[1]) == 1 and "(" not in home
 
 
 def test_the_summary_durations_in_a_spreadsheet_are_the_sums_of_the_rows_to_the_second() -> None:
@@ -229,7 +237,7 @@ def test_the_summary_durations_in_a_spreadsheet_are_the_sums_of_the_rows_to_the_
     summary = xlsx_summary(report)
     # Then the summary's stop and ignition-on times are the sums of the rows' to the second
     assert summary["Duration"].total_seconds() == pytest.approx(parked, abs=1e-3)
-    assert summary["Ignition on"].total_seconds() == pytest.approx(ignition, abs=1e-3)
+    assert summary["Time with ignition on"].total_seconds() == pytest.approx(ignition, abs=1e-3)
     # And the document's summary keeps the wire format: minutes with 2 decimals
     rows = {r["name"]: r["raw"] for r in report["sheets"][0]["sections"][1]["rows"]}
-    assert (rows["Duration"], rows["Ignition on"]) == (as_minutes(parked), as_minutes(ignition))
+    assert (rows["Duration"], rows["Time with ignition on"]) == (as_minutes(parked), as_minutes(ignition))

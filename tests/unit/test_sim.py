@@ -254,17 +254,20 @@ def test_ignition_decides_what_a_short_stop_is() -> None:
     assert len(truth.trips) == 1 and np.all(track.ignition == -1)
 
 
-def test_idling_is_not_parking_when_ignition_is_reported() -> None:
-    # Given a 10-minute stop with the engine running, then one with it off
-    sc = Scenario(T0, *HOME, seed=5).park(10).drive([SHOP]).idle(10).drive([FAR]).park(10, ignition=True)
-    sc.drive([HOME]).park(10)
+def test_idling_is_a_parking_only_when_it_lasts_one() -> None:
+    # Given 3 minutes with the engine running, 10 minutes with it running, then 10 with it off
+    sc = Scenario(T0, *HOME, seed=5).park(10).drive([SHOP]).idle(3).drive([FAR]).idle(10)
+    sc.drive([SHOP]).park(10, ignition=True).drive([HOME]).park(10)
     track, truth = sc.build()
-    # Then idling keeps the trip going: one trip of three drives
-    assert len(truth.trips) == 1
-    assert np.all(track.ignition[(track.t > truth.trips[0].start_ms) & (track.t < truth.trips[0].end_ms)] == 1)
-    # And without ignition the same stops are parkings
-    sc = Scenario(T0, *HOME, seed=5, ignition=False).park(10).drive([SHOP]).idle(10).drive([FAR]).park(10)
-    assert len(sc.drive([HOME]).park(10).build()[1].trips) == 3
+    # Then the short idling keeps the trip going and the long ones end it: three trips, the
+    # first of two drives, all with the engine on
+    assert len(truth.trips) == 3
+    first = truth.trips[0]
+    assert np.all(track.ignition[(track.t > first.start_ms) & (track.t < first.end_ms)] == 1)
+    assert len(truth.parkings) == 4
+    # And without ignition the same stops are the same parkings
+    sc = Scenario(T0, *HOME, seed=5, ignition=False).park(10).drive([SHOP]).idle(3).drive([FAR]).idle(10)
+    assert len(sc.drive([SHOP]).park(10).drive([HOME]).park(10).build()[1].trips) == 3
 
 
 def test_drive_duration_and_speeds() -> None:
@@ -357,15 +360,14 @@ def test_what_is_a_true_parking_follows_from_the_story(ignition: bool) -> None:
     _, truth = sc.build()
     light, queue = sorted(truth.halts, key=lambda h: h[1] - h[0])
     # When the truth is read
-    # Then with ignition the parkings are the ignition-off standstills, whatever their length
-    # (the 3-minute stop too), and idling or queueing with the engine running is not parking
-    # (the light halt never is); without ignition they are the standstills of 5 minutes or more
-    # (the idle and the 8-minute queue), and the 3-minute stop is a halt like the light
-    want = [start, stop, end] if ignition else [start, queue, idle, end]
+    # Then the standstills of 5 minutes or more are parkings, engine on or off (the idle and the
+    # 8-minute queue); with ignition an ignition-off standstill is one whatever its length (the
+    # 3-minute stop too), without ignition that stop is a halt like the light
+    want = [start, queue, idle, stop, end] if ignition else [start, queue, idle, end]
     _covers(truth, want, sc.interval_s * 1000)
     # And there is one trip between each two parkings, and the rest lies inside the trips
     assert len(truth.trips) == len(want) - 1
-    inside = [light, idle, queue] if ignition else [light, stop]
+    inside = [light] if ignition else [light, stop]
     for a, b in inside:
         assert any(t.start_ms < a and b < t.end_ms for t in truth.trips), (a, b)
 

@@ -450,13 +450,10 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     # The fix before a silent halt is its first fix; the halt lasts until the fix after it.
     halt_start = np.append(silent, False)
     if aware:
+        # Ignition off parks at once (below); with the engine running, standing is idling, a
+        # parking (an engine-on stop) only when it lasts a parking, like any standstill.
         off = track.ignition == 0
-        # A step shorter than a parking with the ignition on at both ends is a device that kept
-        # reporting while the engine ran: idling, not parking. A longer silence says nothing of
-        # the engine: it stood.
-        on_both = (track.ignition[:-1] == 1) & (track.ignition[1:] == 1)
-        idling = np.append(on_both & (dt < int(settings.min_idle_duration * MS_PER_S)), False)
-        parkable = off | (~moving & (track.ignition < 0)) | (halt_start & ~idling)
+        parkable = off | ~moving | halt_start
     else:
         off = np.zeros(n, np.bool_)
         parkable = ~moving | halt_start

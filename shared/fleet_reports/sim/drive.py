@@ -16,12 +16,13 @@ gives the product's definitions; the thresholds below are its defaults):
 - a *standstill* is a span during which the vehicle really stood: stand phases in a row
   (:meth:`Scenario.park`, :meth:`Scenario.idle`, a parked :meth:`Scenario.gap`) and every halt
   inside a drive (lights, queues: ``drive(halts=...)``);
-- a true **parking** is a standstill that lasts at least ``MIN_PARKING_S`` (5 min); for a device
-  that reports ignition (``Scenario(ignition=True)``, the default, which makes the engine
-  ignition-aware) it is instead any standstill with the ignition off, whatever its length, and a
-  standstill with the ignition on (lights, :meth:`Scenario.idle`, ``park(ignition=True)``) is
-  idling, never a parking. Parkings with no motion between them are one parking (an idle between
-  two ignition-off spans joins them), also across a data gap;
+- a true **parking** is a standstill that lasts at least ``MIN_PARKING_S`` (5 min), with the
+  engine running or not (a delivery with the cooling unit on is a parking); for a device that
+  reports ignition (``Scenario(ignition=True)``, the default, which makes the engine
+  ignition-aware) a standstill with the ignition off at some point is one whatever its length,
+  while a shorter one with the ignition on all along (lights, a queue, a brief
+  :meth:`Scenario.idle`) is idling inside the trip. Parkings with no motion between them are one
+  parking, also across a data gap;
 - a true **trip** is the time between two parkings, or a parking and a *session edge* (the start
   or end of the track, or a stretch of over ``MAX_GAP_S`` without fixes), during which the
   vehicle really moved. At a session edge a standstill that could be a parking (ignition off, or
@@ -533,8 +534,8 @@ class Scenario:
         ignition: bool = False,
     ) -> Scenario:
         """Stand still for ``minutes`` (or until ``until_ms``) with GPS jitter of ``jitter_m``
-        sigma around the spot, ignition off (``ignition=True``: engine running, which an
-        ignition-aware tracker counts as idling, not parking)."""
+        sigma around the spot, ignition off (``ignition=True``: engine running, idling, a
+        parking only when it lasts ``MIN_PARKING_S``)."""
         self._stand(self._duration(minutes, until_ms), ignition=ignition, jitter_m=jitter_m)
         return self
 
@@ -610,8 +611,7 @@ class Scenario:
         fastest stretches; ``variation`` (0..1) slows town stretches (0: constant cruise
         between the ramps). ``halts`` stops (lights, queues) of ``halt_s`` seconds each (one
         value or one per halt) happen inside the drive, the engine running: one of 5 minutes or
-        more is a true parking for a device without ignition (the vehicle stood that long) and
-        idling for one with ignition (module docstring). ``duration_s``
+        more is a true parking, engine running or not (module docstring). ``duration_s``
         makes the drive take exactly that long (halts included) by slowing or speeding the
         stretches; it raises ValueError when that is impossible.
         """
@@ -886,10 +886,13 @@ class Scenario:
         a, b = np.concatenate((a, halts[:, 0])), np.concatenate((b, halts[:, 1]))
         order = np.argsort(a, kind="stable")
         a, b = a[order], b[order]
-        if self.ignition:  # ignition-aware: ignition off parks at once, ignition on idles
-            pa, pb = runs(stand & off)
-            return _Stills(a, b, pa, pb, np.ones(pa.shape[0], np.bool_))
-        return _Stills(a, b, a, b, (b - a) >= MIN_PARKING_S - _EPS_S)
+        long_enough = (b - a) >= MIN_PARKING_S - _EPS_S
+        if self.ignition:  # ignition-aware: ignition off parks at once, whatever the length
+            oa, _ = runs(stand & off)
+            held = np.zeros(a.shape[0], np.bool_)
+            held[np.searchsorted(a, oa, side="right") - 1] = True  # the standstill holding it
+            return _Stills(a, b, a, b, long_enough | held)
+        return _Stills(a, b, a, b, long_enough)
 
     def _halt_grid(self, grid: F64, stills: _Stills, end: float, step: float) -> F64:
         """Sampling times with every standstill sampled every ``step`` seconds instead, from its
@@ -1033,9 +1036,9 @@ class _Stills:
 
     a: F64  # every standstill: stand phases in a row, and halts inside drives
     b: F64
-    park_a: F64  # the standstills that may be parkings: with the ignition off when the device
-    park_b: F64  # reports ignition (ignition-aware), else all of them
-    parking: Bool  # which of those are: all when ignition-aware, else those of >= MIN_PARKING_S
+    park_a: F64  # the standstills that may be parkings (all of them)
+    park_b: F64
+    parking: Bool  # which are: those of >= MIN_PARKING_S, and with ignition any with the ignition off
 
 
 def _inside(x: F64, a: F64, b: F64) -> Bool:

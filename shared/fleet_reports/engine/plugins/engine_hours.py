@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from fleet_reports.engine.catalog import EngineHoursParams
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
-from fleet_reports.engine.motion import in_trips, segment
+from fleet_reports.engine.motion import segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
     Json,
@@ -34,10 +34,10 @@ from fleet_reports.engine.plugins.common import (
     text,
 )
 from fleet_reports.engine.plugins.stops import (
-    IGNITION_GAP_MS,
     ignition_series,
     on_intervals,
     runs,
+    time_on_function,
 )
 from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
 
@@ -77,17 +77,15 @@ class TrackerHours:
 
 
 def motion_function(track: Track, data: TrackerData, smart_filter: bool = True) -> tuple[F64, F64]:
-    """Breakpoints of M(t) = seconds spent moving up to t (a moving fix moves until the next fix,
-    never across a gap over 15 minutes; with the smart filter, only inside the trips it keeps);
-    evaluate with ``np.interp(t, *fn)``."""
-    n = len(track)
-    if n < 2:
+    """Breakpoints of M(t) = seconds spent in trips up to t (the trips of the Trips report: with
+    the smart filter, those it keeps); evaluate with ``np.interp(t, *fn)``. An ignition-on
+    interval's time in motion is its time inside trips, its idle time the rest (parkings with
+    the engine running, drift the smart filter drops): short halts at lights stay in motion, as
+    they stay inside the trip."""
+    if len(track) < 2:
         return np.array([0.0, 1.0]), np.array([0.0, 0.0])
-    seg = segment(track, data.settings, smart_filter=smart_filter)
-    moving = seg.moving & in_trips(seg) if smart_filter else seg.moving
-    dt = np.diff(track.t)
-    counted = np.where(moving[:-1] & (dt <= IGNITION_GAP_MS), dt, 0).astype(np.float64) / 1000.0
-    return track.t.astype(np.float64), np.concatenate(([0.0], np.cumsum(counted)))
+    trips = segment(track, data.settings, smart_filter=smart_filter).trips
+    return time_on_function(trips.start_ms, trips.end_ms)
 
 
 def compute_hours(data: TrackerData, filter_windows: tuple[I64, I64] | None, smart_filter: bool = True) -> TrackerHours:

@@ -40,6 +40,7 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
 IGNITION_GAP_MS = 15 * 60 * 1000  # an ignition-on interval spanning a longer data gap is cut there
+PERCENT_DECIMALS = 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def runs(keys: I64) -> tuple[list[int], list[int]]:
 def place_cell(fmt: Formatter, address: str, lat: float, lng: float, coords: bool, ms: int) -> Json:
     """An address cell (``raw``: the instant it belongs to, UTC ms); ``coords`` appends the coordinates."""
     plain = format_coordinates(lat, lng)
-    v = f"{address} ({plain})" if coords and address != plain else address
+    v = f"{address} ({plain})" if coords and not address.endswith(plain) else address
     return cell(v, float(ms), (lat, lng))
 
 
@@ -199,7 +200,14 @@ def _columns(fmt: Formatter, ignition: bool) -> list[Json]:
     ]
     if ignition:
         cols.append(column("ignition", msg("stops.ignition")))
+        cols.append(column("ignition_pct", msg("stops.ignition_pct")))
     return cols
+
+
+def _ignition_cells(fmt: Formatter, on_s: float, duration_s: float) -> Json:
+    """The ignition-on time of a stop (or of several) and its share of their duration."""
+    pct = min(100.0 * on_s / duration_s, 100.0) if duration_s > 0 else 0.0
+    return {"ignition": fmt.duration(on_s), "ignition_pct": fmt.number(pct, PERCENT_DECIMALS)}
 
 
 def _tracker_sheet(
@@ -225,7 +233,7 @@ def _tracker_sheet(
             ),
         }
         if r.ignition_s is not None:
-            row["ignition"] = fmt.duration(float(r.ignition_s[k]))
+            row.update(_ignition_cells(fmt, float(r.ignition_s[k]), float(dur[k])))
         rows.append(row)
 
     day = day_index(bounds, p.start_ms)
@@ -248,9 +256,10 @@ def _tracker_sheet(
         d = int(day[idx[0]])
         lo = np.clip(p.start_ms[idx], bounds[d], bounds[d + 1])
         hi = np.clip(p.end_ms[idx], bounds[d], bounds[d + 1])
-        total: Json = {"text": msg("in_total"), "duration": fmt.duration(float((hi - lo).sum()) / 1000.0)}
+        day_s = float((hi - lo).sum()) / 1000.0
+        total: Json = {"text": msg("in_total"), "duration": fmt.duration(day_s)}
         if r.ignition_fn is not None:
-            total["ignition"] = fmt.duration(float(overlap_s(r.ignition_fn, lo, hi).sum()))
+            total.update(_ignition_cells(fmt, float(overlap_s(r.ignition_fn, lo, hi).sum()), day_s))
         header = msg.day_header(dates[int(day[idx[0]])], b - a)
         if params.group_by_driver:
             header = msg("stops.driver_group", driver=names[int(idx[0])], day=header)
@@ -262,6 +271,8 @@ def _tracker_sheet(
     ]
     if r.ignition_s is not None:
         summary_rows.append(map_duration(msg("stops.ignition"), r.ignition_total_s, fmt))
+        share = _ignition_cells(fmt, r.ignition_total_s, r.duration_s)["ignition_pct"]
+        summary_rows.append(map_row(msg("stops.ignition_pct"), share))
     sections = [
         table(msg("stops.table"), _columns(fmt, r.ignition_s is not None), groups),
         map_table(msg("summary"), summary_rows),
@@ -280,6 +291,7 @@ def _summary_sheet(results: list[TrackerStops], fmt: Formatter) -> Json:
     ]
     if ignition:
         cols.append(column("ignition", msg("stops.ignition")))
+        cols.append(column("ignition_pct", msg("stops.ignition_pct")))
     rows = []
     for r in results:
         row: Json = {
@@ -287,8 +299,8 @@ def _summary_sheet(results: list[TrackerStops], fmt: Formatter) -> Json:
             "count": fmt.number(len(r.parkings), 0),
             "duration": fmt.duration(r.duration_s),
         }
-        if ignition:
-            row["ignition"] = fmt.duration(r.ignition_total_s)
+        if r.ignition_s is not None:
+            row.update(_ignition_cells(fmt, r.ignition_total_s, r.duration_s))
         rows.append(row)
     total: Json = {
         "text": msg("in_total"),
@@ -296,7 +308,9 @@ def _summary_sheet(results: list[TrackerStops], fmt: Formatter) -> Json:
         "duration": fmt.duration(sum(r.duration_s for r in results)),
     }
     if ignition:
-        total["ignition"] = fmt.duration(sum(r.ignition_total_s for r in results))
+        known = [r for r in results if r.ignition_s is not None]
+        on_s, of_s = sum(r.ignition_total_s for r in known), sum(r.duration_s for r in known)
+        total.update(_ignition_cells(fmt, on_s, of_s))
     header = msg("group_header", name=msg("trackers"), count=len(results))
     return sheet(
         msg("summary"), [r.info.id for r in results], [table(msg("summary"), cols, [group(header, rows, total)])]
