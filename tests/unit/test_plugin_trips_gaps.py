@@ -92,3 +92,31 @@ def test_a_gap_where_the_vehicle_stood_is_a_parking_not_a_bridge() -> None:
     assert len(rows) == 2
     assert abs(rows[0]["idle_duration"]["raw"] - 900) <= 10
     assert not [s for s in sections if s["type"] == "text" and "counted as driving" in s["text"]]
+
+
+def test_a_days_idle_total_counts_an_overnight_parking_up_to_midnight() -> None:
+    # Given a three-day period: a drive on Tuesday evening, parked until Thursday 08:00, a drive
+    d = Drive(t_ms=FROM_MS + 17 * 3_600_000).halt(3600).start().drive(10_000, 60)
+    evening_end = d.t_ms
+    d.park((FROM_MS + 2 * 86_400_000 + 8 * 3_600_000 - d.t_ms) / 1000)
+    d.start().drive(10_000, 60, bearing_deg=180).park(3600)
+    ctx = seed_context()
+    ctx = replace(
+        ctx,
+        period_to="2020-10-08 23:59:59",
+        to_ms=TO_MS + 2 * 86_400_000,
+        plugin={**ctx.plugin, "show_idle_duration": True},
+    )
+    # When the Trips report with idle durations is built
+    report = run(ctx, {SEED_TRACKER: d.track()})
+    groups = report["sheets"][0]["sections"][0]["data"]
+    # Then Tuesday's row shows the whole 38-hour parking after its trip
+    tuesday, thursday = groups
+    (row,) = tuesday["rows"]
+    assert abs(row["idle_duration"]["raw"] - (FROM_MS + 2 * 86_400_000 + 8 * 3_600_000 - evening_end) / 1000) <= 20
+    # And Tuesday's total counts it up to local midnight only: a day never holds more than 24 h
+    midnight = FROM_MS + 86_400_000
+    assert abs(tuesday["total"]["idle_duration"]["raw"] - (midnight - evening_end) / 1000) <= 20
+    assert tuesday["total"]["idle_duration"]["raw"] <= 86_400
+    # And Thursday's total is its own trip's hour of parking
+    assert abs(thursday["total"]["idle_duration"]["raw"] - 3600) <= 20

@@ -41,14 +41,40 @@ TOTAL_LENGTH_DECIMALS = 1  # "523.8", as the seed rounds totals
 
 
 @dataclass(frozen=True)
+class Idle:
+    """The parking time after each trip: the parkings (as the stops report has them) between
+    its end and ``until_ms`` (the next trip's start, or the period end after the last trip)."""
+
+    parked: tuple[F64, F64]  # time_on_function of the parkings
+    end_ms: I64  # each trip's end
+    until_ms: I64
+
+    @property
+    def after_s(self) -> F64:
+        out: F64 = np.maximum(overlap_s(self.parked, self.end_ms, self.until_ms), 0.0)
+        return out
+
+    def within_s(self, which: I64, lo_ms: int, hi_ms: int) -> float:
+        """The idle time after the trips ``which`` that lies within ``[lo_ms, hi_ms]`` (a local
+        day: an overnight parking counts up to midnight in the day of the trip before it)."""
+        a = np.clip(self.end_ms[which], lo_ms, hi_ms)
+        b = np.clip(self.until_ms[which], lo_ms, hi_ms)
+        return float(np.maximum(overlap_s(self.parked, a, np.maximum(a, b)), 0.0).sum())
+
+
+@dataclass(frozen=True)
 class TrackerTrips:
     """The trips of one tracker as the report shows them (after time filter and ``split``)."""
 
     info: TrackerInfo
     trips: Trips
-    idle_s: F64  # parking time after each trip (see idle_after)
+    idle: Idle  # parking time after each trip
     odometer_km: float
     bridged: tuple[int, float, float] = (0, 0.0, 0.0)  # data gaps inside trips: count, seconds, metres
+
+    @property
+    def idle_s(self) -> F64:
+        return self.idle.after_s
 
     @property
     def distance_km(self) -> float:
@@ -95,16 +121,16 @@ def bridged_in(trips: Trips, seg: Segments) -> tuple[int, float, float]:
     return int(legs.size), seconds, metres
 
 
-def idle_after(trips: Trips, parkings: Parkings, to_ms: int) -> F64:
+def idle_after(trips: Trips, parkings: Parkings, to_ms: int) -> Idle:
     """Parking time after each trip: the time of the parkings (as the stops report has them)
     between its end and the next trip's start, or the period end after the last trip. A parking
     lasts while the data shows it; where the data ends or has a long gap, so does the idle time."""
-    if len(trips) == 0:
-        return np.empty(0, np.float64)
-    hi = np.append(trips.start_ms[1:], max(to_ms, int(trips.end_ms[-1])))
     parked = time_on_function(parkings.start_ms, parkings.end_ms)  # parkings are disjoint, in order
-    out: F64 = np.maximum(overlap_s(parked, trips.end_ms, hi), 0.0)
-    return out
+    if len(trips) == 0:
+        none = np.empty(0, np.int64)
+        return Idle(parked, none, none)
+    hi = np.append(trips.start_ms[1:], max(to_ms, int(trips.end_ms[-1])))
+    return Idle(parked, trips.end_ms, hi.astype(np.int64))
 
 
 def trip_distance_after(seg: Segments, since_ms: int) -> float:
@@ -262,8 +288,9 @@ def _tracker_sheet(
     for ks in parts:
         total: Json = {"text": msg("in_total")}
         total.update(_totals(fmt, float(km[ks].sum()), float(dur[ks].sum()), float(trips.max_speed_kmh[ks].max())))
-        if params.show_idle_duration:
-            total["idle_duration"] = fmt.duration(float(r.idle_s[ks].sum()))
+        if params.show_idle_duration:  # within the group's day: a day never holds more than 24 h
+            d = int(day[int(ks[0])])
+            total["idle_duration"] = fmt.duration(r.idle.within_s(ks, int(bounds[d]), int(bounds[d + 1])))
         total = {"text": total["text"], **{c["field"]: total[c["field"]] for c in columns if c["field"] in total}}
         k0 = int(ks[0])
         header = msg.day_header(dates[int(day[k0])], int(ks.shape[0]))
