@@ -8,6 +8,13 @@ A title page and a clickable table of contents (unless headless), then one part 
 sheet: tables with their column titles repeated on each page, zebra rows and bold totals;
 summaries; notes in small print; charts drawn as vector lines. Page numbers in the footer.
 A cell shows at most a few lines; longer text ends with an ellipsis.
+
+Column titles wrap only between words: a table's columns are widened, taking the room from
+columns that have some to spare, until each title fits on at most a few lines with its words
+whole; when the page is too narrow for that, the titles that still do not fit shrink, down to
+``_HEADER_SIZES[-1]``. So no title is cut and the unit on its last line
+("Общая длина поездок,\nкм") always shows. Only a word wider than its column even at the
+smallest size breaks: after its hyphens or slashes, and inside it only when they do not help.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta, tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +59,10 @@ _LINE = 3.6  # mm per line of body text
 _PAD = 0.8  # mm above and below a cell's text
 _MAX_LINES = 3  # lines a table cell shows
 _MAX_HEADER_LINES = 4
+_HEADER_SIZES = (_BODY_PT, 7.0, 6.5, 6.0, 5.5)  # pt: a column title shrinks before a word breaks
+_MARGIN = 12.0  # mm, every side
+_PAGE_MM = {"P": (210.0, 297.0), "L": (297.0, 210.0)}  # A4 (width, height) per orientation
+_WORD_PIECE = re.compile(r"[^-/\u2010\u2011\u2013\u2014]*(?:[-/\u2010\u2011\u2013\u2014]+|$)")  # up to a dash or slash
 _MAX_CHARS = 2_000  # characters of one string considered for a cell or a heading
 _ELLIPSIS = "…"
 _PORTRAIT_MAX_COLUMNS = 6
@@ -72,7 +85,7 @@ class _Pdf(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.add_font(_FONT, "", _FONTS / "DejaVuSans.ttf")
         self.add_font(_FONT, "B", _FONTS / "DejaVuSans-Bold.ttf")
-        self.set_margins(12, 12, 12)
+        self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(True, margin=14)
         self.c_margin = 1.0
         self._page_word = page_word
@@ -138,12 +151,7 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
     links = [] if headless else _front_pages(pdf, layout, info)
     zone = zone_of(info.time_zone)
     for i, named in enumerate(layout.sheets):
-        wide = any(
-            len(section.get("columns") or ()) > _PORTRAIT_MAX_COLUMNS
-            for section in sections_of(named.sheet)
-            if section.get("type") == "table"
-        )
-        pdf.add_page(orientation="L" if wide else "P")
+        pdf.add_page(orientation=sheet_orientation(named.sheet))
         if links:
             pdf.set_link(links[i])
         pdf.start_section(named.header[:200] or named.name)
@@ -156,6 +164,22 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
         pdf.add_page()
         _heading(pdf, info.title, 16)
     return bytes(pdf.output())
+
+
+def sheet_orientation(sheet: Mapping[str, Any]) -> str:
+    """The orientation of a sheet's pages: "L" (landscape) when a table of the sheet has more
+    columns than a portrait page holds, else "P" (portrait)."""
+    wide = any(
+        len(section.get("columns") or ()) > _PORTRAIT_MAX_COLUMNS
+        for section in sections_of(sheet)
+        if section.get("type") == "table"
+    )
+    return "L" if wide else "P"
+
+
+def content_width(orientation: str) -> float:
+    """The width (mm) between the margins of a page: the width a table section spans."""
+    return _PAGE_MM[orientation][0] - 2 * _MARGIN
 
 
 # ---------------------------------------------------------------- text fitting
@@ -213,6 +237,38 @@ def _fitting_prefix(pdf: _Pdf, word: str, width: float) -> int:
         if used > width:
             return max(i, 1)
     return len(word)
+
+
+def _word_pieces(word: str) -> list[str]:
+    """``word`` cut after each run of hyphens or slashes: "Naro-Fominsk" -> "Naro-", "Fominsk"."""
+    return [piece for piece in _WORD_PIECE.findall(word) if piece]
+
+
+def _wrap_words(pdf: _Pdf, text: str, width: float, max_lines: int, *, pieces: bool = False) -> list[str] | None:
+    """``text`` (printable) wrapped to ``width`` between its words only, at the current font;
+    with ``pieces``, a word wider than a line breaks after its hyphens and slashes, never
+    elsewhere. None when a word (or piece) is still wider than a line or the text takes more
+    than ``max_lines`` lines."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            if not word:
+                continue
+            parts = _word_pieces(word) if pieces and pdf.width_of(word) > width else [word]
+            for k, piece in enumerate(parts):
+                if pdf.width_of(piece) > width:
+                    return None
+                candidate = (f"{line} {piece}" if k == 0 else line + piece) if line else piece
+                if pdf.width_of(candidate) <= width:
+                    line = candidate
+                else:  # ``line`` is not empty here: ``piece`` alone fits
+                    lines.append(line)
+                    line = piece
+        lines.append(line)
+        if len(lines) > max_lines:
+            return None
+    return lines
 
 
 def _heading(pdf: _Pdf, text: str, size: float) -> None:
@@ -284,6 +340,107 @@ def _section(pdf: _Pdf, section: Mapping[str, Any], zone: tzinfo) -> None:
         _chart(pdf, chart_of(section), zone)
 
 
+@dataclass(frozen=True)
+class HeaderCell:
+    """A column title laid out: its font size (pt) and its lines, top to bottom."""
+
+    size: float
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """A table's column widths (mm) and its column titles laid out in them."""
+
+    widths: list[float]
+    header: list[HeaderCell]
+
+
+def table_layout(columns: Sequence[Column], width: float) -> TableLayout:
+    """How the PDF lays out a table of ``columns`` spanning ``width`` mm (``content_width`` of
+    its page's orientation): what the renderer draws, for tests and tools."""
+    return _layout(_measuring_pdf(), columns, width, with_header=True)
+
+
+@cache
+def _measuring_pdf() -> _Pdf:
+    return _Pdf("", "")
+
+
+def _layout(pdf: _Pdf, columns: Sequence[Column], width: float, *, with_header: bool) -> TableLayout:
+    weights = [max(c.width, 0.5) for c in columns]
+    widths = [width * w / sum(weights) for w in weights]  # the document's proportions
+    if not with_header:
+        return TableLayout(widths, [])
+    # Each column is made at least as wide as its title needs to wrap between words at the body
+    # size; when the page is too narrow for that, at the largest header size it is wide enough
+    # for (titles wider than their columns then shrink). Text widths scale with the font size;
+    # a hair is added as the title is measured again in its column.
+    texts = [_title_width(pdf, c.title) for c in columns]
+    for size in _HEADER_SIZES:
+        needs = [text * size / _BODY_PT + 2 * pdf.c_margin + 0.01 for text in texts]
+        if sum(needs) <= width:
+            widths = _spread(weights, needs, width)
+            break
+    header = [_header_cell(pdf, c.title, w - 2 * pdf.c_margin) for c, w in zip(columns, widths, strict=True)]
+    return TableLayout(widths, header)
+
+
+def _title_width(pdf: _Pdf, title: str) -> float:
+    """The narrowest width (mm) in which ``title`` wraps between its words on at most
+    ``_MAX_HEADER_LINES`` lines at the body size: at least its widest word."""
+    text = pdf.safe(title[:_MAX_CHARS])
+    pdf.set_font(_FONT, "B", _BODY_PT)
+    words = text.split()
+    if not words:
+        return 0.0
+    low = max(pdf.width_of(word) for word in words)
+    paragraphs = text.split("\n")
+    if len(paragraphs) > _MAX_HEADER_LINES or _wrap_words(pdf, text, low, _MAX_HEADER_LINES) is not None:
+        return low
+    high = max(pdf.width_of(" ".join(p.split())) for p in paragraphs)  # one line per paragraph fits
+    while high - low > 0.25:
+        middle = (low + high) / 2
+        if _wrap_words(pdf, text, middle, _MAX_HEADER_LINES) is None:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _spread(weights: Sequence[float], needs: Sequence[float], width: float) -> list[float]:
+    """``width`` shared in proportion to ``weights``, except that a column gets at least its
+    need: the room it takes comes from the columns with some to spare, in proportion to their
+    weights. The needs must not exceed ``width`` together."""
+    fixed: set[int] = set()
+    while True:
+        rest = [i for i in range(len(weights)) if i not in fixed]
+        free = width - sum(needs[i] for i in fixed)
+        share = sum(weights[i] for i in rest)
+        if not rest or free <= 0:  # only when the needs exceed the width: share it by need
+            total = sum(needs)
+            return [width * need / total for need in needs]
+        short = {i for i in rest if free * weights[i] / share < needs[i]}
+        if not short:
+            return [needs[i] if i in fixed else free * weights[i] / share for i in range(len(weights))]
+        fixed |= short
+
+
+def _header_cell(pdf: _Pdf, title: str, width: float) -> HeaderCell:
+    """``title`` wrapped between its words in ``width`` (mm) on at most ``_MAX_HEADER_LINES``
+    lines, at the largest of ``_HEADER_SIZES`` that allows it; failing that, with its words
+    broken after their hyphens and slashes ("km/h" stays whole while it can); failing that too
+    (a word wider than the column even at the smallest size), broken as a cell's text is."""
+    text = pdf.safe(title[:_MAX_CHARS])
+    for pieces in (False, True):
+        for size in _HEADER_SIZES:
+            pdf.set_font(_FONT, "B", size)
+            lines = _wrap_words(pdf, text, width, _MAX_HEADER_LINES, pieces=pieces)
+            if lines is not None:
+                return HeaderCell(size, [pdf.visual(line) for line in lines])
+    return HeaderCell(_HEADER_SIZES[-1], _wrap(pdf, text, width, _MAX_HEADER_LINES))
+
+
 def _table(
     pdf: _Pdf,
     columns: Sequence[Column],
@@ -294,66 +451,96 @@ def _table(
 ) -> None:
     if not columns:
         return
-    total = sum(max(c.width, 0.5) for c in columns)
-    widths = [width * max(c.width, 0.5) / total for c in columns]
+    layout = _layout(pdf, columns, width, with_header=with_header)
+    widths = layout.widths
     aligns = [_ALIGN.get(c.align, "L") for c in columns]
-    header = _Row(pdf, widths, ["C"] * len(columns), [c.title for c in columns], True, _HEADER_FILL, _MAX_HEADER_LINES)
+    header = None
     if with_header:
+        lines, sizes = [c.lines for c in layout.header], [c.size for c in layout.header]
+        header = _Row(widths, ["C"] * len(columns), lines, True, _HEADER_FILL, sizes)
         header.draw(pdf)
     zebra = False
     for kind, texts in rows:
         if kind is RowKind.GROUP:
-            row = _Row(pdf, [width], ["L"], texts[:1], True, _GROUP_FILL, _MAX_LINES)
+            row = _Row.of_texts(pdf, [width], ["L"], texts[:1], True, _GROUP_FILL)
             zebra = False
         else:
             fill = _TOTAL_FILL if kind is RowKind.TOTAL else _ZEBRA_FILL if zebra else None
-            row = _Row(pdf, widths, aligns, texts, kind is not RowKind.DATA, fill, _MAX_LINES)
+            row = _Row.of_texts(pdf, widths, aligns, texts, kind is not RowKind.DATA, fill)
             zebra = not zebra if kind is RowKind.DATA else zebra
         if pdf.will_page_break(row.height):
             pdf.add_page(same=True)
-            if with_header:
+            if header is not None:
                 header.draw(pdf)
         row.draw(pdf)
     pdf.ln(1)
 
 
 class _Row:
-    """A table row laid out (wrapped to its column widths) and ready to draw."""
+    """A table row laid out (wrapped to its column widths) and ready to draw; ``sizes`` are the
+    cells' font sizes (pt) when they differ from the body's (column titles that had to shrink)."""
 
     def __init__(
         self,
+        widths: Sequence[float],
+        aligns: Sequence[str],
+        lines: list[list[str]],
+        bold: bool,
+        fill: tuple[int, int, int] | None,
+        sizes: Sequence[float] | None = None,
+    ) -> None:
+        self.widths, self.aligns, self.lines, self.bold, self.fill = widths, aligns, lines, bold, fill
+        self.sizes = sizes if sizes is not None and any(s != _BODY_PT for s in sizes) else None
+        if self.sizes is None:
+            self.height = max(len(cell) for cell in lines) * _LINE + 2 * _PAD
+        else:
+            tallest = max(len(cell) * _line(size) for cell, size in zip(lines, self.sizes, strict=True))
+            self.height = tallest + 2 * _PAD
+
+    @classmethod
+    def of_texts(
+        cls,
         pdf: _Pdf,
         widths: Sequence[float],
         aligns: Sequence[str],
         texts: Sequence[str],
         bold: bool,
         fill: tuple[int, int, int] | None,
-        max_lines: int,
-    ) -> None:
-        self.widths, self.aligns, self.bold, self.fill = widths, aligns, bold, fill
+    ) -> _Row:
+        """A row of cell texts, each wrapped to at most ``_MAX_LINES`` lines at the body size."""
         pdf.set_font(_FONT, "B" if bold else "", _BODY_PT)
-        self.lines = [_wrap(pdf, text, w - 2 * pdf.c_margin, max_lines) for text, w in zip(texts, widths, strict=True)]
-        self.height = max(len(lines) for lines in self.lines) * _LINE + 2 * _PAD
+        lines = [_wrap(pdf, text, w - 2 * pdf.c_margin, _MAX_LINES) for text, w in zip(texts, widths, strict=True)]
+        return cls(widths, aligns, lines, bold, fill)
 
     def draw(self, pdf: _Pdf) -> None:
         """Draws the row at the current position (``text`` is much cheaper than ``cell``)."""
-        pdf.set_font(_FONT, "B" if self.bold else "", _BODY_PT)
+        style = "B" if self.bold else ""
+        pdf.set_font(_FONT, style, _BODY_PT)
         pdf.set_draw_color(*_GRID)
         pdf.set_line_width(0.1)
         if self.fill is not None:
             pdf.set_fill_color(*self.fill)
         x, y = pdf.l_margin, pdf.y
-        baseline = y + _PAD + 0.5 * _LINE + 0.3 * pdf.font_size
-        for width, align, lines in zip(self.widths, self.aligns, self.lines, strict=True):
+        sizes = self.sizes if self.sizes is not None else [_BODY_PT] * len(self.widths)
+        for width, align, lines, size in zip(self.widths, self.aligns, self.lines, sizes, strict=True):
             pdf.rect(x, y, width, self.height, style="DF" if self.fill is not None else "D")
+            if size != pdf.font_size_pt:
+                pdf.set_font(_FONT, style, size)
+            step = _line(size)
+            baseline = y + _PAD + 0.5 * step + 0.3 * pdf.font_size
             for i, line in enumerate(lines):
                 if not line:
                     continue
                 free = width - 2 * pdf.c_margin - pdf.width_of(line)
                 shift = free if align == "R" else free / 2 if align == "C" else 0.0
-                pdf.text(x + pdf.c_margin + shift, baseline + i * _LINE, line)
+                pdf.text(x + pdf.c_margin + shift, baseline + i * step, line)
             x += width
         pdf.set_xy(pdf.l_margin, y + self.height)
+
+
+def _line(size: float) -> float:
+    """mm per line of text at ``size`` pt (``_LINE`` at the body size)."""
+    return _LINE * size / _BODY_PT
 
 
 # ---------------------------------------------------------------- charts
