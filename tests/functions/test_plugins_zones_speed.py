@@ -49,7 +49,8 @@ def test_geofence_visits_of_the_seed_day_end_to_end(demo: Lambdas) -> None:
     assert report["title"] == "Geofence visits report"
     (sheet,) = report["sheets"]
     assert sheet["entity_ids"] == [669673]
-    table, summary, not_visited = sheet["sections"]
+    table, summary, chart, not_visited = sheet["sections"]
+    assert chart["type"] == "chart" and chart["kind"] == "bar"
     assert table["header"] == "Geofence visits"
     assert [c["field"] for c in table["columns"]] == ["zone", "entry", "exit", "duration", "mileage"]
     (day,) = table["data"]

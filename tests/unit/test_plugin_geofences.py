@@ -98,7 +98,7 @@ def test_a_drive_through_three_zones_gives_three_visits_with_known_times_and_mil
     # When the report is built, Then one sheet with the visits table, its columns and one day group
     (sheet,) = report["sheets"]
     assert (sheet["header"], sheet["entity_ids"]) == ("Van 1", [101])
-    table, summary = sheet["sections"]
+    table, summary, chart = sheet["sections"]
     assert table["type"] == "table" and table["header"] == "Geofence visits"
     assert [(c["field"], c["title"]) for c in table["columns"]] == [
         ("zone", "Zone"),
@@ -137,6 +137,40 @@ def test_a_drive_through_three_zones_gives_three_visits_with_known_times_and_mil
     assert names == ["Visits", "Zones visited", "Time in zones", "Mileage in zones, km"]
     assert summary["rows"][0]["raw"] == 3.0 and summary["rows"][1]["raw"] == 3.0
     assert summary["rows"][2]["raw"] == pytest.approx(day["total"]["duration"]["raw"] / 60.0, abs=0.01)
+    # And a bar chart of the hours in each zone, the longest first (the road, then the 50 s ones
+    # by name)
+    assert (chart["type"], chart["kind"], chart["header"]) == ("chart", "bar", "Time in zones (top 3)")
+    assert chart["x_axis"]["type"] == "category"
+    assert chart["x_axis"]["categories"] == ["Main road", "Customer", "Depot"]
+    (series,) = chart["series"]
+    assert series["units"] == "h"
+    want = [road["duration"]["raw"], square["duration"]["raw"], circle["duration"]["raw"]]
+    assert series["points"] == [[k, round(v / 3600, 2)] for k, v in enumerate(want)]
+
+
+def test_hide_charts_leaves_the_chart_out_and_the_rest_unchanged() -> None:
+    # Given the drive through three zones
+    track = drive_north()
+    # When the report is built with hide_charts, and without
+    hidden = run(context(hide_charts=True), {TRACKER.id: track})
+    shown = run(context(), {TRACKER.id: track})
+    # Then the chart alone is gone, and the parameter is kept as given
+    assert [s["type"] for s in hidden["sheets"][0]["sections"]] == ["table", "map_table"]
+    assert [s["type"] for s in shown["sheets"][0]["sections"]] == ["table", "map_table", "chart"]
+    assert hidden["sheets"][0]["sections"] == shown["sheets"][0]["sections"][:2]
+
+
+def test_the_chart_holds_the_30_zones_with_the_most_time() -> None:
+    # Given 35 small circles along the road, the drive crossing each
+    zones = tuple(Zone(100 + k, f"Stop {k:02d}", "circle", (55.0 + 0.0009 * k, 37.0), 30.0 + k) for k in range(35))
+    ctx = replace(context(min_minutes_in_zone=0), zones=zones)
+    report = run(ctx, {TRACKER.id: drive_north()})
+    # When the report is built
+    chart = report["sheets"][0]["sections"][-1]
+    # Then the chart has the 30 zones with the most time, in descending order
+    hours = [p[1] for p in chart["series"][0]["points"]]
+    assert len(hours) == 30 and hours == sorted(hours, reverse=True)
+    assert chart["header"] == "Time in zones (top 30)"
 
 
 def report_last_fix_ms() -> float:
@@ -155,7 +189,7 @@ def test_zone_ids_select_and_not_visited_zones_are_listed() -> None:
     ctx = context(zone_ids=[4, 1], show_not_visited_zones=True, show_mileage=False)
     report = run(ctx, {TRACKER.id: drive_north()})
     # When the report is built
-    table, summary, not_visited = report["sheets"][0]["sections"]
+    table, summary, _chart, not_visited = report["sheets"][0]["sections"]
     # Then only the circle was visited, without a mileage column
     assert [r["zone"]["v"] for r in rows_of(report["sheets"][0])] == ["Depot"]
     assert [c["field"] for c in table["columns"]] == ["zone", "entry", "exit", "duration"]

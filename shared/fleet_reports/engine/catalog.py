@@ -81,6 +81,7 @@ class GeofenceParams(PluginParams):
     min_minutes_in_zone: int = _opt(1, "drop shorter visits, minutes", ge=0, le=1440)
     show_mileage: bool = _opt(True, "the distance driven inside each visit")
     show_not_visited_zones: bool = _opt(False, "list the zones with no visit too")
+    hide_charts: bool = _opt(False, "no bar chart of the time spent in each zone (the 30 zones with the most)")
 
 
 class SpeedingParams(PluginParams):

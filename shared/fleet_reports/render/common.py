@@ -42,6 +42,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "page": "Page",
         "address": "address",
         "datetime_format": "yyyy-mm-dd hh:mm",
+        "decimal": ".",  # a bar chart's values in the PDF
         "units.metric": "metric (km, km/h)",
         "units.imperial": "imperial (mi, mph, ft)",
         "units.us": "US (mi, mph, ft)",
@@ -59,6 +60,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "page": "Страница",
         "address": "адрес",
         "datetime_format": "dd.mm.yyyy hh:mm",
+        "decimal": ",",  # a bar chart's values in the PDF
         "units.metric": "метрическая (км, км/ч)",
         "units.imperial": "имперская (мили, миль/ч, футы)",
         "units.us": "США (мили, миль/ч, футы)",
@@ -289,15 +291,43 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
+    """A chart section: a line chart (``kind`` "line": x is a UTC epoch ms or a mileage) or a
+    bar chart (``kind`` "bar": the x of a point is the index of its category in ``categories``,
+    the bars in the document's order)."""
+
     header: str
-    x_type: str  # time (x = UTC epoch ms) | mileage
+    x_type: str  # time (x = UTC epoch ms) | mileage | category (bar charts)
     x_title: str
     series: list[Series]
+    kind: str = "line"  # line | bar
+    categories: tuple[str, ...] = ()
 
     @property
     def y_title(self) -> str:
         units = {s.units for s in self.series}
         return next(iter(units)) if len(units) == 1 else ""
+
+    @property
+    def value_title(self) -> str:
+        """A bar chart's value axis title: the series' name and units when there is one series."""
+        if len(self.series) == 1:
+            return axis_title(self.series[0].name, self.series[0].units)
+        return self.y_title
+
+    def category(self, x: float) -> str:
+        """The label of the bar at ``x`` (its category's index; the number itself when it is none)."""
+        if x.is_integer() and 0 <= x < len(self.categories):
+            return self.categories[int(x)]
+        return f"{x:g}"
+
+    def bars(self) -> list[tuple[str, list[float | None]]]:
+        """A bar chart's bars in order: (label, the value of each series or None), one per
+        category (or, without categories, per distinct x of the points)."""
+        values = [{x: y for x, y in reversed(s.points)} for s in self.series]  # the first point of an x wins
+        slots = [float(k) for k in range(len(self.categories))]
+        if not slots:
+            slots = sorted({x for s in self.series for x, _ in s.points})
+        return [(self.category(x), [v.get(x) for v in values]) for x in slots]
 
 
 def axis_title(title: str, units: str) -> str:
@@ -321,11 +351,17 @@ def chart_of(section: Mapping[str, Any]) -> Chart:
             if isinstance(p, Sequence) and len(p) >= 2 and is_finite_number(p[0]) and is_finite_number(p[1])
         ]
         series.append(Series(str(item.get("name", "")), str(item.get("units", "")), points))
+    kind = "bar" if section.get("kind") == "bar" else "line"
+    categories = axis.get("categories") if kind == "bar" else None
+    if not isinstance(categories, list | tuple):
+        categories = ()
     return Chart(
         header=str(section.get("header", "")),
-        x_type=str(axis.get("type", "time")),
+        x_type=str(axis.get("type", "category" if kind == "bar" else "time")),
         x_title=axis_title(str(axis.get("title", "")), str(axis.get("units", ""))),
         series=series,
+        kind=kind,
+        categories=tuple("" if c is None else str(c) for c in categories),
     )
 
 

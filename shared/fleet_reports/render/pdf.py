@@ -6,7 +6,8 @@ bidi algorithm (Arabic letters show their isolated forms: no shaping engine is s
 
 A title page and a clickable table of contents (unless headless), then one part per report
 sheet: tables with their column titles repeated on each page, zebra rows and bold totals;
-summaries; notes in small print; charts drawn as vector lines. Page numbers in the footer.
+summaries; notes in small print; line charts drawn as vector lines, bar charts as horizontal
+bars (labels on the left, values at the bar ends). Page numbers in the footer.
 A cell shows at most a few lines; longer text ends with an ellipsis.
 
 Column titles wrap only between words: a table's columns are widened, taking the room from
@@ -75,6 +76,14 @@ _ZEBRA_FILL = (245, 247, 250)
 _SERIES_COLORS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189), (140, 86, 75))
 _CHART_HEIGHT = 60.0
 _CHART_POINTS = 2_000  # points drawn per series at most (min/max per bucket beyond that)
+_CHART_PT = 6.5  # a chart's labels and ticks
+_BAR = 3.4  # mm: the thickness of a bar (2.4 when bars of several series stand side by side)
+_BAR_GAP = 1.6  # mm between the bars of two categories
+_BAR_TOP = 5.0  # mm above the bars: the category axis title
+_BAR_BOTTOM = 11.0  # mm below the bars: ticks and the value axis title (a legend adds 5)
+_BAR_HEADING = 10.0  # mm a chart's heading takes
+_BAR_MIN_SLOTS = 10  # categories a bar chart too tall for a page starts with on the page it is on
+_BAR_LABEL_SHARE = 0.35  # of the width, for the category labels at most
 _ALIGN = {"left": "L", "right": "R", "center": "C"}
 _MISSING_GLYPH = "\u25a1"  # WHITE SQUARE: in DejaVu Sans
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
@@ -159,7 +168,7 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
         if named.sheet.get("additional_field"):
             _note(pdf, str(named.sheet["additional_field"]), 8)
         for section in sections_of(named.sheet):
-            _section(pdf, section, zone)
+            _section(pdf, section, zone, words["decimal"])
     if pdf.page == 0:  # an empty headless report is still a document
         pdf.add_page()
         _heading(pdf, info.title, 16)
@@ -314,12 +323,18 @@ def _front_pages(pdf: _Pdf, layout: Plan, info: DocumentInfo) -> list[int]:
 # ---------------------------------------------------------------- sections
 
 
-def _section(pdf: _Pdf, section: Mapping[str, Any], zone: tzinfo) -> None:
+def _section(pdf: _Pdf, section: Mapping[str, Any], zone: tzinfo, decimal: str = ".") -> None:
     kind = section.get("type")
+    chart = chart_of(section) if kind == "chart" else None
     pdf.ln(2)
     if kind in ("table", "map_table", "chart"):
-        # a heading stays with what follows it
-        if pdf.will_page_break(_CHART_HEIGHT + 30 if kind == "chart" else 30):
+        # a heading stays with what follows it; a chart that fits on a page is not split
+        needed = 30.0 if chart is None else _CHART_HEIGHT + 30
+        if chart is not None and chart.kind == "bar":  # whole, unless taller than a page
+            whole = _bar_chart_height(chart)
+            page = pdf.page_break_trigger - pdf.t_margin - _BAR_HEADING
+            needed = _BAR_HEADING + (whole if whole <= page else _bar_chart_height(chart, _BAR_MIN_SLOTS))
+        if pdf.will_page_break(needed):
             pdf.add_page(same=True)
         if section.get("header"):
             _heading(pdf, str(section["header"]), 10)
@@ -336,8 +351,10 @@ def _section(pdf: _Pdf, section: Mapping[str, Any], zone: tzinfo) -> None:
         _table(pdf, columns, rows, min(pdf.epw, 130), with_header=False)
     elif kind == "text":
         _note(pdf, str(section.get("text", "")), 6.5)
-    elif kind == "chart":
-        _chart(pdf, chart_of(section), zone)
+    elif chart is not None and chart.kind == "bar":
+        _bar_chart(pdf, chart, decimal)
+    elif chart is not None:
+        _chart(pdf, chart, zone)
 
 
 @dataclass(frozen=True)
@@ -675,3 +692,122 @@ def _chart(pdf: _Pdf, chart: Chart, zone: tzinfo) -> None:
         legend_x += entry
     pdf.set_draw_color(0, 0, 0)
     pdf.set_xy(pdf.l_margin, legend_y + 6)
+
+
+# ---------------------------------------------------------------- bar charts
+
+
+def _bar_slot(chart: Chart) -> float:
+    """mm per category: its bars (one per series) and the gap below them."""
+    count = max(len(chart.series), 1)
+    return count * (_BAR if count == 1 else 2.4) + _BAR_GAP
+
+
+def _bar_frame(chart: Chart) -> float:
+    """mm of a bar chart beside its bars: axis titles, ticks, the legend of several series."""
+    return _BAR_TOP + _BAR_BOTTOM + (5.0 if len(chart.series) > 1 else 0.0)
+
+
+def _bar_chart_height(chart: Chart, most: int | None = None) -> float:
+    """The height (mm) of ``chart`` drawn whole, or with at most ``most`` of its categories."""
+    count = len(chart.bars())
+    if most is not None:
+        count = min(count, most)
+    return _bar_frame(chart) + max(count, 1) * _bar_slot(chart)
+
+
+def _decimals(values: Iterable[float]) -> int:
+    """The fewest decimals (up to 2) that show each of ``values`` exactly."""
+    items = list(values)
+    return next((d for d in (0, 1) if all(abs(round(v, d) - v) < 1e-9 for v in items)), 2)
+
+
+def _bar_chart(pdf: _Pdf, chart: Chart, decimal: str = ".") -> None:
+    """A horizontal bar chart: one bar per category and series, top down in the document's
+    order, the category labels on the left, each bar's value at its end (with the locale's
+    ``decimal`` separator), round values along the bottom from 0. A chart taller than the room
+    left goes on over the next pages."""
+    bars = chart.bars()
+    if not bars or not any(v is not None for _, values in bars for v in values):
+        return
+    numbers = [v for _, values in bars for v in values if v is not None]
+    decimals = _decimals(numbers)
+    ticks = nice_ticks(min(0.0, *numbers), max(0.0, *numbers))
+    if len(ticks) < 2:  # every value 0
+        ticks = [0.0, 1.0]
+    step = ticks[1] - ticks[0]
+    while ticks[-1] < max(numbers) - 1e-9:  # the axis ends on a round value past the longest bar
+        ticks.append(ticks[-1] + step)
+    while ticks[0] > min(numbers) + 1e-9:
+        ticks.insert(0, ticks[0] - step)
+    low, high = ticks[0], ticks[-1]
+    tick_decimals = _decimals(ticks)
+
+    units = {s.units for s in chart.series}
+    suffix = f" {next(iter(units))}" if len(units) == 1 and next(iter(units)) else ""
+    pdf.set_font(_FONT, "", _CHART_PT)
+    texts = [
+        [None if v is None else f"{v:.{decimals}f}".replace(".", decimal) + suffix for v in values]
+        for _, values in bars
+    ]
+    value_width = max(pdf.width_of(t) for row in texts for t in row if t is not None) + 2
+    widest = max(pdf.width_of(pdf.safe(label[:_MAX_CHARS])) for label, _ in bars) + 2
+    label_width = min(max(widest, 15.0), pdf.epw * _BAR_LABEL_SHARE)
+    left = pdf.l_margin + label_width
+    width = max(pdf.epw - label_width - value_width, 20.0)
+    slot, count = _bar_slot(chart), len(chart.series)
+    thickness = (slot - _BAR_GAP) / count
+
+    def px(value: float) -> float:
+        return left + (value - low) / (high - low) * width
+
+    start = 0
+    while start < len(bars):
+        room = int((pdf.page_break_trigger - pdf.y - _bar_frame(chart)) // slot)
+        if room < min(len(bars) - start, _BAR_MIN_SLOTS) and pdf.y > pdf.t_margin + 1:
+            pdf.add_page(same=True)
+            continue
+        chunk = range(start, start + max(min(room, len(bars) - start), 1))
+        start = chunk.stop
+        top = pdf.y + _BAR_TOP
+        bottom = top + len(chunk) * slot
+        pdf.set_font(_FONT, "", _CHART_PT)
+        if chart.x_title:  # the category axis' title over the labels
+            pdf.text(pdf.l_margin, top - 1.5, _fit(pdf, chart.x_title, label_width - 1))
+        pdf.set_line_width(0.1)
+        pdf.set_draw_color(225, 225, 225)
+        for tick in ticks:  # grid lines and tick labels at round values
+            label = _fit(pdf, f"{tick:.{tick_decimals}f}".replace(".", decimal), 24)
+            pdf.line(px(tick), top, px(tick), bottom)
+            pdf.text(px(tick) - pdf.width_of(label) / 2, bottom + 3.5, label)
+        for row, k in enumerate(chunk):
+            label, values = bars[k]
+            y = top + row * slot + _BAR_GAP / 2
+            name = _fit(pdf, label, label_width - 2)
+            pdf.text(left - 1.5 - pdf.width_of(name), y + (slot - _BAR_GAP) / 2 + 0.3 * pdf.font_size, name)
+            for i, value in enumerate(values):
+                if value is None:
+                    continue
+                pdf.set_fill_color(*_SERIES_COLORS[i % len(_SERIES_COLORS)])
+                x0, x1 = sorted((px(0.0), px(value)))
+                pdf.rect(x0, y + i * thickness, max(x1 - x0, 0.2), thickness * 0.92, style="F")
+                text = texts[k][i] or ""
+                at = x1 + 1 if value >= 0 else x0 - 1 - pdf.width_of(text)
+                pdf.text(at, y + i * thickness + thickness / 2 + 0.3 * pdf.font_size, text)
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_line_width(0.3)
+        pdf.line(px(0.0), top, px(0.0), bottom)
+        pdf.line(left, bottom, left + width, bottom)
+        below = bottom + 8.5
+        if chart.value_title:
+            title = _fit(pdf, chart.value_title, width - 2)
+            pdf.text(left + (width - pdf.width_of(title)) / 2, below, title)
+        if count > 1:  # a legend: which color is which series
+            legend_x, below = left, below + 5
+            for i, series in enumerate(chart.series):
+                name = _fit(pdf, series.name or f"#{i + 1}", 50)
+                pdf.set_fill_color(*_SERIES_COLORS[i % len(_SERIES_COLORS)])
+                pdf.rect(legend_x, below - 2, 4, 2, style="F")
+                pdf.text(legend_x + 5, below, name)
+                legend_x += 10 + pdf.width_of(name)
+        pdf.set_xy(pdf.l_margin, top + len(chunk) * slot + _bar_frame(chart) - _BAR_TOP)

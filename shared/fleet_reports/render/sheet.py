@@ -12,6 +12,7 @@ that a writer can set a sheet's head before it streams the rows.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,9 @@ SECONDS_PER_DAY = 86_400.0
 EXCEL_UNIX_EPOCH = 25_569.0  # 1970-01-01 as an Excel serial day (1900 date system)
 TIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _SAMPLE = 64  # data cells looked at to decide a column's kind
-CHART_ROWS = 20  # rows a native chart covers beside its point table
+CHART_ROWS = 20  # rows a native chart covers beside its point table (a bar chart: at least)
+BAR_CHART_ROWS_PER_BAR = 1.2  # rows a bar of a native bar chart takes
+BAR_CHART_FRAME_ROWS = 8  # rows of a bar chart's title and value axis
 _EPOCH_MS_MIN = 1e11  # a raw this large is an instant in epoch milliseconds (after 1973)
 _OFFSET_BUCKET_MS = 900_000  # zone offsets change on 15-minute UTC boundaries at most
 
@@ -320,7 +323,7 @@ class SheetView:
                 points = max((len(s.points) for s in chart.series), default=0)
                 for i in range(points):
                     yield RowKind.DATA, False, None, _bind(self._chart_cells, chart, i)
-                for _ in range(CHART_ROWS - points):  # the chart beside a short table: keep its rows free
+                for _ in range(chart_rows(chart) - points):  # the chart beside a short table: keep its rows free
                     yield RowKind.BLANK, False, None, None
 
     def _table_steps(
@@ -367,7 +370,12 @@ class SheetView:
             elif section_type == "map_table":
                 _widen(widths, [36.0, 14.0])
             elif section_type == "chart":
-                _widen(widths, [20.0] * (2 * len(section.get("series") or ())))
+                if section.get("kind") == "bar":  # (label, value) per series: room for the labels
+                    bar = chart_of(section)
+                    longest = max((len(label) for label in bar.categories), default=0)
+                    _widen(widths, [min(max(20.0, longest + 2.0), 50.0), 14.0] * len(bar.series))
+                else:
+                    _widen(widths, [20.0] * (2 * len(section.get("series") or ())))
         first_plans = next(iter(self.plans.values()), None)
         columns = sum(2 if p.kind == SPLIT else 1 for p in first_plans) if first_plans else 0
         frozen = 0
@@ -418,7 +426,12 @@ class SheetView:
                 cells += [None, None]
                 continue
             x, y = series.points[i]
-            x_cell = self.clock.excel(x) if chart.x_type == "time" else NumberCell(x, "General")
+            if chart.kind == "bar":  # the category's label, always text
+                x_cell: CellOut = clean_text(chart.category(x)) or None
+            elif chart.x_type == "time":
+                x_cell = self.clock.excel(x)
+            else:
+                x_cell = NumberCell(x, "General")
             cells += [x_cell, NumberCell(y, "General")]
         return tuple(cells)
 
@@ -470,6 +483,15 @@ def _whole(cell: Any, numeric: bool) -> CellOut:
         if number is not None:
             return number
     return clean_text(text_of(cell)) or None
+
+
+def chart_rows(chart: Chart) -> int:
+    """The rows a native chart covers from its point table's header row down: ``CHART_ROWS``,
+    or for a bar chart enough for its bars."""
+    if chart.kind != "bar":
+        return CHART_ROWS
+    bars = max((len(s.points) for s in chart.series), default=0)
+    return max(CHART_ROWS, math.ceil(BAR_CHART_ROWS_PER_BAR * bars * max(len(chart.series), 1)) + BAR_CHART_FRAME_ROWS)
 
 
 def _chart_header(chart: Chart) -> tuple[CellOut, ...]:

@@ -16,7 +16,9 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import Reference, ScatterChart, Series
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+from openpyxl.chart.data_source import AxDataSource, StrRef
+from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -33,7 +35,7 @@ from fleet_reports.render.common import (
     zone_of,
 )
 from fleet_reports.render.document import DocumentInfo
-from fleet_reports.render.sheet import Layout, NumberCell, Row, SheetView
+from fleet_reports.render.sheet import Layout, NumberCell, Row, SheetView, chart_rows
 
 _BOLD = Font(bold=True)
 _BIG = Font(bold=True, size=16)
@@ -42,6 +44,7 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _CHUNK_ROWS = 2_000  # rows joined into one write
 _COMPRESSION = 4  # zlib level of the streamed sheets: most of the size gain, a third of the time
 _RISKY_START = (*FORMULA_PREFIXES, "#")  # a formula, or an error value (#N/A)
+_ROW_CM = 0.5  # a default row's height (15 pt), a little less: a chart stays within its rows
 
 
 class _Styles:
@@ -152,7 +155,10 @@ def _sheet_head(ws: Any, layout: Layout) -> None:
         first, last, columns = layout.filter
         ws.auto_filter.ref = f"A{first}:{get_column_letter(columns)}{max(last, first)}"
     for header_row, chart in layout.charts:
-        _add_chart(ws, chart, header_row=header_row)
+        if chart.kind == "bar":
+            _add_bar_chart(ws, chart, header_row=header_row)
+        else:
+            _add_chart(ws, chart, header_row=header_row)
 
 
 def _add_chart(ws: Any, chart: Chart, *, header_row: int) -> None:
@@ -178,6 +184,42 @@ def _add_chart(ws: Any, chart: Chart, *, header_row: int) -> None:
         line.smooth = False
         drawn.series.append(line)
     if drawn.series:
+        ws.add_chart(drawn, f"{get_column_letter(2 * len(chart.series) + 2)}{header_row}")
+
+
+def _add_bar_chart(ws: Any, chart: Chart, *, header_row: int) -> None:
+    """A native horizontal bar chart over the point table under ``header_row``: (label, value)
+    columns per series, the categories from the first series' labels, the first bar on top."""
+    drawn = BarChart()
+    drawn.type = "bar"  # horizontal
+    drawn.grouping = "clustered"
+    drawn.title = chart.header or None
+    drawn.width, drawn.height = 20, chart_rows(chart) * _ROW_CM
+    drawn.gapWidth = 60
+    if len(chart.series) == 1:  # the value axis names the one series
+        drawn.legend = None
+    drawn.x_axis.title = chart.x_title or None
+    drawn.y_axis.title = chart.value_title or None
+    drawn.x_axis.delete = False
+    drawn.y_axis.delete = False
+    drawn.x_axis.scaling.orientation = "maxMin"  # the categories top down, as in the table
+    drawn.y_axis.crosses = "max"  # ... and the value axis still at the bottom
+    drawn.y_axis.axPos = "b"
+    if all(y >= 0 for s in chart.series for _, y in s.points):
+        drawn.y_axis.scaling.min = 0  # the bars from 0
+    categories = None  # the first series' labels (text: a string reference)
+    for i, series in enumerate(chart.series):
+        if not series.points:
+            continue
+        last = header_row + len(series.points)
+        values = Reference(ws, min_col=2 * i + 2, min_row=header_row + 1, max_row=last)
+        bar = Series(values, title=series.name or None)
+        if categories is None:
+            categories = str(Reference(ws, min_col=2 * i + 1, min_row=header_row + 1, max_row=last))
+        bar.cat = AxDataSource(strRef=StrRef(f=categories))
+        drawn.series.append(bar)
+    if drawn.series:
+        drawn.dataLabels = DataLabelList(showVal=True)
         ws.add_chart(drawn, f"{get_column_letter(2 * len(chart.series) + 2)}{header_row}")
 
 

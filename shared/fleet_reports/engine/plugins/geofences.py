@@ -35,6 +35,7 @@ from fleet_reports.engine.zones import Shape, shape, visits
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
+CHART_ZONES = 30  # bars in the time-in-zones chart (Navixy: the top 30 zones)
 DISTANCE_DECIMALS = 2
 
 
@@ -214,9 +215,38 @@ def _tracker_sheet(
             )
         )
     sections = [table(msg("geofences.table"), _columns(params, fmt), groups), map_table(msg("summary"), summary_rows)]
+    if not params.hide_charts:
+        sections.append(_time_chart(r, zones, fmt))
     if params.show_not_visited_zones:
         sections.append(_not_visited(zones, visited, fmt))
     return sheet(r.info.label, [r.info.id], sections)
+
+
+def _time_chart(r: TrackerVisits, zones: list[Zone], fmt: Formatter) -> Json:
+    """A bar chart of the time spent in each zone, the ``CHART_ZONES`` zones with the most
+    (Navixy's limit), longest first; hours with 2 decimals (``x``: the bar's index)."""
+    seconds = np.bincount(r.zone, weights=r.duration_s, minlength=len(zones))
+    visited = np.flatnonzero(np.bincount(r.zone, minlength=len(zones)) > 0)
+    order = sorted(visited.tolist(), key=lambda z: (-float(seconds[z]), zones[z].label, zones[z].id))[:CHART_ZONES]
+    msg = fmt.msg
+    return {
+        "type": "chart",
+        "kind": "bar",
+        "header": msg("geofences.chart", count=len(order)),
+        "x_axis": {
+            "type": "category",
+            "title": msg("geofences.zone"),
+            "units": "",
+            "categories": [zones[z].label for z in order],
+        },
+        "series": [
+            {
+                "name": msg("geofences.chart_series"),
+                "units": msg.unit("h"),
+                "points": [[k, round(float(seconds[z]) / 3600.0, 2)] for k, z in enumerate(order)],
+            }
+        ],
+    }
 
 
 def _not_visited(zones: list[Zone], visited: set[int], fmt: Formatter) -> Json:
