@@ -10,7 +10,8 @@ export PORT
 .PHONY: help venv run test lint format typecheck unit functions template local build bench bench-peers samples clean
 
 help:
-	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT)"
+	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT);"
+	@echo "              its state is kept in .local/state/ across restarts (make run FRESH=1 starts over)"
 	@echo "make test   - lint, type-check and run every test (unit, functions, template, local stack)"
 	@echo "make build  - sam build (needs python3.13 on PATH or pyenv)"
 	@echo "make bench  - run the benchmarks under bench/"
@@ -26,8 +27,9 @@ $(STAMP):
 
 venv: $(STAMP)
 
+# FRESH=1 wipes the state kept in .local/state/ and starts again with the demo fleet alone.
 run: venv
-	$(BIN)/python -m fleet_reports.local --port $(PORT)
+	$(BIN)/python -m fleet_reports.local --port $(PORT) $(if $(filter 1 yes true,$(FRESH)),--fresh)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -48,6 +48,22 @@ def test_state_file_names_the_stack(stack: dict[str, Any]) -> None:
     assert stack["aws_endpoint_url"].startswith("http://127.0.0.1:")
 
 
+def test_the_banner_says_when_the_example_report_is_ready(stack_state: Path, stack: dict[str, Any]) -> None:
+    # Given `make run`'s output (stack.log beside its state file)
+    log = stack_state.parent / "stack.log"
+    if "the documentation's example report 1234567 is ready." in log.read_text():
+        return  # it was done before the banner: the banner says so, nothing follows
+    # whose banner said the documentation's example report is being generated, progress below
+    assert "example report 1234567 is being generated now: progress below" in log.read_text()
+    # Then, once it is done, a line says it is ready, how long it took and how to fetch it
+    deadline = time.monotonic() + 120
+    while "The example report 1234567 is ready (" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    ready = log.read_text().split("The example report 1234567 is ready (")[1].splitlines()[0]
+    assert f"{stack['api_url']}/report/tracker/retrieve?hash={stack['demo_hash']}&report_id=1234567" in ready
+
+
 @pytest.mark.skipif(not SEED.exists(), reason="the seed documents are not beside the repo")
 def test_the_copied_examples_are_the_seeds() -> None:
     # Given the seed document beside the repo, Then the repo's copy of its examples is exact

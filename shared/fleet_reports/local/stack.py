@@ -4,14 +4,22 @@ Everything listens on 127.0.0.1 only. Resources are created from template.yaml's
 properties, so local and deployed cannot drift. A function's ``S3`` event (the importer on
 ``incoming/``) becomes a notification of the bucket to a local-only queue, which a poller feeds
 to the function as S3 would invoke it.
+
+Given a state folder, the stack keeps its tables and buckets there across restarts
+(:mod:`fleet_reports.local.persist`): restored before the gateway accepts a request, saved
+every ``save_every_s`` seconds when something changed, and when it stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import logging
 import os
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +27,14 @@ from types import ModuleType
 from typing import Any
 
 from fleet_reports.local.gateway import Gateway, Handler
+from fleet_reports.local.persist import Counts, Restored, StateFolder, WriteCounter
 from fleet_reports.local.poller import QueuePoller, S3EventPoller
 
 REGION = "us-east-1"
 IMPORT_PREFIX = "incoming/"
+SAVE_EVERY_S = 30.0
+RESUMED_REASON = "the local stack stopped while the report was being generated; it is generated again"
+log = logging.getLogger("fleet_reports.local")
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -59,16 +71,71 @@ class Stack:
     env: dict[str, str]
     handlers: dict[str, Handler] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    demo: dict[str, Any] = field(default_factory=dict)
+    """The demo fleet's hashes, trackers and example report (kept in the snapshot)."""
+    state: StateFolder | None = None
+    writes: WriteCounter | None = None
+    restored: Restored | None = None
+    resumed_reports: list[int] = field(default_factory=list)
+    seed_since: float | None = None
+    """When the example report was asked for (``time.monotonic()``), if it is being generated."""
+    _saved_mark: int = field(default=-1, init=False)
+    _stop_saving: threading.Event = field(default_factory=threading.Event, init=False)
+    _saver: threading.Thread | None = field(default=None, init=False)
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway.port}"
 
-    def stop(self) -> None:
+    def mark_saved(self) -> None:
+        """Take the state as it is now for saved (the next save runs only after a change)."""
+        self._saved_mark = self.writes.writes if self.writes is not None else -1
+
+    def save(self, *, force: bool = False) -> Counts | None:
+        """Snapshot the state into the state folder if anything changed since the last save (or
+        ``force``); what was saved, or None when nothing was (no folder, nothing changed)."""
+        if self.state is None:
+            return None
+        mark = self.writes.writes if self.writes is not None else -1
+        if not force and self.writes is not None and mark == self._saved_mark:
+            return None
+        counts = self.state.save({"demo": self.demo})
+        self._saved_mark = mark
+        return counts
+
+    def autosave(self, every_s: float = SAVE_EVERY_S) -> None:
+        """Save every ``every_s`` seconds (when something changed), in a daemon thread."""
+        if self.state is None or self._saver is not None:
+            return
+
+        def run() -> None:
+            while not self._stop_saving.wait(every_s):
+                try:
+                    self.save()
+                except Exception as exc:  # keep serving; the next tick tries again
+                    log.warning("could not save the local stack's state to %s: %s", self.state_dir, exc)
+
+        self._saver = threading.Thread(target=run, name="local-state-autosave", daemon=True)
+        self._saver.start()
+
+    @property
+    def state_dir(self) -> Path | None:
+        return self.state.folder if self.state is not None else None
+
+    def stop(self) -> Counts | None:
+        """Stop serving, save the state (when kept and changed), stop moto; what was saved."""
         for p in self.pollers:
             p.stop()
         self.gateway.stop()
-        self.moto.stop()
+        try:
+            self._stop_saving.set()
+            if self._saver is not None:
+                self._saver.join(timeout=60)
+            return self.save()
+        finally:
+            if self.state is not None:
+                self.state.unlock()
+            self.moto.stop()
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
@@ -94,9 +161,13 @@ def start(
     demo: bool = True,
     parameter_overrides: dict[str, str] | None = None,
     start_pollers: bool = True,
+    state_dir: Path | None = None,
+    fresh: bool = False,
+    save_every_s: float | None = SAVE_EVERY_S,
 ) -> Stack:
-    import logging
-
+    """Start the stack. With ``state_dir``, the state kept there is restored (unless ``fresh``:
+    then it is wiped) and saved again while the stack runs; the demo fleet is loaded on a start
+    without a snapshot only. :meth:`Stack.stop` saves a last time."""
     from moto.server import ThreadedMotoServer
 
     from fleet_reports.local import resources as res
@@ -107,6 +178,7 @@ def start(
     root = root or find_root()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
+    writes = count_writes(moto)
     host, mport = moto.get_host_and_port()
     endpoint = f"http://{host}:{mport}"
     env = aws_environment(endpoint)
@@ -115,6 +187,20 @@ def start(
 
     template = res.load_template(root / "template.yaml")
     resources = res.create_resources(template, parameter_overrides=parameter_overrides)
+    state: StateFolder | None = None
+    restored: Restored | None = None
+    if state_dir is not None:
+        state = StateFolder(state_dir, endpoint, REGION)
+        try:
+            state.lock()
+            if fresh:
+                state.wipe()
+            elif state.exists():
+                restored = state.restore(defer=pending_upload_rule(resources))
+        except BaseException:
+            state.unlock()
+            moto.stop()
+            raise
     specs = res.functions(template)
     for logical_id in specs:
         env.update(res.function_environment(template, logical_id, resources))
@@ -148,7 +234,16 @@ def start(
             poller.start()
 
     stack = Stack(
-        root=root, moto=moto, gateway=gateway, pollers=pollers, resources=resources, env=env, handlers=handlers
+        root=root,
+        moto=moto,
+        gateway=gateway,
+        pollers=pollers,
+        resources=resources,
+        env=env,
+        handlers=handlers,
+        state=state,
+        writes=writes,
+        restored=restored,
     )
     stack.info = {
         "api_url": stack.api_url,
@@ -164,9 +259,109 @@ def start(
         "import_prefix": IMPORT_PREFIX,
         "import_dlq_url": resources.names["ImportDLQ"],
     }
-    if demo:
-        stack.info.update(load_demo())
+    if state is not None:
+        stack.info["state_dir"] = str(state.folder)
+    if restored is not None and state is not None:
+        stack.mark_saved()  # what was just restored is what the folder holds
+        stack.resumed_reports = resume_unfinished_work(resources)
+        state.put_objects(restored.deferred)  # uploads not imported yet: the importer listens now
+        stack.demo = dict(restored.notes.get("demo") or {})
+        if stack.demo:
+            from fleet_reports.errors import ApiError
+
+            try:
+                seed, generated = ensure_seed_report(stack.demo["demo_hash"], stack.demo.get("seed_report_id"))
+            except ApiError:  # the demo owner was removed from the fleet: no demo to show
+                stack.demo = {}
+            else:
+                stack.demo["seed_report_id"] = seed
+                if generated or seed in stack.resumed_reports:
+                    stack.seed_since = time.monotonic()
+    elif demo:
+        stack.seed_since = time.monotonic()
+        stack.demo = load_demo()
+    stack.info.update(stack.demo)
+    if save_every_s is not None:
+        stack.autosave(save_every_s)
     return stack
+
+
+def count_writes(moto: Any) -> WriteCounter | None:
+    """Put a :class:`WriteCounter` in front of moto's WSGI app (None if the server has no app
+    to wrap: every periodic save then runs)."""
+    server = getattr(moto, "_server", None)
+    app = getattr(server, "app", None)
+    if server is None or app is None:
+        return None
+    counter = WriteCounter(app)
+    server.app = counter
+    return counter
+
+
+def pending_upload_rule(resources: Any) -> Any:
+    """Which restored objects wait until the importer listens: uploads without an outcome yet."""
+    from fleet_reports.store.imports import outcome_object_key
+
+    bucket = resources.names["TrackBucket"]
+
+    def pending(where: str, key: str, keys: frozenset[str]) -> bool:
+        if where != bucket or not key.startswith(IMPORT_PREFIX) or key.endswith("/"):
+            return False
+        tracker_part, _, name = key.removeprefix(IMPORT_PREFIX).partition("/")
+        return outcome_object_key(tracker_part, name or "_") not in keys
+
+    return pending
+
+
+def resume_unfinished_work(resources: Any) -> list[int]:
+    """After a restore, what was in flight when the state was saved goes on; the reports re-queued.
+
+    Reports ``queued`` or ``running`` lost their job message with the old process (SQS is not
+    kept): a running one is given back (:func:`fleet_reports.store.reports.release`), and each
+    gets its job again, with its id unchanged. Imports that held their ledger entry are
+    abandoned (lease over), so their upload, put again, is imported at once.
+    """
+    import boto3
+    from boto3.dynamodb.conditions import Attr
+
+    from fleet_reports.store import queue
+    from fleet_reports.store import reports as report_store
+    from fleet_reports.store.imports import LEDGER_PREFIX
+
+    dynamodb = boto3.resource("dynamodb")
+    unfinished = _scan(
+        dynamodb.Table(resources.names["ReportsTable"]),
+        Attr("sk").begins_with("REPORT#") & Attr("state").is_in(list(report_store.ACTIVE_STATES)),
+    )
+    resumed: list[int] = []
+    for item in sorted(unfinished, key=lambda i: int(i["id"])):
+        pool, report_id = int(item["pool"]), int(item["id"])
+        if item.get("state") == "running" and item.get("claim"):
+            report_store.release(pool, report_id, str(item["claim"]), RESUMED_REASON)
+        queue.send_job(json.dumps({"pool": pool, "report_id": report_id}))
+        resumed.append(report_id)
+    fleet = dynamodb.Table(resources.names["FleetTable"])
+    for item in _scan(fleet, Attr("pk").begins_with(LEDGER_PREFIX) & Attr("state").eq("running")):
+        with contextlib.suppress(fleet.meta.client.exceptions.ConditionalCheckFailedException):  # finished
+            fleet.update_item(
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET lease_until = :over",
+                ConditionExpression="#st = :running",
+                ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues={":over": 0, ":running": "running"},
+            )
+    return resumed
+
+
+def _scan(table: Any, condition: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"FilterExpression": condition, "ConsistentRead": True}
+    while True:
+        resp = table.scan(**kwargs)
+        out.extend(resp.get("Items", []))
+        if "LastEvaluatedKey" not in resp:
+            return out
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
 def connect_s3_events(specs: dict[str, Any], resources: Any, handlers: dict[str, Handler]) -> list[QueuePoller]:
@@ -232,18 +427,13 @@ def atomic_conditional_writes() -> None:
 
 def load_demo() -> dict[str, Any]:
     """Load the demo fleet and generate the documentation's example report (id 1234567)."""
-    from fleet_reports.service import auth, demo, reports
-    from fleet_reports.service.models import GenerateParams
+    from fleet_reports.service import demo
     from fleet_reports.store import reports as report_store
 
     access = demo.load_fleet()
     fixes = demo.load_tracks(datetime.now(UTC).date())
     report_store.ensure_id_floor(demo.SEED_REPORT_ID - 1)
-    principal = auth.authenticate(access.owner_hash)
-    seed_id = None
-    if not any(r["id"] == demo.SEED_REPORT_ID for r in report_store.list_reports(principal.pool)):
-        params = GenerateParams.model_validate(SEED_GENERATE)
-        seed_id = reports.generate(principal, params)
+    seed_id, _ = ensure_seed_report(access.owner_hash, demo.SEED_REPORT_ID)
     return {
         "demo_hash": access.owner_hash,
         "demo_login": access.owner_login,
@@ -254,8 +444,32 @@ def load_demo() -> dict[str, Any]:
         "russian_user_hash": access.russian_user_hash,
         "demo_trackers": list(access.tracker_ids),
         "demo_fixes": fixes,
-        "seed_report_id": seed_id or demo.SEED_REPORT_ID,
+        "seed_report_id": seed_id,
     }
+
+
+def ensure_seed_report(owner_hash: str, report_id: int | None) -> tuple[int, bool]:
+    """The example report: ``report_id`` if the owner still has it, else a new one of the
+    documentation's example; (its id, whether it was generated now)."""
+    from fleet_reports.service import auth, reports
+    from fleet_reports.service.models import GenerateParams
+    from fleet_reports.store import reports as report_store
+
+    principal = auth.authenticate(owner_hash)
+    if report_id is not None and report_store.get_report(principal.pool, int(report_id)) is not None:
+        return int(report_id), False
+    return reports.generate(principal, GenerateParams.model_validate(SEED_GENERATE)), True
+
+
+def report_status(owner_hash: str, report_id: int) -> dict[str, Any] | None:
+    """``status`` of a report as its owner sees it (percent_ready, state, error); None if gone."""
+    from fleet_reports.errors import ApiError
+    from fleet_reports.service import auth, reports
+
+    try:
+        return reports.status(auth.authenticate(owner_hash), report_id)
+    except ApiError:
+        return None
 
 
 # The documentation's generate example, verbatim.
