@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/bench_import_store.py [--trackers 4] [--days 29] [--read-days 90] [--runs 3]
 
 (a) CSV import: one clean CSV per demo tracker (``--days`` UTC days on a 10 s grid, from
-    ``fleet_reports.sim.demo.demo_track`` and ``fleet_reports.ingest.format_csv``; 4 x 29 days =
+    ``fleet_reports.demo.demo_track`` and ``fleet_reports.ingest.format_csv``; 4 x 29 days =
     1,002,240 fixes) is uploaded to ``incoming/<tracker>/`` and imported with
     ``service.imports.import_object``, one file after the other (each file's days merge in
     parallel threads), into empty days. Reported: wall time and this process's CPU time (all its
@@ -57,7 +57,7 @@ def ten_second_day(tracker_id: int, day: dt.date) -> Track:
     """A demo tracker's UTC day on a full 10 s grid (8,640 fixes): at each grid time the
     simulator's fix at or before it, with fresh GPS noise where the simulator had none (it reports
     parked vehicles every 60 s), as a device reporting every 10 s would."""
-    from fleet_reports.sim.demo import demo_track
+    from fleet_reports.demo import demo_track
 
     src = demo_track(tracker_id, day)
     rng = np.random.default_rng(tracker_id + day.toordinal())
@@ -147,10 +147,10 @@ def run(args: argparse.Namespace, port: int, moto_pid: int) -> int:
 
     import boto3
 
+    from fleet_reports import demo as demo_fleet
+    from fleet_reports.demo import DEMO_TRACKERS
     from fleet_reports.ingest import format_csv
-    from fleet_reports.service import demo as demo_fleet
     from fleet_reports.service import imports
-    from fleet_reports.sim.demo import DEMO_TRACKERS
     from fleet_reports.store import tracks
 
     print(f"machine: {machine()}")

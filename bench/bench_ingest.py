@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fleet_reports.demo import demo_track
 from fleet_reports.engine.model import Track
 from fleet_reports.ingest import (
     decode_fixes,
@@ -33,7 +34,6 @@ from fleet_reports.ingest import (
     parse_fixes,
     split_utc_days,
 )
-from fleet_reports.sim.demo import demo_track
 
 DAY_MS = 86_400_000
 STEP_MS = 10_000

@@ -26,11 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fleet_reports.demo import DEMO_TIME_ZONE, DEMO_TRACKERS, PLACES, demo_track
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.report import build_report
 from fleet_reports.render import render_report
 from fleet_reports.service.worker import document_info
-from fleet_reports.sim.demo import DEMO_TIME_ZONE, DEMO_TRACKERS, PLACES, demo_track
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2020, 10, 6)

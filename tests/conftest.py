@@ -156,8 +156,8 @@ def lambdas(aws: None, template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 @pytest.fixture
 def demo(lambdas: Lambdas) -> Lambdas:
     """The demo fleet with tracks for the documentation's example days."""
-    from fleet_reports.service import demo as demo_fleet
-    from fleet_reports.sim.demo import DEMO_TRACKERS, demo_track
+    from fleet_reports import demo as demo_fleet
+    from fleet_reports.demo import DEMO_TRACKERS, demo_track
     from fleet_reports.store import tracks
 
     lambdas.use_env("WorkerFunction")

@@ -138,6 +138,17 @@ FUNCTION_ENV: Final[dict[str, frozenset[str]]] = {
 }
 """Function logical id -> the environment variables it reads (besides :data:`GLOBAL_ENV`)."""
 
+# --------------------------------------------------------------------------- the worker's clock
+WORKER_MAX_TIMEOUT_S: Final = 900
+"""The largest ``WorkerTimeout`` the template allows (its ``MaxValue``): no worker run lasts longer."""
+
+JOBS_VISIBILITY_TIMEOUT_S: Final = 5400
+"""The jobs queue's ``VisibilityTimeout``: 6 x :data:`WORKER_MAX_TIMEOUT_S`, as Lambda recommends for
+SQS event sources. A job whose worker died is delivered again this long after it was received.
+
+The worker's lease and the staleness of an abandoned report are tied to both
+(:mod:`fleet_reports.settings`), and ``tests/template`` proves the template says the same."""
+
 # --------------------------------------------------------------------------- permissions
 FUNCTION_ACCESS: Final[dict[str, dict[str, Access]]] = {
     GENERATE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", JOBS_QUEUE: "send"},

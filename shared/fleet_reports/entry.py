@@ -1,7 +1,8 @@
 """Lambda entry points: the same wiring for every API function, the worker's batch loop, the importer.
 
 A handler module is two lines: which path and which action. Creating the resolver, logger,
-tracer and metrics objects is cheap; no settings, clients or I/O happen at import.
+tracer and metrics objects is cheap; no settings, clients or I/O happen at import. Each handler
+checks its function's configuration (``settings.function_settings``) at its first invocation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from fleet_reports import contract
 from fleet_reports.api.http import make_app, resolve
+from fleet_reports.settings import function_settings
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -27,9 +30,11 @@ metrics = Metrics()
 def api_handler(path: str, action: Callable[[Mapping[str, Any]], Response[Any]]) -> Handler:
     """A Lambda handler serving one route (GET and POST) with ``action``."""
     app = make_app()
+    function = {route: name for name, route in contract.API_ROUTES.items()}[path]
 
     @app.route(path, method=["GET", "POST"])
     def _route() -> Response[Any]:
+        function_settings(function)  # a misconfigured function answers 6 and logs what is missing
         return action(app.current_event.raw_event)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
@@ -59,8 +64,8 @@ def worker_handler() -> Handler:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         logger.append_keys(report_id=job.report_id)
         outcome = process(job, receive_count, Delivery(record.event_source_arn, record.receipt_handle))
-        metrics.add_metric(name=f"jobs_{outcome.split(':')[0]}", unit=MetricUnit.Count, value=1)
-        logger.info("job processed", extra={"outcome": outcome, "receive_count": receive_count})
+        metrics.add_metric(name=outcome.metric, unit=MetricUnit.Count, value=1)
+        logger.info("job processed", extra={"outcome": outcome.value, "receive_count": receive_count})
         return outcome
 
     @logger.inject_lambda_context(clear_state=True)
@@ -68,6 +73,7 @@ def worker_handler() -> Handler:
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _fresh_metrics()
+        function_settings(contract.WORKER)  # misconfigured: the batch fails (and is retried), logged
         metrics.add_metric(name="JobBatches", unit=MetricUnit.Count, value=1)
         return dict(
             process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
@@ -99,6 +105,7 @@ def import_handler() -> Handler:
         from fleet_reports.service.imports import import_object
 
         _fresh_metrics()
+        function_settings(contract.IMPORT)  # misconfigured: the event fails (and is retried), logged
         done: list[dict[str, Any]] = []
         failed: list[str] = []
         for record in event.get("Records", []):

@@ -4,56 +4,85 @@ validation that names every bad parameter (code 7). Shared by the API and the se
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import IntEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+
+class ErrorCode(IntEnum):
+    """The wire's error codes (api.md); the number is what the client sees."""
+
+    DATABASE_ERROR = 1  # a store call failed after retries
+    WRONG_HASH = 3  # ``hash`` is not 32 lowercase hex characters
+    NOT_AUTHENTICATED = 4  # no hash, unknown hash, or the session ended
+    WRONG_REQUEST_FORMAT = 5  # the body is not parseable JSON or form
+    UNEXPECTED = 6  # unexpected error, a misconfigured function, a failed report's retrieve/download
+    INVALID_PARAMETERS = 7  # names each bad parameter
+    TOO_LARGE_REQUEST = 9  # body over 1 MiB
+    ACCESS_DENIED = 11  # blocked user
+    NOT_PERMITTED = 13  # a sub-user without the right
+    TOO_MANY_REQUESTS = 15  # over the parallel cap of generating reports
+    DEMO_MODE = 101  # ``delete`` by a demo-mode user
+    WRONG_LOGIN = 102  # wrong login or password
+    WRONG_HANDLER = 111  # an unknown action
+    NOT_FOUND = 204  # a report id unknown or another user's (never tells which)
+    TIME_SPAN_TOO_BIG = 211  # period longer than the plugin's limit
+    ENTITY_NOT_FOUND = 217  # a tracker, sensor, zone or employee unknown or not visible ("nonexistent entities")
+    PLUGIN_NOT_FOUND = 222  # unknown plugin
+    NOT_READY = 229  # ``retrieve``/``download`` before the report is done
+    TARIFF_RESTRICTED = 236  # a tracker whose tariff has no reports
+
+
 # code -> (description, HTTP status)
-CODES: dict[int, tuple[str, int]] = {
-    1: ("Database error", 500),
-    3: ("Wrong hash", 400),
-    4: ("User or API key not found or session ended", 400),
-    5: ("Wrong request format", 400),
-    6: ("Unexpected error", 500),
-    7: ("Invalid parameters", 400),
-    9: ("Too large request", 412),
-    11: ("Access denied", 403),
-    13: ("Operation not permitted", 403),
-    15: ("Too many requests (rate limit exceeded)", 429),
-    111: ("Wrong handler", 400),
-    101: ("In demo mode this function is disabled", 403),
-    102: ("Wrong login or password", 400),
-    204: ("Entity not found", 404),
-    211: ("Requested time span is too big", 400),
-    217: ("List contains nonexistent entities", 400),
-    222: ("Plugin not found", 400),
-    229: ("Requested data is not ready yet", 404),
-    236: ("Feature unavailable due to tariff restrictions", 402),
+CODES: dict[ErrorCode, tuple[str, int]] = {
+    ErrorCode.DATABASE_ERROR: ("Database error", 500),
+    ErrorCode.WRONG_HASH: ("Wrong hash", 400),
+    ErrorCode.NOT_AUTHENTICATED: ("User or API key not found or session ended", 400),
+    ErrorCode.WRONG_REQUEST_FORMAT: ("Wrong request format", 400),
+    ErrorCode.UNEXPECTED: ("Unexpected error", 500),
+    ErrorCode.INVALID_PARAMETERS: ("Invalid parameters", 400),
+    ErrorCode.TOO_LARGE_REQUEST: ("Too large request", 412),
+    ErrorCode.ACCESS_DENIED: ("Access denied", 403),
+    ErrorCode.NOT_PERMITTED: ("Operation not permitted", 403),
+    ErrorCode.TOO_MANY_REQUESTS: ("Too many requests (rate limit exceeded)", 429),
+    ErrorCode.WRONG_HANDLER: ("Wrong handler", 400),
+    ErrorCode.DEMO_MODE: ("In demo mode this function is disabled", 403),
+    ErrorCode.WRONG_LOGIN: ("Wrong login or password", 400),
+    ErrorCode.NOT_FOUND: ("Entity not found", 404),
+    ErrorCode.TIME_SPAN_TOO_BIG: ("Requested time span is too big", 400),
+    ErrorCode.ENTITY_NOT_FOUND: ("List contains nonexistent entities", 400),
+    ErrorCode.PLUGIN_NOT_FOUND: ("Plugin not found", 400),
+    ErrorCode.NOT_READY: ("Requested data is not ready yet", 404),
+    ErrorCode.TARIFF_RESTRICTED: ("Feature unavailable due to tariff restrictions", 402),
 }
 
 
 class ApiError(Exception):
-    """An error answered in the envelope: ``{"success": false, "status": {code, description}}``."""
+    """An error answered in the envelope: ``{"success": false, "status": {code, description}}``.
+
+    ``code`` is an :class:`ErrorCode` (a plain int of the table is accepted too); the wire gets
+    its number."""
 
     def __init__(
         self,
-        code: int,
+        code: ErrorCode | int,
         description: str | None = None,
         *,
         errors: list[dict[str, str]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        default, self.http_status = CODES[code]
-        self.code = code
+        self.code = ErrorCode(code)
+        default, self.http_status = CODES[self.code]
         self.description = description or default
         self.errors = errors
         self.extra = extra or {}
-        super().__init__(f"{code}: {self.description}")
+        super().__init__(f"{int(self.code)}: {self.description}")
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"success": False, "status": {"code": self.code, "description": self.description}}
+        out: dict[str, Any] = {"success": False, "status": {"code": int(self.code), "description": self.description}}
         if self.errors is not None:
             out["errors"] = self.errors
         out.update(self.extra)
@@ -62,7 +91,7 @@ class ApiError(Exception):
 
 def invalid(parameter: str, error: str) -> ApiError:
     """Code 7 naming one parameter."""
-    return ApiError(7, errors=[{"parameter": parameter, "error": error}])
+    return ApiError(ErrorCode.INVALID_PARAMETERS, errors=[{"parameter": parameter, "error": error}])
 
 
 def _loc_name(loc: tuple[int | str, ...]) -> str:
@@ -86,7 +115,7 @@ def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
         if err["type"] == "parameter" and "parameter" in err.get("ctx", {}):
             name = str(err["ctx"]["parameter"])  # a validator that names a nested parameter itself
         errors.append({"parameter": name, "error": str(err["msg"])})
-    return ApiError(7, errors=errors)
+    return ApiError(ErrorCode.INVALID_PARAMETERS, errors=errors)
 
 
 def validate(model: type[M], params: Mapping[str, Any], prefix: str = "") -> M:

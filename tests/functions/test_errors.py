@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fleet_reports.service.demo import ACCESS, NO_REPORTS_TRACKER, OTHER_TRACKER
+from fleet_reports.demo import ACCESS, NO_REPORTS_TRACKER, OTHER_TRACKER
 
 from conftest import Lambdas
 from test_report_flow import HASH, SEED_GENERATE, generate

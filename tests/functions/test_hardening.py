@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from fleet_reports.service.demo import OWNER_ID
+from fleet_reports.demo import OWNER_ID
 
 from conftest import Lambdas
 from test_report_flow import HASH, SEED_GENERATE, generate

@@ -36,7 +36,7 @@ def day_ms(day: date, hour: float = 0.0) -> int:
 
 def drive(day: date = DAY, hours: tuple[float, float] = (6.0, 9.0), tracker: int = TRACKER) -> Track:
     """The demo tracker's simulated fixes of ``day`` between the two UTC hours."""
-    from fleet_reports.sim.demo import demo_track
+    from fleet_reports.demo import demo_track
 
     track = demo_track(tracker, day)
     return track.take((track.t >= day_ms(day, hours[0])) & (track.t < day_ms(day, hours[1])))
@@ -129,7 +129,7 @@ class Importer:
 @pytest.fixture
 def importer(lambdas: Lambdas) -> Importer:
     """The demo fleet (its trackers, no tracks) and the import wiring."""
-    from fleet_reports.service import demo as demo_fleet
+    from fleet_reports import demo as demo_fleet
 
     lambdas.use_env("WorkerFunction")
     demo_fleet.load_fleet()
@@ -437,7 +437,7 @@ def moto_server(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> It
 
 def test_concurrent_imports_for_the_same_day_never_lose_a_fix(moto_server: Any) -> None:
     # Given the demo tracker, and 8 files that share one day, each with every 8th fix of it
-    from fleet_reports.service import demo as demo_fleet
+    from fleet_reports import demo as demo_fleet
 
     demo_fleet.load_fleet()
     bucket = moto_server.names["TrackBucket"]

@@ -289,7 +289,7 @@ def test_moving_a_tracker_and_a_login(store: Lambdas) -> None:
 
 
 def test_the_demo_fleet_is_applied_through_the_manifest(store: Lambdas) -> None:
-    from fleet_reports.service import demo
+    from fleet_reports import demo
 
     # When the demo fleet is loaded twice
     access = demo.load_fleet()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleet_reports.service.demo import ACCESS
+from fleet_reports.demo import ACCESS
 
 from conftest import Lambdas
 

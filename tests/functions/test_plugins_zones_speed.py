@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fleet_reports.service.demo import ACCESS
+from fleet_reports.demo import ACCESS
 
 from conftest import Lambdas
 

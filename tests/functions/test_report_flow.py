@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from fleet_reports.service.demo import ACCESS, OWNER_ID
+from fleet_reports.demo import ACCESS, OWNER_ID
 
 from conftest import Lambdas
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from fleet_reports.service.demo import ACCESS
+from fleet_reports.demo import ACCESS
 
 from conftest import Lambdas
 from test_report_flow import HASH, SEED_GENERATE

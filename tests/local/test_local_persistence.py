@@ -122,9 +122,9 @@ class LocalStack:
         """A CSV of the demo car's drives on ``day`` (and the UTC day before), to incoming/669673/."""
         from datetime import timedelta
 
+        from fleet_reports.demo import demo_track
         from fleet_reports.engine.model import Track
         from fleet_reports.ingest import format_csv
-        from fleet_reports.sim.demo import demo_track
 
         track = Track.concat([demo_track(669673, day - timedelta(days=1)), demo_track(669673, day)])
         key = f"{self.info['import_prefix']}669673/{name}"

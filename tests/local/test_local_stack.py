@@ -181,9 +181,9 @@ def test_an_uploaded_csv_is_imported_and_reported(stack: dict[str, Any]) -> None
 
     import boto3
 
+    from fleet_reports.demo import demo_track
     from fleet_reports.engine.model import Track
     from fleet_reports.ingest import format_csv
-    from fleet_reports.sim.demo import demo_track
 
     # Given a day the demo fleet has no track for: the trip report of it is empty
     day = date(2021, 3, 10)

@@ -254,6 +254,53 @@ def test_every_variable_lands_in_a_settings_field() -> None:
     assert {v.lower() for v in variables} <= fields
 
 
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_ENV))
+def test_each_function_checks_exactly_the_variables_it_reads(logical_id: str) -> None:
+    # Given the model a function validates its environment with at its cold start
+    from fleet_reports.settings import FUNCTION_SETTINGS
+
+    model = FUNCTION_SETTINGS[logical_id]
+
+    # Then it requires exactly the variables the contract (and so the template) gives it
+    assert {name.upper() for name in model.model_fields} == FUNCTION_ENV[logical_id]
+    assert all(field.is_required() for field in model.model_fields.values())
+
+
+def test_every_function_has_its_settings_model() -> None:
+    from fleet_reports.settings import FUNCTION_SETTINGS
+
+    assert set(FUNCTION_SETTINGS) == contract.ALL_FUNCTIONS
+
+
+def test_the_workers_lease_and_staleness_follow_the_queue_and_the_worker_timeout(
+    resources_of: dict[str, Any], sam_template: dict[str, Any]
+) -> None:
+    # Given the worker's longest run and the jobs queue's visibility timeout in the template
+    worker_timeout = sam_template["Parameters"]["WorkerTimeout"]
+    longest_run = int(worker_timeout["MaxValue"])
+    visibility = int(resources_of["ReportJobsQueue"]["Properties"]["VisibilityTimeout"])
+    assert resources_of["WorkerFunction"]["Properties"]["Timeout"] == {"Ref": "WorkerTimeout"}
+
+    # And the lease and staleness settings (their defaults: the template does not set them)
+    from fleet_reports.settings import Settings
+
+    lease = Settings.model_fields["job_lease_seconds"].default
+    stale_after = Settings.model_fields["stale_after_seconds"].default
+
+    # Then the contract's figures are the template's
+    assert (longest_run, visibility) == (contract.WORKER_MAX_TIMEOUT_S, contract.JOBS_VISIBILITY_TIMEOUT_S)
+    assert int(worker_timeout["Default"]) <= longest_run
+    # And a live worker never loses its claim: the lease outlasts the longest run
+    assert lease > longest_run
+    # And a worker that died leaves a claim the job's next delivery can take: the lease is over
+    # before the message is visible again
+    assert lease <= visibility
+    # And a running report is called abandoned only when no delivery can still come for it:
+    # longer after its lease than the visibility timeout
+    assert stale_after >= visibility
+    assert not {"JOB_LEASE_SECONDS", "STALE_AFTER_SECONDS"} & set().union(*FUNCTION_ENV.values())
+
+
 # ============================================================================ permissions
 
 

@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
+from fleet_reports.demo import demo_manifest
 from fleet_reports.engine.address import AddressBook, format_coordinates, repeats
 from fleet_reports.engine.model import Place, Zone
 from fleet_reports.engine.zones import area_m2, inside, most_specific, shape
-from fleet_reports.service.demo import demo_manifest
 from fleet_reports.sim import geo
 
 A = (55.0, 37.0)

@@ -141,4 +141,15 @@ def _one(trip: tuple[int, int, float]) -> Trips:
     i = np.zeros(1, np.int64)
     f = np.zeros(1, np.float64)
     a, b, d = trip
-    return Trips(i, i, np.array([a]), np.array([b]), np.array([d]), f, f, f, f, f)
+    return Trips(
+        start_idx=i,
+        end_idx=i,
+        start_ms=np.array([a]),
+        end_ms=np.array([b]),
+        distance_m=np.array([d]),
+        max_speed_kmh=f,
+        start_lat=f,
+        start_lng=f,
+        end_lat=f,
+        end_lng=f,
+    )

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fleet_reports.demo import demo_track
 from fleet_reports.engine.model import Track
 from fleet_reports.ingest import (
     CodecError,
@@ -23,7 +24,6 @@ from fleet_reports.ingest import (
     parse_fixes,
     split_utc_days,
 )
-from fleet_reports.sim.demo import demo_track
 
 NOW = 1_900_000_000_000
 DAY_MS = 86_400_000

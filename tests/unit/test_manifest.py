@@ -317,7 +317,7 @@ def test_the_json_schema_describes_the_top_level_keys() -> None:
 def test_the_demo_fleet_is_a_valid_manifest_with_drivers_and_zones() -> None:
     from datetime import date
 
-    from fleet_reports.service.demo import SEED_HASH, demo_manifest
+    from fleet_reports.demo import SEED_HASH, demo_manifest
 
     # Given the demo fleet built as a manifest for a given day
     manifest = demo_manifest(date(2024, 5, 20))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from test_render import as_minutes, row_seconds, xlsx_summary
 
+from fleet_reports.engine.ignition import on_intervals
 from fleet_reports.engine.model import ReportContext, SensorInfo, Track, TrackerInfo
-from fleet_reports.engine.plugins.stops import on_intervals
 from fleet_reports.engine.report import build_report
 from fleet_reports.sim.drive import Scenario
 

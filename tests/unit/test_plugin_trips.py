@@ -13,8 +13,8 @@ from test_engine_report import FROM_MS, SEED_TRACKER, SEED_TRIPS, run, seed_cont
 from test_plugin_speeding import EXAMPLES, random_drive, speed_cells
 from test_render import as_minutes, row_seconds, xlsx_summary
 
+from fleet_reports.engine.drivers import drivers_at
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
-from fleet_reports.engine.plugins.trips import drivers_at
 
 HOUR_MS = 3_600_000
 

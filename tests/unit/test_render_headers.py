@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from fleet_reports.demo import DEMO_TIME_ZONE, DEMO_TRACKERS, PLACES, demo_track
 from fleet_reports.engine.i18n import messages
 from fleet_reports.engine.model import ReportContext, Track, Zone
 from fleet_reports.engine.report import build_report
 from fleet_reports.render import DocumentInfo, render_report
 from fleet_reports.render import pdf as pdf_render
 from fleet_reports.render.common import Column, columns_of, sections_of
-from fleet_reports.sim.demo import DEMO_TIME_ZONE, DEMO_TRACKERS, PLACES, demo_track
 
 DAY = dt.date(2020, 10, 6)
 FROM_MS = int(dt.datetime(2020, 10, 6, tzinfo=dt.timezone(dt.timedelta(hours=3))).timestamp() * 1000)

@@ -12,9 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleet_reports.engine.model import Track
-from fleet_reports.sim import geo
-from fleet_reports.sim.demo import (
+from fleet_reports.demo import (
     DEMO_TIME_ZONE,
     DEMO_TRACKERS,
     PLACES,
@@ -23,6 +21,8 @@ from fleet_reports.sim.demo import (
     demo_track,
     place_named,
 )
+from fleet_reports.engine.model import Track
+from fleet_reports.sim import geo
 from fleet_reports.sim.drive import (
     FuelSensor,
     MeteringSensor,
@@ -714,3 +714,26 @@ def test_demo_track_is_the_same_on_every_run() -> None:
     # Then the fixes are identical (the demo fleet is reproducible)
     assert len(a) > 0
     assert np.array_equal(a.t, b.t) and np.array_equal(a.lat, b.lat) and np.array_equal(a.lng, b.lng)
+
+
+def test_the_demo_fleet_sits_above_the_simulator_and_the_service() -> None:
+    # Given every module of the package, and who may import the demo fleet (it uses sim and service)
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "shared" / "fleet_reports"
+    allowed = {"demo", "local", "cli"}
+    for path in package.rglob("*.py"):
+        if path.relative_to(package).parts[0] in allowed:
+            continue
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+                if node.module == "fleet_reports":
+                    imported.update(f"fleet_reports.{a.name}" for a in node.names)
+        # Then no other layer (sim, service, store, api, engine, render, ingest) imports it
+        bad = {m for m in imported if m == "fleet_reports.demo" or m.startswith("fleet_reports.demo.")}
+        assert not bad, f"{path.relative_to(package)} imports {bad}"

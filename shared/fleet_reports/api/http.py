@@ -10,7 +10,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
-from fleet_reports.errors import ApiError
+from fleet_reports.errors import ApiError, ErrorCode
+from fleet_reports.settings import ConfigError
 from fleet_reports.store.errors import StoreError
 
 logger = Logger(child=True)
@@ -41,25 +42,44 @@ def make_app() -> APIGatewayRestResolver:
     @app.exception_handler(ApiError)  # type: ignore[untyped-decorator]
     def _api_error(exc: ApiError) -> Response[str]:
         if exc.http_status >= 500:
-            logger.error("request failed", extra={"code": exc.code, "description": exc.description})
+            logger.error("request failed", extra={"code": int(exc.code), "description": exc.description})
         return error_response(exc)
 
     @app.exception_handler(StoreError)  # type: ignore[untyped-decorator]
     def _store_error(exc: StoreError) -> Response[str]:
         logger.exception("store call failed")
-        return error_response(ApiError(1))
+        return error_response(ApiError(ErrorCode.DATABASE_ERROR))
+
+    @app.exception_handler(ConfigError)  # type: ignore[untyped-decorator]
+    def _misconfigured(exc: ConfigError) -> Response[str]:
+        # The variables at fault go to the log (fleet_reports.settings logged them too), not to the caller.
+        correlation = _correlation_id(app)
+        logger.error("function misconfigured", extra={"correlation_id": correlation, "variables": list(exc.variables)})
+        return error_response(
+            ApiError(
+                ErrorCode.UNEXPECTED,
+                f"Unexpected error: the service is misconfigured (correlation id {correlation})",
+                extra={"correlation_id": correlation},
+            )
+        )
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(exc: Exception) -> Response[str]:
         correlation = _correlation_id(app)
         logger.exception("unexpected error", extra={"correlation_id": correlation})
         return error_response(
-            ApiError(6, f"Unexpected error (correlation id {correlation})", extra={"correlation_id": correlation})
+            ApiError(
+                ErrorCode.UNEXPECTED,
+                f"Unexpected error (correlation id {correlation})",
+                extra={"correlation_id": correlation},
+            )
         )
 
     @app.not_found
     def _not_found(exc: Exception) -> Response[str]:
-        return error_response(ApiError(5, "Wrong request format: unknown action or method"))
+        return error_response(
+            ApiError(ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: unknown action or method")
+        )
 
     return app
 

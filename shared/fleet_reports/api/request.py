@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fleet_reports.errors import ApiError
+from fleet_reports.errors import ApiError, ErrorCode
 
 HASH_RE = re.compile(r"[0-9a-f]{32}")  # use fullmatch
 _TRUE = {"1", "true", "yes", "on"}
@@ -83,15 +83,15 @@ def _body_text(event: Mapping[str, Any], limit: int) -> str:
         try:
             data = base64.b64decode(str(raw), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise ApiError(5, "Wrong request format: body is not valid base64") from exc
+            raise ApiError(ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: body is not valid base64") from exc
     else:
         data = str(raw).encode("utf-8", "surrogatepass")
     if len(data) > limit:
-        raise ApiError(9, f"Too large request: the body is over {limit} bytes")
+        raise ApiError(ErrorCode.TOO_LARGE_REQUEST, f"Too large request: the body is over {limit} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(5, "Wrong request format: body is not UTF-8") from exc
+        raise ApiError(ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: body is not UTF-8") from exc
 
 
 def parse_request(event: Mapping[str, Any], *, max_body_bytes: int) -> Request:
@@ -111,15 +111,19 @@ def parse_request(event: Mapping[str, Any], *, max_body_bytes: int) -> Request:
             try:
                 body = loads(text)
             except ValueError as exc:
-                raise ApiError(5, f"Wrong request format: body is not valid JSON ({exc})") from exc
+                raise ApiError(
+                    ErrorCode.WRONG_REQUEST_FORMAT, f"Wrong request format: body is not valid JSON ({exc})"
+                ) from exc
             if not isinstance(body, dict):
-                raise ApiError(5, "Wrong request format: the JSON body must be an object")
+                raise ApiError(ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: the JSON body must be an object")
             params.update(body)
         else:
             try:
                 pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
             except ValueError as exc:
-                raise ApiError(5, "Wrong request format: body is not a valid form") from exc
+                raise ApiError(
+                    ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: body is not a valid form"
+                ) from exc
             params.update(_decode_text_values(dict(pairs)))
 
     credential: str | None = None
@@ -132,7 +136,7 @@ def parse_request(event: Mapping[str, Any], *, max_body_bytes: int) -> Request:
         if auth[:4].upper() == "NVX ":
             credential = auth[4:].strip()
     if credential is not None and not HASH_RE.fullmatch(credential):
-        raise ApiError(3)
+        raise ApiError(ErrorCode.WRONG_HASH)
 
     iso = str(params.get("iso_datetime", "")).lower() in _TRUE or (headers.get("nvx-iso-datetime", "").lower() in _TRUE)
     return Request(params=params, hash=credential, iso=iso)

@@ -127,7 +127,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def demo_manifest(args: argparse.Namespace) -> int:
-    from fleet_reports.service.demo import demo_manifest as build
+    from fleet_reports.demo import demo_manifest as build
 
     _write_manifest(build(), args.output)
     return 0
@@ -259,7 +259,7 @@ def _render(track: Any, fmt: str) -> bytes:
 
 
 def simulate(args: argparse.Namespace) -> int:
-    from fleet_reports.sim.demo import DEMO_TRACKERS, demo_track
+    from fleet_reports.demo import DEMO_TRACKERS, demo_track
 
     known = {t.id for t in DEMO_TRACKERS}
     trackers = args.trackers or sorted(known)

@@ -1,4 +1,13 @@
-"""The report plugins this service implements, with their parameters.
+"""The report plugins this service implements: the one registry, :data:`PLUGINS`.
+
+Each plugin is one :class:`PluginSpec`: its parameters model (a :class:`PluginParams`, which
+says which trackers, sensors, zones and employees a request references), its sheet builder (a
+module of ``engine/plugins`` named by its import path, imported by the worker only), what the
+engine must load for it (:class:`Needs`), its span limit and Navixy's names. ``generate``
+validates any plugin from its spec alone, and the engine computes it from the same spec.
+
+Adding a plugin: its module under ``engine/plugins`` with ``build_sheets(ctx, params, trackers)``,
+its parameters model and one entry in :data:`PLUGINS` here, and its tests.
 
 Pure pydantic (no numpy): the API path imports it to validate ``generate`` and to answer
 ``/plugin/list``; the engine reads the same models to get typed options with defaults.
@@ -6,16 +15,33 @@ Pure pydantic (no numpy): the API path imports it to validate ``generate`` and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from fleet_reports.engine.model import ReportContext
+    from fleet_reports.engine.plugins.common import Json, TrackerData
 
 
 def _opt(default: object, description: str, **constraints: object) -> Any:
     """A plugin option: its default and what it does (shown by ``/plugin/list``)."""
     return Field(default=default, description=description, **constraints)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class References:
+    """The entities a plugin's options reference besides the request's ``trackers`` and
+    ``employees``; ``generate`` answers 217 when one is unknown or not visible to the caller."""
+
+    trackers: tuple[int, ...] = ()  # in the order given; added after the request's trackers
+    sensors: tuple[tuple[int, int], ...] = ()  # (tracker id, sensor id)
+    zones: tuple[int, ...] = ()  # zone ids of the owner
+    employees: tuple[int, ...] = ()  # employee ids of the owner
 
 
 class PluginParams(BaseModel):
@@ -28,6 +54,15 @@ class PluginParams(BaseModel):
     hide_empty_tabs: bool = _opt(False, "leave out the sheets of trackers with nothing to report")
     include_summary_sheet: bool = _opt(True, "a summary sheet over the trackers (with two or more)")
     include_summary_sheet_only: bool = _opt(False, "only the summary sheet")
+
+    def references(self) -> References:
+        """The trackers, sensors, zones and employees these options name (none by default)."""
+        return References()
+
+    def computed_trackers(self, report_trackers: Sequence[int]) -> list[int]:
+        """The trackers whose fixes the engine loads and computes, in order: the report's own
+        by default."""
+        return list(report_trackers)
 
 
 class TripsParams(PluginParams):
@@ -58,6 +93,16 @@ class SensorsParams(PluginParams):
     filter: bool = _opt(True, "smart filter: the mileage axis counts only the trips it keeps, not GPS drift")
     sensors: list[SensorRef] = Field(min_length=1, description="the sensors: [{tracker_id, sensor_id}]")
 
+    def references(self) -> References:
+        return References(
+            trackers=tuple(dict.fromkeys(ref.tracker_id for ref in self.sensors)),
+            sensors=tuple((ref.tracker_id, ref.sensor_id) for ref in self.sensors),
+        )
+
+    def computed_trackers(self, report_trackers: Sequence[int]) -> list[int]:
+        """Only the trackers of the chosen sensors, in the order of the sensors."""
+        return list(dict.fromkeys(ref.tracker_id for ref in self.sensors))
+
 
 class StopsParams(PluginParams):
     """Plugin 6: stops (every parking, analytics.md section 2)."""
@@ -83,6 +128,9 @@ class GeofenceParams(PluginParams):
     show_not_visited_zones: bool = _opt(False, "list the zones with no visit too")
     hide_charts: bool = _opt(False, "no bar chart of the time spent in each zone (the 30 zones with the most)")
 
+    def references(self) -> References:
+        return References(zones=tuple(self.zone_ids or ()))
+
 
 class SpeedingParams(PluginParams):
     """Plugin 27: speed violations."""
@@ -101,28 +149,97 @@ class PointsParams(PluginParams):
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What the engine loads for a plugin besides each tracker's fixes over the period.
+
+    New needs (the zones, the events, the sensors' readings) become fields here, read by
+    ``engine.report``, so that a plugin only states them."""
+
+    odometer_history: bool = False
+    """The fixes from the tracker's odometer base to the period start (the odometer column),
+    when the period's fixes carry no device odometer."""
+
+
+SheetBuilder = Callable[["ReportContext", Any, Iterable["TrackerData"]], "list[Json]"]
+"""``build_sheets(ctx, params, trackers)`` of a plugin module: the report's sheets."""
+
+
+@dataclass(frozen=True)
 class PluginSpec:
+    """One plugin: everything ``generate``, ``/plugin/list`` and the engine need to know of it."""
+
     id: int
     name: str
     params: type[PluginParams]
     default_title: str
     ui_module: str  # Navixy's plugin object: ``ui_module``, and ``module`` (MODULE_PREFIX + module)
     module: str
+    builder: str
+    """Import path of the module whose ``build_sheets`` computes the sheets (the worker imports
+    it; the API never does: it would load numpy)."""
+    needs: Needs = field(default_factory=Needs)
     span_setting: Literal["max_time_span", "point_report_max_time_span"] = "max_time_span"
     single_tracker: bool = False
+
+    def sheet_builder(self) -> SheetBuilder:
+        """The plugin's ``build_sheets``, its module imported now."""
+        return cast(SheetBuilder, importlib.import_module(self.builder).build_sheets)
 
 
 MODULE_PREFIX = "com.navixy.plugin.tracker.report."
 """Navixy documents the module of plugin 4 (``com.navixy.plugin.tracker.report.trip``, UI module
 ``Trip``); the others follow the same pattern with their own name."""
 
+_ENGINE = "fleet_reports.engine.plugins."
+
 PLUGINS: dict[int, PluginSpec] = {
-    4: PluginSpec(4, "Trips", TripsParams, "Trip report", "Trip", "trip"),
-    8: PluginSpec(8, "Geofence visits", GeofenceParams, "Geofence visits report", "Geofences", "geofences"),
-    9: PluginSpec(9, "Measuring sensors", SensorsParams, "Measuring sensors report", "Sensors", "sensors"),
-    27: PluginSpec(27, "Speed violation", SpeedingParams, "Speed violation report", "Speeding", "speeding"),
-    6: PluginSpec(6, "Stops", StopsParams, "Stops report", "Stops", "stops"),
-    7: PluginSpec(7, "Engine hours", EngineHoursParams, "Engine hours report", "EngineHours", "engine_hours"),
+    4: PluginSpec(
+        4,
+        "Trips",
+        TripsParams,
+        "Trip report",
+        "Trip",
+        "trip",
+        builder=_ENGINE + "trips",
+        needs=Needs(odometer_history=True),
+    ),
+    8: PluginSpec(
+        8,
+        "Geofence visits",
+        GeofenceParams,
+        "Geofence visits report",
+        "Geofences",
+        "geofences",
+        builder=_ENGINE + "geofences",
+    ),
+    9: PluginSpec(
+        9,
+        "Measuring sensors",
+        SensorsParams,
+        "Measuring sensors report",
+        "Sensors",
+        "sensors",
+        builder=_ENGINE + "sensors",
+    ),
+    27: PluginSpec(
+        27,
+        "Speed violation",
+        SpeedingParams,
+        "Speed violation report",
+        "Speeding",
+        "speeding",
+        builder=_ENGINE + "speeding",
+    ),
+    6: PluginSpec(6, "Stops", StopsParams, "Stops report", "Stops", "stops", builder=_ENGINE + "stops"),
+    7: PluginSpec(
+        7,
+        "Engine hours",
+        EngineHoursParams,
+        "Engine hours report",
+        "EngineHours",
+        "engine_hours",
+        builder=_ENGINE + "engine_hours",
+    ),
     91: PluginSpec(
         91,
         "Point report",
@@ -130,11 +247,12 @@ PLUGINS: dict[int, PluginSpec] = {
         "Point report",
         "Points",
         "points",
+        builder=_ENGINE + "points",
         span_setting="point_report_max_time_span",
         single_tracker=True,
     ),
 }
-"""The plugins this deployment serves; the others in :data:`PLANNED` answer 222 until their engine lands."""
+"""The plugins this deployment serves, by id; the others in :data:`PLANNED` answer 222 until their engine lands."""
 
 PLANNED: dict[int, PluginSpec] = {}
 

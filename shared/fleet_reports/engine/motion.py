@@ -1,15 +1,22 @@
-"""Trips and parkings from cleaned fixes (analytics.md section 2), vectorised with numpy.
+"""Trips and parkings from cleaned fixes (analytics.md "Trips and parkings"), vectorised with numpy.
+
+:func:`segment` chains the rules, each one function of this module (the table in
+``engine/__init__.py`` lists them): speeds (:func:`derived_speeds`, :func:`fix_speeds`), silent
+halts and data gaps, moving fixes (:func:`extend_rolling`, :func:`suppress_blips`), standstills
+that are parkings (:func:`parkable_fixes`, :func:`join_stays`, :func:`standstill_end_ms`,
+:func:`parking_qualifies`), trips between them (:func:`trip_spans`), their distance
+(:func:`counted_legs`) and the smart filter (:func:`smart_filter_keeps`).
 
 The hot path has no Python loop per fix: runs of standing fixes, trips between them and their
-statistics are found with ``diff``/``cumsum``/``flatnonzero``/``reduceat``. The only loop is per
-parking (its median position), and parkings are few.
+statistics are found with the primitives of ``engine/intervals.py`` (``runs``, ``cover``,
+``range_reduce``). The only loop is per parking (its median position), and parkings are few.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -17,13 +24,21 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet_reports.engine.geo import EARTH_RADIUS_M, haversine_m, leg_lengths_m
+from fleet_reports.engine.intervals import (
+    MS_PER_S,
+    Intervals,
+    cover,
+    expand_ranges,
+    key_runs,
+    range_reduce,
+    runs,
+)
 from fleet_reports.engine.model import Track
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
-MS_PER_S = 1000.0
 MS_TO_KMH = 3600.0  # metres per millisecond -> km/h
 DERIVED_SPAN_S = 30.0  # window on each side of a fix for the motion speed derived from positions
 LONG_STEP_S = 60.0  # a sampling step longer than this says nothing about speed at the window's scale
@@ -55,14 +70,13 @@ class TripSettings(BaseModel):
         return cls.model_validate({**(defaults or {}), **(overrides or {})})
 
 
-@dataclass(frozen=True)
-class Trips:
-    """Trips as parallel arrays; ``start_idx``/``end_idx`` index the fixes of the segmented track."""
+@dataclass(frozen=True, kw_only=True)
+class Trips(Intervals[np.int64]):
+    """Trips, from the first fix that left a parking to the first fix of the next one;
+    ``start_idx``/``end_idx`` index the fixes of the segmented track."""
 
     start_idx: I64
     end_idx: I64
-    start_ms: I64
-    end_ms: I64
     distance_m: F64  # moving legs from the leg that left the parking to the trip's end
     max_speed_kmh: F64
     start_lat: F64
@@ -70,60 +84,25 @@ class Trips:
     end_lat: F64
     end_lng: F64
 
-    def __len__(self) -> int:
-        return int(self.start_ms.shape[0])
-
-    @property
-    def duration_s(self) -> F64:
-        out: F64 = (self.end_ms - self.start_ms).astype(np.float64) / MS_PER_S
-        return out
-
     @property
     def avg_speed_kmh(self) -> F64:
         """Distance over trip duration (0 for a trip of no duration)."""
-        dur = self.duration_s
-        out: F64 = np.divide(self.distance_m * 3.6, dur, out=np.zeros_like(self.distance_m), where=dur > 0)
-        return out
+        return average_speed_kmh(self.distance_m, self.duration_s)
 
     @property
     def fixes(self) -> I64:
         out: I64 = self.end_idx - self.start_idx + 1
         return out
 
-    def take(self, index: npt.NDArray[Any]) -> Trips:
-        return Trips(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
-    @staticmethod
-    def empty() -> Trips:
-        i = np.empty(0, np.int64)
-        f = np.empty(0, np.float64)
-        return Trips(i, i, i, i, f, f, f, f, f, f)
-
-
-@dataclass(frozen=True)
-class Parkings:
+@dataclass(frozen=True, kw_only=True)
+class Parkings(Intervals[np.int64]):
     """Parkings: from the first fix of the standstill to the first fix that left it."""
 
     start_idx: I64
     end_idx: I64
-    start_ms: I64
-    end_ms: I64
     lat: F64  # median of its fixes
     lng: F64
-
-    def __len__(self) -> int:
-        return int(self.start_ms.shape[0])
-
-    @property
-    def duration_s(self) -> F64:
-        out: F64 = (self.end_ms - self.start_ms).astype(np.float64) / MS_PER_S
-        return out
-
-    @staticmethod
-    def empty() -> Parkings:
-        i = np.empty(0, np.int64)
-        f = np.empty(0, np.float64)
-        return Parkings(i, i, i, i, f, f)
 
 
 @dataclass(frozen=True)
@@ -142,18 +121,20 @@ class Segments:
 
 
 def fix_speeds(track: Track, gap: Bool | None = None, idle_kmh: float = 3.0) -> F64:
-    """Speed of each fix in km/h as reports show it: the device's, else derived from positions.
+    """Rule "reported speed": the speed of each fix in km/h as reports show it: the device's,
+    else derived from positions.
 
-    Where the device gives none, a fix that moves (by its motion speed, :func:`_speeds`) reads the lower of
-    the displacement speeds over a window of at least ``PEAK_SIDE_S`` before it and one after
-    it (short: a 30 s window clips peaks; two-sided: one wild leg does not make a peak), and a
-    standing fix, or one with no such window in its block, its motion speed.
+    Where the device gives none, a fix that moves (by its motion speed, :func:`derived_speeds`)
+    reads the lower of the displacement speeds over a window of at least ``PEAK_SIDE_S`` before
+    it and one after it (short: a 30 s window clips peaks; two-sided: one wild leg does not make
+    a peak), and a standing fix, or one with no such window in its block, its motion speed.
     """
-    return _speeds(track, gap, idle_kmh)[1]
+    return derived_speeds(track, gap, idle_kmh)[1]
 
 
-def _speeds(track: Track, gap: Bool | None, idle_kmh: float, cos_phi: F64 | None = None) -> tuple[F64, F64]:
-    """(motion speed, reported speed) of each fix; both the device's speed where it has one.
+def derived_speeds(track: Track, gap: Bool | None, idle_kmh: float, cos_phi: F64 | None = None) -> tuple[F64, F64]:
+    """Rule "moving" (its speed) and "reported speed": the (motion speed, reported speed) of each
+    fix; both the device's speed where it has one.
 
     The motion speed derived from positions is the lower of two displacement speeds: over a window
     of at least ``DERIVED_SPAN_S`` (and one fix) before the fix and one after it, each within the
@@ -380,37 +361,31 @@ def suppress_blips(moving: Bool, lat: F64, lng: F64, gap: Bool, radius_m: float)
     n = moving.shape[0]
     if n < 2 or radius_m <= 0:
         return moving
-    starts = moving.copy()
-    starts[1:] &= ~moving[:-1] | gap
-    ends = moving.copy()
-    ends[:-1] &= ~moving[1:] | gap
-    ms, me = np.flatnonzero(starts), np.flatnonzero(ends)
+    first, last = runs(moving, gap)  # the moving runs
     # The standing fix before the run is the anchor (the one after it at the start of a session).
-    has_before = ms > 0
-    has_before[has_before] = ~gap[ms[has_before] - 1]
-    has_after = me < n - 1
-    has_after[has_after] = ~gap[me[has_after]]
+    has_before = first > 0
+    has_before[has_before] = ~gap[first[has_before] - 1]
+    has_after = last < n - 1
+    has_after[has_after] = ~gap[last[has_after]]
     # A run alone in its session (no standing fix on either side) is measured from its own first
     # fix, so a period and its halves judge the same run alike.
-    anchor = np.where(has_before, ms - 1, np.where(has_after, me + 1, ms))
+    anchor = np.where(has_before, first - 1, np.where(has_after, last + 1, first))
     # Cheap pre-check on the standing fix after the run, then every fix of the remaining runs.
-    ahead = np.minimum(me + 1, n - 1)
+    ahead = np.minimum(last + 1, n - 1)
     near = ~has_after | ~has_before | (haversine_m(lat[anchor], lng[anchor], lat[ahead], lng[ahead]) <= radius_m)
-    ms, me, anchor = ms[near], me[near], anchor[near]
-    if ms.size == 0:
+    first, last, anchor = first[near], last[near], anchor[near]
+    if first.size == 0:
         return moving
-    idx, offsets, lengths = expand_ranges(ms, me)
+    idx, offsets, lengths = expand_ranges(first, last)
     d = haversine_m(lat[idx], lng[idx], np.repeat(lat[anchor], lengths), np.repeat(lng[anchor], lengths))
     blip = np.maximum.reduceat(d, offsets) <= radius_m
-    mark = np.zeros(n + 1, np.int32)
-    mark[ms[blip]] += 1
-    mark[me[blip] + 1] -= 1
-    out: Bool = moving & (np.cumsum(mark[:-1]) == 0)
+    out: Bool = moving & ~cover(n, first[blip], last[blip])
     return out
 
 
 def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) -> Segments:
-    """Split cleaned, time-ordered fixes into trips and parkings (analytics.md section 2)."""
+    """Split cleaned, time-ordered fixes into trips and parkings (analytics.md "Trips and
+    parkings"): each step below is one rule, one function."""
     n = len(track)
     t, lat, lng = track.t, track.lat, track.lng
     if n == 0:
@@ -419,22 +394,14 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
         return Segments(Trips.empty(), Parkings.empty(), t, lat, lng, z, z, np.empty(0, np.bool_), i0)
 
     thr = settings.idle_speed_threshold
-    radius = settings.parking_radius_m
     cos_phi = np.cos(np.radians(lat))
     legs = leg_lengths_m(lat, lng, cos_phi)
     dt = np.diff(t)
-    # A silent halt: a sampling step of a minute or more whose two fixes are within the parking
-    # radius at an implied speed below the idle speed (the logger slept, or the platform polls
-    # rarely, while the vehicle stood). The step itself is the evidence of standing, whatever the
-    # speeds of the fixes either side say; one as long as a parking is a parking by itself.
-    long_step = np.flatnonzero(dt >= int(LONG_STEP_S * MS_PER_S))  # few: computed on them alone
-    silent = np.zeros(n - 1, np.bool_)
-    silent[long_step] = (legs[long_step] <= radius) & (legs[long_step] * MS_TO_KMH < thr * dt[long_step])
-    gap = (dt > int(settings.max_gap * MS_PER_S)) & ~silent
-    motion, speed = _speeds(track, gap, thr, cos_phi)
-    moving = motion >= thr  # NaN compares False: unknown is not moving
-    moving = extend_rolling(moving, track, gap, thr)
-    moving = suppress_blips(moving, lat, lng, gap, settings.jitter_radius_m)
+    long_step = np.flatnonzero(dt >= int(LONG_STEP_S * MS_PER_S))  # few: the rules use them alone
+    silent = silent_halts(legs, dt, long_step, settings)
+    gap = data_gaps(dt, silent, settings)
+    motion, speed = derived_speeds(track, gap, thr, cos_phi)
+    moving = moving_fixes(track, motion, gap, settings)
     # gap_before[i]: no usable leg into fix i; gap_after[i]: none out of it (session edges).
     gap_before = np.empty(n, np.bool_)
     gap_before[0] = True
@@ -442,139 +409,222 @@ def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) 
     gap_after = np.empty(n, np.bool_)
     gap_after[-1] = True
     gap_after[:-1] = gap
-    jump = legs > radius
+    jump = legs > settings.parking_radius_m
 
-    aware = settings.ignition_aware
-    if aware is None:
-        aware = bool((track.ignition >= 0).any())
-    # The fix before a silent halt is its first fix; the halt lasts until the fix after it.
-    halt_start = np.append(silent, False)
-    if aware:
-        # Ignition off parks at once (below); with the engine running, standing is idling, a
-        # parking (an engine-on stop) only when it lasts a parking, like any standstill.
-        off = track.ignition == 0
-        parkable = off | ~moving | halt_start
-    else:
-        off = np.zeros(n, np.bool_)
-        parkable = ~moving | halt_start
-
-    # Runs of parkable fixes, broken by long gaps and by jumps beyond the parking radius.
+    ignition_off = track.ignition == 0 if ignition_aware(track, settings) else None
+    # Standstills: runs of parkable fixes, broken by long gaps and by jumps beyond the parking radius.
     run_break = gap | jump
-    starts = parkable.copy()
-    starts[1:] &= ~parkable[:-1] | run_break
-    ends = parkable.copy()
-    ends[:-1] &= ~parkable[1:] | run_break
-    rs = np.flatnonzero(starts)
-    re = np.flatnonzero(ends)
+    first, last = runs(parkable_fixes(moving, silent, ignition_off), run_break)
     if smart_filter:
-        rs, re = _join_stays(rs, re, run_break, t, lat, lng, legs, settings)
+        first, last = join_stays(first, last, run_break, t, lat, lng, legs, settings)
+    ends_session = gap_after[last]
+    end_ms = standstill_end_ms(first, last, t, dt, jump, ends_session, settings)
+    qualify = parking_qualifies(first, last, end_ms, t, lat, lng, ignition_off, settings)
+    # A trip never runs across a parking, nor across the start or end of a session.
+    breaker = qualify | gap_before[first] | ends_session
+    trip_first, trip_last = trip_spans(first[breaker], last[breaker], gap, gap_after)
 
-    term_after = gap_after[re]
-    # A standstill lasts until the first fix that left it (where the next trip starts), unless the
-    # data stops there, or the next fix is beyond the parking radius after a step longer than a
-    # parking (the vehicle moved on unseen, sometime during a step that could hide a parking
-    # elsewhere: the standstill lasts while it was seen).
-    left_unseen = term_after.copy()
-    inner = np.flatnonzero(~term_after)  # re < n - 1 there
-    left_unseen[inner] = jump[re[inner]] & (dt[re[inner]] > int(settings.min_idle_duration * MS_PER_S))
-    run_end_ms = np.where(left_unseen, t[re], t[np.minimum(re + 1, n - 1)])
-    long_enough = (run_end_ms - t[rs]) >= int(settings.min_idle_duration * MS_PER_S)
-    qualify = _within_radius(lat, lng, rs, re, long_enough, radius)
-    if aware:
-        off_cum = np.concatenate(([0], np.cumsum(off, dtype=np.int64)))
-        qualify |= (off_cum[re + 1] - off_cum[rs]) > 0  # ignition off ends the trip at once
-    breaker = qualify | gap_before[rs] | term_after
-
-    # Trips: maximal spans of fixes outside breaker runs within a session, ended at the first
-    # fix of the following breaker (back-dated to when the vehicle halted).
-    mark = np.zeros(n + 1, np.int32)
-    mark[rs[breaker]] += 1  # indices are unique within each assignment
-    mark[re[breaker] + 1] -= 1
-    core = np.cumsum(mark[:-1]) == 0
-    core_start = core.copy()
-    core_start[1:] &= ~core[:-1] | gap
-    core_end = core.copy()
-    core_end[:-1] &= ~core[1:] | gap
-    s = np.flatnonzero(core_start)
-    ce = np.flatnonzero(core_end)
-    e = np.where(gap_after[ce], ce, ce + 1)
-
-    # Distance counts legs while moving (either end moving), never legs across a long gap or a
-    # silent halt, and never jitter between standing fixes; a standing-to-standing jump beyond the
-    # parking radius (a short data gap while the vehicle moved) counts as the straight leg. Inside
-    # a trip (its departure leg included), a leg longer than GPS noise whose own implied
-    # speed is a driving speed is driven distance too, whatever its fixes' speeds read.
-    usable = ~gap
-    counted = usable & (moving[:-1] | moving[1:] | jump)
-    driven = np.flatnonzero(~counted & usable & (legs > settings.noise_leg_m))
-    driven = driven[legs[driven] * MS_TO_KMH >= thr * dt[driven]]
-    if s.size and driven.size:
-        # Legs s - 1 .. e - 1 are a trip's (its departure leg first); trips are in order.
-        k = np.searchsorted(e, driven, side="right")  # the first trip that ends after the leg
-        inside = k < s.size
-        inside[inside] = driven[inside] >= s[k[inside]] - 1
-        counted[driven[inside]] = True
+    counted = counted_legs(moving, jump, gap, legs, dt, trip_first, trip_last, settings)
     cum = np.empty(n, np.float64)
     cum[0] = 0.0
     np.cumsum(np.where(counted, legs, 0.0), out=cum[1:])
-    trips = _make_trips(s, e, t, lat, lng, speed, cum, gap_before)
+    trips = _make_trips(trip_first, trip_last, t, lat, lng, speed, cum, gap_before)
 
     if smart_filter and len(trips):
-        trips = trips.take(_smart_keep(trips, lat, lng, settings))
+        trips = trips.take(smart_filter_keeps(trips, lat, lng, settings))
 
-    parkings = _parkings(rs[qualify], re[qualify], run_end_ms[qualify], trips, gap_before, t, lat, lng)
-    # Data gaps bridged as driving: counted legs long enough to have hidden a parking.
-    bridged = long_step[counted[long_step] & ~silent[long_step]]
-    bridged = bridged[dt[bridged] >= int(settings.min_idle_duration * MS_PER_S)]
+    parkings = _parkings(first[qualify], last[qualify], end_ms[qualify], trips, gap_before, t, lat, lng)
+    bridged = bridged_gaps(long_step, counted, silent, dt, settings)
     return Segments(trips, parkings, t, lat, lng, speed, cum, moving, bridged)
 
 
-def _join_stays(
-    rs: I64, re: I64, run_break: Bool, t: I64, lat: F64, lng: F64, legs: F64, settings: TripSettings
+def silent_halts(legs: F64, dt: I64, long_step: I64, settings: TripSettings) -> Bool:
+    """Rule "silent halt", per leg: a sampling step of a minute or more (``long_step``) whose two
+    fixes are within the parking radius at an implied speed below the idle speed (the logger
+    slept, or the platform polls rarely, while the vehicle stood). The step itself is the
+    evidence of standing, whatever the speeds of the fixes either side say; one as long as a
+    parking is a parking by itself."""
+    silent = np.zeros(dt.shape[0], np.bool_)
+    step_legs = legs[long_step]
+    silent[long_step] = (step_legs <= settings.parking_radius_m) & (
+        step_legs * MS_TO_KMH < settings.idle_speed_threshold * dt[long_step]
+    )
+    return silent
+
+
+def data_gaps(dt: I64, silent: Bool, settings: TripSettings) -> Bool:
+    """Rule "data gaps", per leg: a step longer than ``max_gap`` that is not a silent halt. No
+    window, run or trip reaches across one, and its displacement is never distance."""
+    out: Bool = (dt > int(settings.max_gap * MS_PER_S)) & ~silent
+    return out
+
+
+def moving_fixes(track: Track, motion_kmh: F64, gap: Bool, settings: TripSettings) -> Bool:
+    """Rule "moving": motion speed at least ``idle_speed_threshold`` (unknown is not moving),
+    with the rolling ends won back (:func:`extend_rolling`) and parked jitter dropped
+    (:func:`suppress_blips`)."""
+    thr = settings.idle_speed_threshold
+    moving = motion_kmh >= thr  # NaN compares False
+    moving = extend_rolling(moving, track, gap, thr)
+    return suppress_blips(moving, track.lat, track.lng, gap, settings.jitter_radius_m)
+
+
+def ignition_aware(track: Track, settings: TripSettings) -> bool:
+    """Rule "ignition": the tracker's ``ignition_aware`` setting, else on when the track has
+    ignition values."""
+    if settings.ignition_aware is None:
+        return bool((track.ignition >= 0).any())
+    return settings.ignition_aware
+
+
+def parkable_fixes(moving: Bool, silent: Bool, ignition_off: Bool | None) -> Bool:
+    """The fixes a standstill is made of: standing ones, the first fix of a silent halt (the
+    halt lasts until the fix after it), and, when ignition-aware (``ignition_off`` given), those
+    with the ignition off. With the engine running, standing is idling: a parking (an engine-on
+    stop) only when it lasts a parking, like any standstill."""
+    halt_start = np.append(silent, False)
+    parkable: Bool = ~moving | halt_start
+    if ignition_off is not None:
+        parkable = ignition_off | parkable
+    return parkable
+
+
+def standstill_end_ms(
+    first: I64, last: I64, t: I64, dt: I64, jump: Bool, ends_session: Bool, settings: TripSettings
+) -> I64:
+    """Rule "back-dating", per standstill ``[first, last]``: it lasts until the first fix that
+    left it (where the next trip starts), unless the data stops there (``ends_session``), or the
+    next fix is beyond the parking radius after a step longer than a parking (the vehicle moved
+    on unseen, sometime during a step that could hide a parking elsewhere: the standstill lasts
+    while it was seen)."""
+    n = t.shape[0]
+    left_unseen = ends_session.copy()
+    inner = np.flatnonzero(~ends_session)  # last < n - 1 there
+    left_unseen[inner] = jump[last[inner]] & (dt[last[inner]] > int(settings.min_idle_duration * MS_PER_S))
+    out: I64 = np.where(left_unseen, t[last], t[np.minimum(last + 1, n - 1)])
+    return out
+
+
+def parking_qualifies(
+    first: I64,
+    last: I64,
+    end_ms: I64,
+    t: I64,
+    lat: F64,
+    lng: F64,
+    ignition_off: Bool | None,
+    settings: TripSettings,
+) -> Bool:
+    """Rule "parking", per standstill ``[first, last]`` ending at ``end_ms``: it lasts at least
+    ``min_idle_duration`` and every fix stays within ``parking_radius_m`` of its mean position;
+    or, ignition-aware, the ignition went off during it (that ends the trip at once)."""
+    long_enough = (end_ms - t[first]) >= int(settings.min_idle_duration * MS_PER_S)
+    qualify = _within_radius(lat, lng, first, last, long_enough, settings.parking_radius_m)
+    if ignition_off is not None:
+        off_cum = np.concatenate(([0], np.cumsum(ignition_off, dtype=np.int64)))
+        qualify |= (off_cum[last + 1] - off_cum[first]) > 0
+    return qualify
+
+
+def trip_spans(breaker_first: I64, breaker_last: I64, gap: Bool, gap_after: Bool) -> tuple[I64, I64]:
+    """Trips as fix ranges: maximal spans of fixes outside the breaker runs (parkings, session
+    edges) within a session, each ended at the first fix of the breaker after it (back-dated to
+    when the vehicle halted), or at its own last fix where the session ends."""
+    n = gap_after.shape[0]
+    core = ~cover(n, breaker_first, breaker_last)
+    first, core_last = runs(core, gap)
+    last: I64 = np.where(gap_after[core_last], core_last, core_last + 1)
+    return first, last
+
+
+def counted_legs(
+    moving: Bool,
+    jump: Bool,
+    gap: Bool,
+    legs: F64,
+    dt: I64,
+    trip_first: I64,
+    trip_last: I64,
+    settings: TripSettings,
+) -> Bool:
+    """Rule "distance", per leg: which legs count as driven distance.
+
+    Legs while moving (either end moving), never legs across a long gap or a silent halt, and
+    never jitter between standing fixes; a standing-to-standing jump beyond the parking radius (a
+    short data gap while the vehicle moved) counts as the straight leg. Inside a trip (its
+    departure leg included), a leg longer than GPS noise whose own implied speed is a driving
+    speed is driven distance too, whatever its fixes' speeds read.
+    """
+    usable = ~gap
+    counted = usable & (moving[:-1] | moving[1:] | jump)
+    driven = np.flatnonzero(~counted & usable & (legs > settings.noise_leg_m))
+    driven = driven[legs[driven] * MS_TO_KMH >= settings.idle_speed_threshold * dt[driven]]
+    if trip_first.size and driven.size:
+        # Legs first - 1 .. last - 1 are a trip's (its departure leg first); trips are in order.
+        k = np.searchsorted(trip_last, driven, side="right")  # the first trip that ends after the leg
+        inside = k < trip_first.size
+        inside[inside] = driven[inside] >= trip_first[k[inside]] - 1
+        counted[driven[inside]] = True
+    return counted
+
+
+def bridged_gaps(long_step: I64, counted: Bool, silent: Bool, dt: I64, settings: TripSettings) -> I64:
+    """Data gaps bridged as driving (the Trips report's note): counted legs, not silent halts,
+    long enough to have hidden a parking. Returns the index of each leg's first fix."""
+    bridged = long_step[counted[long_step] & ~silent[long_step]]
+    out: I64 = bridged[dt[bridged] >= int(settings.min_idle_duration * MS_PER_S)]
+    return out
+
+
+def join_stays(
+    first: I64, last: I64, run_break: Bool, t: I64, lat: F64, lng: F64, legs: F64, settings: TripSettings
 ) -> tuple[I64, I64]:
-    """Smart filter: standstills joined by short moves that never leave the parking radius are one
-    stay: a bus edging forward at a terminus, a car creeping in a queue. Neighbouring runs of
-    standing fixes, each too short to be a parking on its own, join when the move between them is
-    one the smart filter drops (under ``min_trip_distance_m`` of path) and every fix from the first
-    run's start to the second run's end is within the parking radius of their mean position, with
-    no long gap or jump on the way; a chain of such joins becomes one run when all of its fixes fit
-    the radius too and lasts a parking. A parking is never extended this way: leaving it is the
-    start of a trip."""
-    if rs.size < 2:
-        return rs, re
+    """Rule "parking", smart filter: standstills joined by short moves that never leave the
+    parking radius are one stay: a bus edging forward at a terminus, a car creeping in a queue.
+    Neighbouring runs of standing fixes ``[first, last]``, each too short to be a parking on its
+    own, join when the move between them is one the smart filter drops (under
+    ``min_trip_distance_m`` of path) and every fix from the first run's start to the second run's
+    end is within the parking radius of their mean position, with no long gap or jump on the way;
+    a chain of such joins becomes one run when all of its fixes fit the radius too and lasts a
+    parking. A parking is never extended this way: leaving it is the start of a trip."""
+    if first.size < 2:
+        return first, last
     radius = settings.parking_radius_m
-    # Legs re[r] .. rs[r + 1] - 1 lie between two runs (one at least).
-    lo, hi = re[:-1], rs[1:] - 1
-    path = _range_reduce(np.add, legs, lo, hi)
+    # Legs last[r] .. first[r + 1] - 1 lie between two runs (one at least).
+    lo, hi = last[:-1], first[1:] - 1
+    path = range_reduce(np.add, legs, lo, hi)
     breaks = np.flatnonzero(run_break)
     broken = np.searchsorted(breaks, lo, side="left") != np.searchsorted(breaks, hi, side="right")
-    brief = (t[re] - t[rs]) < int(settings.min_idle_duration * MS_PER_S)  # not a parking alone
+    brief = (t[last] - t[first]) < int(settings.min_idle_duration * MS_PER_S)  # not a parking alone
     short = ~broken & (path < settings.min_trip_distance_m)
     short &= brief[:-1] & brief[1:]
-    pair = _within_radius(lat, lng, rs[:-1], re[1:], short, radius)
+    pair = _within_radius(lat, lng, first[:-1], last[1:], short, radius)
     if not pair.any():
-        return rs, re
-    first = np.flatnonzero(np.concatenate(([True], ~pair)))
-    last = np.append(first[1:], rs.size) - 1
+        return first, last
+    # Chains of runs, each joined to the next: runs of runs, broken where a pair does not join.
+    chain_first, chain_last = runs(np.ones(first.size, np.bool_), ~pair)
     # A chain joins only when it lasts a parking (to the fix after it), or nothing changes.
     n = t.shape[0]
-    lasting = (t[np.minimum(re[last] + 1, n - 1)] - t[rs[first]]) >= int(settings.min_idle_duration * MS_PER_S)
-    fits = _within_radius(lat, lng, rs[first], re[last], (last > first) & lasting, radius)
-    keep = np.ones(rs.size, np.bool_)
-    new_re = re.copy()
-    for a, b in zip(first[fits].tolist(), last[fits].tolist(), strict=True):
-        new_re[a] = re[b]
+    lasting = (t[np.minimum(last[chain_last] + 1, n - 1)] - t[first[chain_first]]) >= int(
+        settings.min_idle_duration * MS_PER_S
+    )
+    fits = _within_radius(lat, lng, first[chain_first], last[chain_last], (chain_last > chain_first) & lasting, radius)
+    keep = np.ones(first.size, np.bool_)
+    new_last = last.copy()
+    for a, b in zip(chain_first[fits].tolist(), chain_last[fits].tolist(), strict=True):
+        new_last[a] = last[b]
         keep[a + 1 : b + 1] = False
-    return rs[keep], new_re[keep]
+    return first[keep], new_last[keep]
 
 
-def _within_radius(lat: F64, lng: F64, rs: I64, re: I64, candidate: Bool, radius: float) -> Bool:
-    """For candidate runs: do all their fixes stay within ``radius`` of the run's mean position?"""
-    out = np.zeros(rs.shape[0], np.bool_)
+def _within_radius(lat: F64, lng: F64, first: I64, last: I64, candidate: Bool, radius: float) -> Bool:
+    """For candidate runs ``[first, last]``: do all their fixes stay within ``radius`` of the
+    run's mean position?"""
+    out = np.zeros(first.shape[0], np.bool_)
     which = np.flatnonzero(candidate)
     if which.size == 0:
         return out
-    idx, offsets, lengths = expand_ranges(rs[which], re[which])
+    idx, offsets, lengths = expand_ranges(first[which], last[which])
     mlat = np.add.reduceat(lat[idx], offsets) / lengths
     mlng = np.add.reduceat(lng[idx], offsets) / lengths
     # Local tangent plane around each run's centre: exact to well under a millimetre at a few
@@ -586,79 +636,68 @@ def _within_radius(lat: F64, lng: F64, rs: I64, re: I64, candidate: Bool, radius
     return out
 
 
-def expand_ranges(first: I64, last: I64) -> tuple[I64, I64, I64]:
-    """Fix indices of the inclusive ranges ``[first, last]``, with each range's offset and length."""
-    lengths = last - first + 1
-    offsets = np.zeros(lengths.shape[0], np.int64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    idx = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(first - offsets, lengths)
-    return idx, offsets, lengths
-
-
-def _range_reduce(ufunc: np.ufunc, values: F64, first: I64, last: I64) -> F64:
-    """``ufunc`` reduced over each inclusive, increasing, disjoint range ``[first, last]``."""
-    padded = np.append(values, values[-1])
-    bounds = np.empty(2 * first.shape[0], np.int64)
-    bounds[0::2] = first
-    bounds[1::2] = last + 1
-    out: F64 = ufunc.reduceat(padded, bounds)[0::2]
-    return out
-
-
-def _make_trips(s: I64, e: I64, t: I64, lat: F64, lng: F64, speed: F64, cum: F64, gap_before: Bool) -> Trips:
-    if s.size == 0:
+def _make_trips(first: I64, last: I64, t: I64, lat: F64, lng: F64, speed: F64, cum: F64, gap_before: Bool) -> Trips:
+    """Trips over the fix ranges ``[first, last]``: times, positions, distance, max speed."""
+    if first.size == 0:
         return Trips.empty()
     # The trip starts at the first fix that left the parking; the leg that took it there is
     # driven distance too (when it is not across a long gap).
-    departure = np.where(gap_before[s], 0.0, cum[s] - cum[np.maximum(s - 1, 0)])
-    distance = cum[e] - cum[s] + departure
-    top = np.nan_to_num(_range_reduce(np.fmax, speed, s, e), nan=0.0)
+    departure = np.where(gap_before[first], 0.0, cum[first] - cum[np.maximum(first - 1, 0)])
+    distance = cum[last] - cum[first] + departure
+    top = np.nan_to_num(range_reduce(np.fmax, speed, first, last), nan=0.0)
     return Trips(
-        start_idx=s,
-        end_idx=e,
-        start_ms=t[s],
-        end_ms=t[e],
+        start_idx=first,
+        end_idx=last,
+        start_ms=t[first],
+        end_ms=t[last],
         distance_m=distance,
-        max_speed_kmh=at_least_average(top, distance, t[e] - t[s]),
-        start_lat=lat[s],
-        start_lng=lng[s],
-        end_lat=lat[e],
-        end_lng=lng[e],
+        max_speed_kmh=at_least_average(top, distance, t[last] - t[first]),
+        start_lat=lat[first],
+        start_lng=lng[first],
+        end_lat=lat[last],
+        end_lng=lng[last],
     )
 
 
+def average_speed_kmh(distance_m: F64, duration_s: F64) -> F64:
+    """Average speed = distance / duration, in km/h (0 for no duration): trips, speed violations."""
+    out: F64 = np.divide(distance_m * 3.6, duration_s, out=np.zeros_like(distance_m), where=duration_s > 0)
+    return out
+
+
 def at_least_average(max_speed_kmh: F64, distance_m: F64, duration_ms: I64) -> F64:
-    """A trip's max speed: its highest kept fix speed, but never below its average speed.
+    """Rule "a max speed is never below the average speed": the highest kept fix speed, raised
+    to the average speed over the same span where it is lower.
 
     A vehicle that covered ``distance_m`` in ``duration_ms`` went at least that fast at some
     instant. Fix speeds can miss it: derived speeds average over >= 30 s windows, and the departure
     leg counts as distance while the trip starts at the first fix that left the parking (the seed's
     convention), so its time is not trip time.
     """
-    dur = duration_ms.astype(np.float64) / MS_PER_S  # as Trips.avg_speed_kmh computes it
-    avg = np.divide(distance_m * 3.6, dur, out=np.zeros_like(distance_m), where=dur > 0)
+    avg = average_speed_kmh(distance_m, duration_ms.astype(np.float64) / MS_PER_S)  # as Trips computes it
     out: F64 = np.fmax(max_speed_kmh, avg)
     return out
 
 
-def _smart_keep(trips: Trips, lat: F64, lng: F64, settings: TripSettings) -> Bool:
-    """Smart filter: too short, too few fixes, or all within a drift circle is not a trip."""
+def smart_filter_keeps(trips: Trips, lat: F64, lng: F64, settings: TripSettings) -> Bool:
+    """Rule "smart filter": which trips are trips. Too short (``min_trip_distance_m``), too few
+    fixes (``min_trip_fixes``), or all within a ``drift_radius_m`` circle is not a trip."""
     keep = (trips.distance_m >= settings.min_trip_distance_m) & (trips.fixes >= settings.min_trip_fixes)
     which = np.flatnonzero(keep)
     if which.size == 0 or settings.drift_radius_m <= 0:
         return keep
-    s, e = trips.start_idx[which], trips.end_idx[which]
-    lat_lo = _range_reduce(np.minimum, lat, s, e)
-    lat_hi = _range_reduce(np.maximum, lat, s, e)
-    lng_lo = _range_reduce(np.minimum, lng, s, e)
-    lng_hi = _range_reduce(np.maximum, lng, s, e)
+    first, last = trips.start_idx[which], trips.end_idx[which]
+    lat_lo = range_reduce(np.minimum, lat, first, last)
+    lat_hi = range_reduce(np.maximum, lat, first, last)
+    lng_lo = range_reduce(np.minimum, lng, first, last)
+    lng_hi = range_reduce(np.maximum, lng, first, last)
     half_diag = haversine_m(lat_lo, lng_lo, lat_hi, lng_hi) / 2.0
     r = settings.drift_radius_m
     drift = half_diag <= r  # the bounding box's circumcircle fits: surely drift
     unsure = np.flatnonzero(~drift & (half_diag <= r * math.sqrt(2.0)))
     if unsure.size:
         # Fixes of the undecided trips against the centre of their bounding box.
-        idx, offsets, lengths = expand_ranges(s[unsure], e[unsure])
+        idx, offsets, lengths = expand_ranges(first[unsure], last[unsure])
         clat = np.repeat((lat_lo[unsure] + lat_hi[unsure]) / 2.0, lengths)
         clng = np.repeat((lng_lo[unsure] + lng_hi[unsure]) / 2.0, lengths)
         d = haversine_m(lat[idx], lng[idx], clat, clng)
@@ -668,8 +707,8 @@ def _smart_keep(trips: Trips, lat: F64, lng: F64, settings: TripSettings) -> Boo
 
 
 def _parkings(
-    rs: I64,
-    re: I64,
+    first: I64,
+    last: I64,
     end_ms: I64,
     trips: Trips,
     gap_before: Bool,
@@ -677,48 +716,43 @@ def _parkings(
     lat: F64,
     lng: F64,
 ) -> Parkings:
-    """Qualifying standstills; those with no kept trip between them (a trip the smart filter
-    dropped, or nothing) merge into one parking within a session."""
-    if rs.size == 0:
+    """Qualifying standstills ``[first, last]`` (lasting to ``end_ms``); those with no kept trip
+    between them (a trip the smart filter dropped, or nothing) merge into one parking within a
+    session."""
+    if first.size == 0:
         return Parkings.empty()
     session = np.cumsum(gap_before) - 1
-    trips_before = np.searchsorted(trips.start_idx, rs, side="right")
-    new_group = np.ones(rs.shape[0], np.bool_)
-    new_group[1:] = (np.diff(trips_before) != 0) | (np.diff(session[rs]) != 0)
-    first = np.flatnonzero(new_group)
-    last = np.append(first[1:], rs.shape[0]) - 1
-    p_start, p_end = rs[first], re[last]
-    mlat = np.empty(first.shape[0], np.float64)
-    mlng = np.empty(first.shape[0], np.float64)
+    trips_before = np.searchsorted(trips.start_idx, first, side="right")
+    # Groups of standstills: runs broken by a kept trip or a new session between two of them.
+    new_group = (np.diff(trips_before) != 0) | (np.diff(session[first]) != 0)
+    group_first, group_last = runs(np.ones(first.shape[0], np.bool_), new_group)
+    p_start, p_end = first[group_first], last[group_last]
+    mlat = np.empty(group_first.shape[0], np.float64)
+    mlng = np.empty(group_first.shape[0], np.float64)
     for k, (a, b) in enumerate(zip(p_start.tolist(), p_end.tolist(), strict=True)):
         # The median of at most ~MEDIAN_SAMPLE fixes spread over the parking: as good a centre
         # for GPS jitter, at a cost that does not grow with a long parking's fixes.
         stride = max(1, (b - a + 1) // MEDIAN_SAMPLE)
         mlat[k] = float(np.median(lat[a : b + 1 : stride]))
         mlng[k] = float(np.median(lng[a : b + 1 : stride]))
-    return Parkings(p_start, p_end, t[p_start], end_ms[last], mlat, mlng)
+    return Parkings(
+        start_idx=p_start, end_idx=p_end, start_ms=t[p_start], end_ms=end_ms[group_last], lat=mlat, lng=mlng
+    )
 
 
 def in_trips(seg: Segments) -> Bool:
     """Which fixes lie inside one of the segments' (kept) trips, ends included."""
-    n = seg.t.shape[0]
-    mark = np.zeros(n + 1, np.int32)
-    np.add.at(mark, seg.trips.start_idx, 1)
-    np.add.at(mark, seg.trips.end_idx + 1, -1)
-    out: Bool = np.cumsum(mark[:-1]) > 0
-    return out
+    return cover(seg.t.shape[0], seg.trips.start_idx, seg.trips.end_idx)
 
 
 def merge_by_day(trips: Trips, day_starts_ms: I64) -> Trips:
-    """``split: false``: one trip per local day (by start) from its first to its last trip.
+    """Rule ``split: false``: one trip per local day (by start) from its first to its last trip.
 
     ``day_starts_ms`` are the UTC instants of successive local midnights (see timefilter).
     """
     if len(trips) == 0:
         return trips
-    day = np.searchsorted(day_starts_ms, trips.start_ms, side="right")
-    first = np.flatnonzero(np.concatenate(([True], np.diff(day) != 0)))
-    last = np.append(first[1:], len(trips)) - 1
+    first, last = key_runs(np.searchsorted(day_starts_ms, trips.start_ms, side="right"))
     return Trips(
         start_idx=trips.start_idx[first],
         end_idx=trips.end_idx[last],

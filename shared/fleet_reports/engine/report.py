@@ -1,14 +1,17 @@
-"""The engine's entry point: a report job's context and its tracks in, the report document out."""
+"""The engine's entry point: a report job's context and its tracks in, the report document out.
+
+Which plugin computes the sheets, and what it needs loaded, come from its spec in
+:data:`fleet_reports.engine.catalog.PLUGINS`; nothing here knows a plugin by name.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from fleet_reports.engine.catalog import PluginParams, SensorsParams, plugin_spec
+from fleet_reports.engine.catalog import Needs, PluginParams, PluginSpec, plugin_spec
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.model import Progress, ReportContext, Track, TrackerInfo, TrackLoader
 from fleet_reports.engine.motion import TripSettings
@@ -16,20 +19,9 @@ from fleet_reports.engine.plugins.common import Json, ReportError, TrackerData
 
 __all__ = ["ReportError", "build_report", "plugin_params"]
 
-# plugin id -> (module under engine/plugins with build_sheets(ctx, params, trackers), needs the odometer history)
-_ENGINES: dict[int, tuple[str, bool]] = {
-    4: ("trips", True),
-    6: ("stops", False),
-    7: ("engine_hours", False),
-    8: ("geofences", False),
-    9: ("sensors", False),
-    27: ("speeding", False),
-    91: ("points", False),
-}
 
-
-def plugin_params(plugin: Any) -> PluginParams:
-    """The plugin object validated with the catalog's model for its ``plugin_id``."""
+def _plugin(plugin: Any) -> tuple[PluginSpec, PluginParams]:
+    """The plugin object's spec, and the object validated with the spec's model."""
     try:
         plugin_id = int(plugin["plugin_id"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -37,7 +29,12 @@ def plugin_params(plugin: Any) -> PluginParams:
     spec = plugin_spec(plugin_id)
     if spec is None:
         raise ReportError(f"plugin {plugin_id} is not implemented")
-    return spec.params.model_validate(dict(plugin))
+    return spec, spec.params.model_validate(dict(plugin))
+
+
+def plugin_params(plugin: Any) -> PluginParams:
+    """The plugin object validated with the catalog's model for its ``plugin_id``."""
+    return _plugin(plugin)[1]
 
 
 def build_report(ctx: ReportContext, load_track: TrackLoader, progress: Progress) -> dict[str, Any]:
@@ -48,18 +45,11 @@ def build_report(ctx: ReportContext, load_track: TrackLoader, progress: Progress
     cleaned (analytics.md section 1) and computed; ``progress`` is called after each tracker. The
     drop counts of the cleaning go to the extra top-level key ``diagnostics``.
     """
-    params = plugin_params(ctx.plugin)
+    spec, params = _plugin(ctx.plugin)
     diagnostics: dict[str, dict[str, int]] = {}
-    module, odometer = _ENGINES.get(params.plugin_id, ("", False))
-    if not module:  # pragma: no cover - the catalog and this table grow together
-        raise ReportError(f"plugin {params.plugin_id} has no engine")
-    if isinstance(params, SensorsParams):
-        ids = list(dict.fromkeys(ref.tracker_id for ref in params.sensors))
-    else:
-        ids = [t.id for t in ctx.trackers]
-    source = _trackers(ctx, ids, load_track, progress, diagnostics, odometer=odometer)
-    engine = importlib.import_module(f"fleet_reports.engine.plugins.{module}")
-    sheets: list[Json] = engine.build_sheets(ctx, params, source)
+    ids = params.computed_trackers([t.id for t in ctx.trackers])
+    source = _trackers(ctx, ids, load_track, progress, diagnostics, needs=spec.needs)
+    sheets: list[Json] = spec.sheet_builder()(ctx, params, source)
     return {
         "id": ctx.report_id,
         "title": ctx.title,
@@ -79,7 +69,7 @@ def _trackers(
     progress: Progress,
     diagnostics: dict[str, dict[str, int]],
     *,
-    odometer: bool,
+    needs: Needs,
 ) -> Iterator[TrackerData]:
     """Load and clean each tracker's fixes in turn; report progress once it has been computed."""
     infos = {t.id: t for t in ctx.trackers}
@@ -91,7 +81,7 @@ def _trackers(
         track, drops = clean(
             load_track(tracker_id, ctx.from_ms, ctx.to_ms), max_implied_speed_kmh=settings.max_implied_speed_kmh
         )
-        history = _odometer_history(ctx, info, track, load_track, settings) if odometer else Track.empty()
+        history = _odometer_history(ctx, info, track, load_track, settings) if needs.odometer_history else Track.empty()
         diagnostics[str(tracker_id)] = drops
         yield TrackerData(info, settings, track, history)
         progress((k + 1) / len(ids))

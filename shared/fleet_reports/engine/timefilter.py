@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from fleet_reports.engine.motion import Segments, Trips, at_least_average, expand_ranges
+from fleet_reports.engine.intervals import expand_ranges
+from fleet_reports.engine.motion import Segments, Trips, at_least_average
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]

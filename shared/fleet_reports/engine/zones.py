@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.geo import EARTH_RADIUS_M, haversine_m
+from fleet_reports.engine.intervals import Intervals, runs
 from fleet_reports.engine.model import Zone
 
 F64 = npt.NDArray[np.float64]
@@ -195,23 +196,22 @@ def crossing_fraction(s: Shape, lat0: F64, lng0: F64, lat1: F64, lng1: F64, insi
     return hi
 
 
-@dataclass(frozen=True)
-class Visits:
-    """Visits to one zone: entry and exit instants (UTC ms, interpolated) and the indices of
-    the first and last fix inside."""
+@dataclass(frozen=True, kw_only=True)
+class Visits(Intervals[np.float64]):
+    """Visits to one zone: entry ``start_ms`` and exit ``end_ms`` (UTC ms, interpolated between
+    fixes) and the indices of the first and last fix inside (``first_idx > last_idx``: none, a
+    leg that clips the zone)."""
 
-    entry_ms: F64
-    exit_ms: F64
     first_idx: I64
     last_idx: I64
 
-    def __len__(self) -> int:
-        return int(self.entry_ms.shape[0])
+    @property
+    def entry_ms(self) -> F64:
+        return self.start_ms
 
     @property
-    def duration_s(self) -> F64:
-        out: F64 = (self.exit_ms - self.entry_ms) / 1000.0
-        return out
+    def exit_ms(self) -> F64:
+        return self.end_ms
 
 
 def visits(s: Shape, t: I64, lat: F64, lng: F64, *, max_gap_ms: float = math.inf) -> Visits:
@@ -224,19 +224,14 @@ def visits(s: Shape, t: I64, lat: F64, lng: F64, *, max_gap_ms: float = math.inf
     inside is the first evidence).
     """
     n = t.shape[0]
-    empty_f, empty_i = np.empty(0, np.float64), np.empty(0, np.int64)
     if n == 0:
-        return Visits(empty_f, empty_f, empty_i, empty_i)
+        return Visits.empty()
     # Skip the whole track when it never comes near the zone (the common case for 50 zones).
     isin = inside(s, lat, lng)
     clips = _clipping_legs(s, t, lat, lng, isin, max_gap_ms)
     if not isin.any() and clips[0].size == 0:
-        return Visits(empty_f, empty_f, empty_i, empty_i)
-    starts = isin.copy()
-    starts[1:] &= ~isin[:-1]
-    ends = isin.copy()
-    ends[:-1] &= ~isin[1:]
-    first, last = np.flatnonzero(starts), np.flatnonzero(ends)
+        return Visits.empty()
+    first, last = runs(isin)
     tf = t.astype(np.float64)
     entry = tf[first].copy()
     exit_ = tf[last].copy()
@@ -268,7 +263,7 @@ def visits(s: Shape, t: I64, lat: F64, lng: F64, *, max_gap_ms: float = math.inf
         last = np.concatenate((last, legs))
         order = np.argsort(entry, kind="stable")
         entry, exit_, first, last = entry[order], exit_[order], first[order], last[order]
-    return Visits(entry, exit_, first.astype(np.int64), last.astype(np.int64))
+    return Visits(start_ms=entry, end_ms=exit_, first_idx=first.astype(np.int64), last_idx=last.astype(np.int64))
 
 
 CLIP_SAMPLES = 64  # points tested along a leg with both ends outside a zone

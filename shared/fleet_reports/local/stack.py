@@ -427,7 +427,7 @@ def atomic_conditional_writes() -> None:
 
 def load_demo() -> dict[str, Any]:
     """Load the demo fleet and generate the documentation's example report (id 1234567)."""
-    from fleet_reports.service import demo
+    from fleet_reports import demo
     from fleet_reports.store import reports as report_store
 
     access = demo.load_fleet()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from fleet_reports.engine.catalog import GeofenceParams, PluginSpec, SensorsParams, plugin_spec
-from fleet_reports.errors import CODES, ApiError, invalid, validate
+from fleet_reports.engine.catalog import PluginParams, PluginSpec, References, plugin_spec
+from fleet_reports.errors import CODES, ApiError, ErrorCode, invalid, validate
 from fleet_reports.service import times
 from fleet_reports.service.auth import Principal
 from fleet_reports.service.models import GenerateParams
@@ -16,43 +17,31 @@ from fleet_reports.settings import get_settings, parse_iso_duration
 from fleet_reports.store import files as report_files
 from fleet_reports.store import fleet, queue
 from fleet_reports.store import reports as store
+from fleet_reports.store.records import LocaleInfo, ReportRecord, ReportState, TrackerRecord
 
-
-def _locale_info(principal: Principal) -> dict[str, str]:
-    u = principal.user
-    return {"locale": u.locale, "time_zone": u.time_zone, "measurement_system": u.measurement_system}
-
-
-def _check_plugin(params: GenerateParams) -> tuple[PluginSpec, dict[str, Any]]:
-    spec = plugin_spec(int(params.plugin["plugin_id"]))
-    if spec is None:
-        if not params.trackers:  # a parameter error (7) comes before an unknown plugin (222)
-            raise invalid("trackers", "at least one tracker id is required")
-        raise ApiError(222)
-    plugin = validate(spec.params, params.plugin, prefix="plugin")
-    # Options the plugin does not know are ignored, not stored (api.md): only its own fields.
-    # Null fields are left out, as Navixy leaves them out when it echoes the parameters.
-    return spec, plugin.model_dump(mode="json", include=set(type(plugin).model_fields), exclude_none=True)
-
-
-def _tracker_ids(params: GenerateParams, plugin: dict[str, Any], spec: PluginSpec) -> list[int]:
-    ids = list(dict.fromkeys(params.trackers or []))
-    if spec.params is SensorsParams:
-        ids = list(dict.fromkeys(ids + [int(s["tracker_id"]) for s in plugin["sensors"]]))
-    if not ids:
-        raise invalid("trackers", "at least one tracker id is required")
-    limit = get_settings().max_trackers_per_report
-    if len(ids) > limit:
-        raise invalid("trackers", f"at most {limit} trackers per report")
-    if spec.single_tracker and len(ids) != 1:
-        raise invalid("trackers", "this plugin takes exactly one tracker")
-    return ids
+# ============================================================================ generate
 
 
 def generate(principal: Principal, params: GenerateParams, *, iso: bool = False) -> int:
-    """Validate in api.md's order, store the report as queued, send the job; the new id."""
-    settings = get_settings()
-    tz = principal.user.time_zone
+    """Validate in api.md's order, store the report as queued, send the job; the new id.
+
+    Every plugin is validated from its spec alone (its model, span, single tracker, and the
+    entities its options reference): nothing here knows a plugin."""
+    start, end = _period(params, principal.user.time_zone, iso)  # 7
+    spec, plugin = _check_plugin(params)  # 222, then the plugin's own options (7)
+    references = plugin.references()
+    tracker_ids = _tracker_ids(params, spec, references)  # 7
+    _check_span(spec, start, end)  # 211
+    trackers = _resolve_entities(principal, tracker_ids, params.employees or [], references)  # 217
+    _check_tariffs(trackers)  # 236
+    report = _new_report(principal, params, spec, plugin, tracker_ids, start, end)
+    _store(report)  # 15
+    _enqueue(report)
+    return report.id
+
+
+def _period(params: GenerateParams, tz: str, iso: bool) -> tuple[datetime, datetime]:
+    """``from`` and ``to`` as instants, ``to`` after ``from`` (7)."""
     try:
         start = times.parse_wire(params.from_, tz, iso=iso)
     except ValueError as exc:
@@ -63,109 +52,175 @@ def generate(principal: Principal, params: GenerateParams, *, iso: bool = False)
         raise invalid("to", str(exc)) from exc
     if end <= start:
         raise invalid("to", "must be after 'from'")
+    return start, end
 
-    spec, plugin = _check_plugin(params)  # 222, then the plugin's own options (7)
-    tracker_ids = _tracker_ids(params, plugin, spec)
 
-    max_span = getattr(settings, spec.span_setting)
+def _check_plugin(params: GenerateParams) -> tuple[PluginSpec, PluginParams]:
+    """The plugin's spec (222 when unknown) and its options validated by its model (7)."""
+    spec = plugin_spec(int(params.plugin["plugin_id"]))
+    if spec is None:
+        if not params.trackers:  # a parameter error (7) comes before an unknown plugin (222)
+            raise invalid("trackers", "at least one tracker id is required")
+        raise ApiError(ErrorCode.PLUGIN_NOT_FOUND)
+    return spec, validate(spec.params, params.plugin, prefix="plugin")
+
+
+def _tracker_ids(params: GenerateParams, spec: PluginSpec, references: References) -> list[int]:
+    """The request's trackers, then those the plugin's options name, each once (7 beyond the limits)."""
+    named = [*references.trackers, *(tracker_id for tracker_id, _ in references.sensors)]
+    ids = list(dict.fromkeys([*(params.trackers or []), *named]))
+    if not ids:
+        raise invalid("trackers", "at least one tracker id is required")
+    limit = get_settings().max_trackers_per_report
+    if len(ids) > limit:
+        raise invalid("trackers", f"at most {limit} trackers per report")
+    if spec.single_tracker and len(ids) != 1:
+        raise invalid("trackers", "this plugin takes exactly one tracker")
+    return ids
+
+
+def _check_span(spec: PluginSpec, start: datetime, end: datetime) -> None:
+    """211 (with the limit) when the period is longer than the plugin's span setting."""
+    max_span = str(getattr(get_settings(), spec.span_setting))
     if end - start > parse_iso_duration(max_span):
-        raise ApiError(211, extra={"max_time_span": max_span})
+        raise ApiError(ErrorCode.TIME_SPAN_TOO_BIG, extra={"max_time_span": max_span})
 
-    trackers = fleet.get_trackers(tracker_ids)
-    visible = {i: t for i, t in trackers.items() if principal.can_see(t.owner_id, i)}
+
+def _resolve_entities(
+    principal: Principal, tracker_ids: list[int], employee_ids: list[int], references: References
+) -> dict[int, TrackerRecord]:
+    """The trackers, each visible to the caller, and every sensor, employee and zone referenced
+    known to its owner; 217 otherwise. Checked in this order: trackers, sensors, employees, zones."""
+    not_found = ApiError(ErrorCode.ENTITY_NOT_FOUND)
+    found = fleet.get_trackers(tracker_ids)
+    visible = {i: t for i, t in found.items() if principal.can_see(t.owner_id, i)}
     if len(visible) != len(tracker_ids):
-        raise ApiError(217)
-    if spec.params is SensorsParams:
-        for ref in plugin["sensors"]:
-            sensors = {s.id for s in visible[int(ref["tracker_id"])].sensors}
-            if int(ref["sensor_id"]) not in sensors:
-                raise ApiError(217)
-    for employee_id in params.employees or []:
+        raise not_found
+    for tracker_id, sensor_id in references.sensors:
+        if sensor_id not in {s.id for s in visible[tracker_id].sensors}:
+            raise not_found
+    for employee_id in [*employee_ids, *references.employees]:
         if fleet.get_employee(principal.master_id, employee_id) is None:
-            raise ApiError(217)
-    if spec.params is GeofenceParams and plugin.get("zone_ids") is not None:
+            raise not_found
+    if references.zones:
         owned = {z.zone_id for z in fleet.get_zones(principal.master_id)}
-        if any(int(i) not in owned for i in plugin["zone_ids"]):
-            raise ApiError(217)
+        if any(zone_id not in owned for zone_id in references.zones):
+            raise not_found
+    return visible
 
-    tariffs = {t.tariff_id for t in visible.values() if t.tariff_id is not None}
-    for tariff_id in sorted(tariffs):
+
+def _check_tariffs(trackers: dict[int, TrackerRecord]) -> None:
+    """236 when a tracker's tariff has no reports."""
+    for tariff_id in sorted({t.tariff_id for t in trackers.values() if t.tariff_id is not None}):
         tariff = fleet.get_tariff(tariff_id)
         if tariff is not None and not tariff.has_reports:
-            raise ApiError(236)
+            raise ApiError(ErrorCode.TARIFF_RESTRICTED)
 
-    report_id = store.next_report_id()
-    created = times.now()
-    item = {
-        "id": report_id,
-        "pool": principal.pool,
-        "owner_id": principal.master_id,
-        "type": "user",
-        "title": params.title or spec.default_title,
-        "created": times.format_wire(created, tz),
-        "created_ms": times.to_ms(created),
-        "from": times.format_wire(start, tz),
-        "to": times.format_wire(end, tz),
-        "from_ms": times.to_ms(start),
-        "to_ms": times.to_ms(end),
-        "time_filter": params.time_filter.wire(),
-        "plugin": plugin,
-        "trackers": tracker_ids,
-        "employees": params.employees or [],
-        "geocoder": params.geocoder or "none",
-        "include_places_in_address": params.include_places_in_address,
-        "include_zones_in_address": params.include_zones_in_address,
-        "locale_info": _locale_info(principal),
-        "state": "queued",
-        "percent": 0,
-        "ttl": int(created.timestamp()) + settings.retention_days * 86400,
-    }
+
+def _new_report(
+    principal: Principal,
+    params: GenerateParams,
+    spec: PluginSpec,
+    plugin: PluginParams,
+    tracker_ids: list[int],
+    start: datetime,
+    end: datetime,
+) -> ReportRecord:
+    """The queued report, with a new id."""
+    user, created = principal.user, times.now()
+    tz = user.time_zone
+    # Options the plugin does not know are ignored, not stored (api.md): only its own fields.
+    # Null fields are left out, as Navixy leaves them out when it echoes the parameters.
+    options = plugin.model_dump(mode="json", include=set(type(plugin).model_fields), exclude_none=True)
+    return ReportRecord.model_validate(
+        {
+            "id": store.next_report_id(),
+            "pool": principal.pool,
+            "owner_id": principal.master_id,
+            "type": "user",
+            "title": params.title or spec.default_title,
+            "created": times.format_wire(created, tz),
+            "created_ms": times.to_ms(created),
+            "from": times.format_wire(start, tz),
+            "to": times.format_wire(end, tz),
+            "from_ms": times.to_ms(start),
+            "to_ms": times.to_ms(end),
+            "time_filter": params.time_filter.wire(),
+            "plugin": options,
+            "trackers": tracker_ids,
+            "employees": params.employees or [],
+            "geocoder": params.geocoder or "none",
+            "include_places_in_address": params.include_places_in_address,
+            "include_zones_in_address": params.include_zones_in_address,
+            "locale_info": LocaleInfo(
+                locale=user.locale, time_zone=tz, measurement_system=user.measurement_system
+            ).model_dump(),
+            "state": ReportState.QUEUED,
+            "percent": 0,
+            "ttl": int(created.timestamp()) + get_settings().retention_days * 86400,
+        }
+    )
+
+
+def _store(report: ReportRecord) -> None:
+    """Store the queued report, taking one of its pool's parallel slots (15 when none is free)."""
+    cap = get_settings().max_parallel_reports
     try:
-        store.create_report(item, settings.max_parallel_reports)
+        store.create_report(report, cap)
     except store.TooManyActive as exc:
         raise ApiError(
-            15,
-            f"{CODES[15][0]}: at most {settings.max_parallel_reports} reports may generate at once",
+            ErrorCode.TOO_MANY_REQUESTS,
+            f"{CODES[ErrorCode.TOO_MANY_REQUESTS][0]}: at most {cap} reports may generate at once",
         ) from exc
+
+
+def _enqueue(report: ReportRecord) -> None:
+    """Send the worker its job; a report whose job could not be sent is failed at once."""
     try:
-        queue.send_job(json.dumps({"pool": principal.pool, "report_id": report_id}))
+        queue.send_job(json.dumps({"pool": report.pool, "report_id": report.id}))
     except Exception:
-        store.fail(principal.pool, report_id, "the job could not be queued")
+        store.fail(report.pool, report.id, "the job could not be queued")
         raise
-    return report_id
 
 
-def _wire_time(item: dict[str, Any], name: str, tz: str, iso: bool) -> str:
+# ============================================================================ the other actions
+
+
+def _wire_time(report: ReportRecord, name: str, tz: str, iso: bool) -> str:
     """A stored time as the wire wants it: the stored string, or ISO 8601 from the exact instant."""
-    ms = item.get(f"{name}_ms")
+    text: str = getattr(report, _WIRE_FIELDS[name])
     if not iso:
-        return str(item[name])
+        return text
+    ms: int | None = getattr(report, f"{name}_ms")
     if ms is not None:
-        return times.format_wire(times.from_ms(int(ms)), tz, iso=True)
-    return times.format_wire(times.parse_wire(str(item[name]), tz), tz, iso=True)
+        return times.format_wire(times.from_ms(ms), tz, iso=True)
+    return times.format_wire(times.parse_wire(text, tz), tz, iso=True)
+
+
+_WIRE_FIELDS = {"created": "created", "from": "from_", "to": "to"}
 
 
 def list_reports(principal: Principal, *, iso: bool = False) -> list[dict[str, Any]]:
     out = []
-    for item in map(_settle, store.list_reports(principal.pool)):
-        tz = item.get("locale_info", {}).get("time_zone", principal.user.time_zone)
+    for report in map(_settle, store.list_reports(principal.pool)):
+        tz = report.time_zone(principal.user.time_zone)
         out.append(
             _without_nulls(
                 {
-                    "id": item["id"],
-                    "title": item["title"],
-                    "created": _wire_time(item, "created", tz, iso),
-                    "from": _wire_time(item, "from", tz, iso),
-                    "to": _wire_time(item, "to", tz, iso),
-                    "time_filter": item["time_filter"],
-                    "percent": int(item.get("percent", 0)),
-                    "type": item.get("type", "user"),
-                    "state": item.get("state"),
+                    "id": report.id,
+                    "title": report.title,
+                    "created": _wire_time(report, "created", tz, iso),
+                    "from": _wire_time(report, "from", tz, iso),
+                    "to": _wire_time(report, "to", tz, iso),
+                    "time_filter": report.time_filter,
+                    "percent": report.percent,
+                    "type": report.type,
+                    "state": report.state.value,
                     "parameters": {
-                        "geocoder": item.get("geocoder"),
-                        "trackers": item.get("trackers", []),
-                        "plugins": [item["plugin"]],
-                        "locale_info": item.get("locale_info", {}),
+                        "geocoder": report.geocoder,
+                        "trackers": report.trackers,
+                        "plugins": [report.plugin],
+                        "locale_info": report.locale_info.model_dump() if report.locale_info is not None else {},
                     },
                 }
             )
@@ -185,49 +240,49 @@ def _without_nulls(value: Any) -> Any:
 STALE_REASON = "the report's computation stopped without finishing (time limit or crash); please generate it again"
 
 
-def _settle(item: dict[str, Any]) -> dict[str, Any]:
+def _settle(report: ReportRecord) -> ReportRecord:
     """A report whose worker died on its last attempt is failed now, so nobody waits forever."""
-    if store.is_stale(item):
-        store.fail(int(item["pool"]), int(item["id"]), STALE_REASON, lease_until=int(item["lease_until"]))
-        return {**item, "state": "failed", "error": STALE_REASON}
-    return item
+    if store.is_stale(report):
+        store.fail(report.pool, report.id, STALE_REASON, lease_until=report.lease_until)
+        return report.model_copy(update={"state": ReportState.FAILED, "error": STALE_REASON})
+    return report
 
 
-def _owned(principal: Principal, report_id: int) -> dict[str, Any]:
-    item = store.get_report(principal.pool, report_id)
-    if item is None:
-        raise ApiError(204)
-    return _settle(item)
+def _owned(principal: Principal, report_id: int) -> ReportRecord:
+    report = store.get_report(principal.pool, report_id)
+    if report is None:
+        raise ApiError(ErrorCode.NOT_FOUND)
+    return _settle(report)
 
 
 def status(principal: Principal, report_id: int) -> dict[str, Any]:
-    item = _owned(principal, report_id)
-    out: dict[str, Any] = {"percent_ready": int(item.get("percent", 0)), "state": item.get("state")}
-    if item.get("state") == "failed":
-        out["error"] = item.get("error", "failed")
+    report = _owned(principal, report_id)
+    out: dict[str, Any] = {"percent_ready": report.percent, "state": report.state.value}
+    if report.state is ReportState.FAILED:
+        out["error"] = report.error if report.error is not None else "failed"
     return out
 
 
-def _done(item: dict[str, Any]) -> None:
-    state = item.get("state")
-    if state == "failed":
-        raise ApiError(6, f"Report generation failed: {item.get('error', 'unknown reason')}")
-    if state != "done":
-        raise ApiError(229)
+def _done(report: ReportRecord) -> None:
+    if report.state is ReportState.FAILED:
+        reason = report.error if report.error is not None else "unknown reason"
+        raise ApiError(ErrorCode.UNEXPECTED, f"Report generation failed: {reason}")
+    if report.state is not ReportState.DONE:
+        raise ApiError(ErrorCode.NOT_READY)
 
 
 def retrieve(principal: Principal, report_id: int, *, iso: bool = False) -> dict[str, Any]:
-    item = _owned(principal, report_id)
-    _done(item)
-    data = store.read_document(item) if not item.get("doc_key") else report_files.get(str(item["doc_key"]))
+    report = _owned(principal, report_id)
+    _done(report)
+    data = store.read_document(report) if not report.doc_key else report_files.get(report.doc_key)
     if data is None:
-        raise ApiError(6, "Report document is missing")
+        raise ApiError(ErrorCode.UNEXPECTED, "Report document is missing")
     doc: dict[str, Any] = json.loads(gzip.decompress(data))
     if iso:
-        tz = item.get("locale_info", {}).get("time_zone", principal.user.time_zone)
+        tz = report.time_zone(principal.user.time_zone)
         for name in ("created", "from", "to"):
-            if name in doc and (name in item or f"{name}_ms" in item):
-                doc[name] = _wire_time(item, name, tz, iso=True)
+            if name in doc:
+                doc[name] = _wire_time(report, name, tz, iso=True)
     return doc
 
 
@@ -244,19 +299,19 @@ class FileAnswer:
 def download(principal: Principal, report_id: int, fmt: str, headless: bool) -> FileAnswer:
     from fleet_reports.render import CONTENT_TYPES, content_disposition
 
-    item = _owned(principal, report_id)
-    _done(item)
-    entry = (item.get("files") or {}).get(f"{fmt}-headless" if headless else fmt)
-    if not entry:
-        raise ApiError(6, f"The {fmt} file of this report is missing")
-    disposition = content_disposition(str(item["title"]), report_id, fmt)
+    report = _owned(principal, report_id)
+    _done(report)
+    entry = report.files.get(f"{fmt}-headless" if headless else fmt)
+    if entry is None:
+        raise ApiError(ErrorCode.UNEXPECTED, f"The {fmt} file of this report is missing")
+    disposition = content_disposition(report.title, report_id, fmt)
     ctype = CONTENT_TYPES[fmt]
-    if int(entry["size"]) > get_settings().download_inline_max_bytes:
-        url = report_files.presigned_url(str(entry["key"]), content_type=ctype, content_disposition=disposition)
+    if entry.size > get_settings().download_inline_max_bytes:
+        url = report_files.presigned_url(entry.key, content_type=ctype, content_disposition=disposition)
         return FileAnswer(ctype, disposition, url=url)
-    data = report_files.get(str(entry["key"]))
+    data = report_files.get(entry.key)
     if data is None:
-        raise ApiError(6, f"The {fmt} file of this report is missing")
+        raise ApiError(ErrorCode.UNEXPECTED, f"The {fmt} file of this report is missing")
     return FileAnswer(ctype, disposition, data=data)
 
 
@@ -268,9 +323,9 @@ def delete(principal: Principal, report_id: int) -> None:
     goes finds its claim lost and removes what it wrote, and the second sweep catches the rest.
     """
     if principal.demo:
-        raise ApiError(101)
+        raise ApiError(ErrorCode.DEMO_MODE)
     _owned(principal, report_id)
     report_files.delete_prefix(report_id)
     if store.delete_report(principal.pool, report_id) is None:
-        raise ApiError(204)
+        raise ApiError(ErrorCode.NOT_FOUND)
     report_files.delete_prefix(report_id)

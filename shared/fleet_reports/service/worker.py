@@ -13,7 +13,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
@@ -23,7 +24,7 @@ from fleet_reports.settings import get_settings
 from fleet_reports.store import files as report_files
 from fleet_reports.store import fleet, tracks
 from fleet_reports.store import reports as store
-from fleet_reports.store.records import TrackerRecord
+from fleet_reports.store.records import ReportFile, ReportOutput, ReportRecord, TrackerRecord
 
 if TYPE_CHECKING:
     from fleet_reports.render.document import DocumentInfo
@@ -42,6 +43,28 @@ class Job(BaseModel):
 
 class RetryLater(Exception):
     """Another worker holds a live claim on this report: try the message again later."""
+
+
+class JobOutcome(StrEnum):
+    """How a job ended (when it did not raise to be retried)."""
+
+    DONE = "done"  # the report is computed, stored and rendered
+    SKIPPED_GONE = "skipped: gone"  # the report was deleted (or expired) before the job ran
+    SKIPPED_FINISHED = "skipped: finished"  # a second delivery of a job already done or failed
+    LOST = "lost"  # the report was deleted (or taken over) while the job ran: its files removed
+
+    @property
+    def metric(self) -> str:
+        """The worker's metric counting this outcome: jobs_done, jobs_skipped or jobs_lost."""
+        return _METRICS[self]
+
+
+_METRICS = {
+    JobOutcome.DONE: "jobs_done",
+    JobOutcome.SKIPPED_GONE: "jobs_skipped",
+    JobOutcome.SKIPPED_FINISHED: "jobs_skipped",
+    JobOutcome.LOST: "jobs_lost",
+}
 
 
 class _Progress:
@@ -86,14 +109,14 @@ def _tracker_info(rec: TrackerRecord) -> TrackerInfo:
     )
 
 
-def build_context(item: dict[str, Any]) -> ReportContext:
-    records = fleet.get_trackers(int(i) for i in item["trackers"])
-    trackers = tuple(_tracker_info(records[int(i)]) for i in item["trackers"] if int(i) in records)
+def build_context(report: ReportRecord) -> ReportContext:
+    records = fleet.get_trackers(report.trackers)
+    trackers = tuple(_tracker_info(records[i]) for i in report.trackers if i in records)
+    owner = report.owner_id
     places = tuple(
         Place(name=p.name, address=p.address or p.name, lat=p.lat, lng=p.lng, radius_m=p.radius_m)
-        for p in fleet.get_places(int(item["owner_id"]))
+        for p in fleet.get_places(owner)
     )
-    owner = int(item["owner_id"])
     zones = tuple(
         Zone(
             id=z.zone_id,
@@ -106,26 +129,28 @@ def build_context(item: dict[str, Any]) -> ReportContext:
         )
         for z in fleet.get_zones(owner)
     )
-    info = item["locale_info"]
+    info, from_ms, to_ms = report.locale_info, report.from_ms, report.to_ms
+    if info is None or from_ms is None or to_ms is None:
+        raise RuntimeError(f"report {report.id} lacks its locale or its period's instants")
     return ReportContext(
-        report_id=int(item["id"]),
-        title=str(item["title"]),
-        created=str(item["created"]),
-        period_from=str(item["from"]),
-        period_to=str(item["to"]),
-        from_ms=int(item["from_ms"]),
-        to_ms=int(item["to_ms"]),
-        time_zone=str(info["time_zone"]),
-        locale=str(info["locale"]),
-        measurement_system=str(info["measurement_system"]),
-        time_filter=item["time_filter"],
-        plugin=item["plugin"],
+        report_id=report.id,
+        title=report.title,
+        created=report.created,
+        period_from=report.from_,
+        period_to=report.to,
+        from_ms=from_ms,
+        to_ms=to_ms,
+        time_zone=info.time_zone,
+        locale=info.locale,
+        measurement_system=info.measurement_system,
+        time_filter=report.time_filter,
+        plugin=report.plugin,
         trackers=trackers,
         places=places,
-        include_places_in_address=bool(item.get("include_places_in_address", True)),
-        include_zones_in_address=bool(item.get("include_zones_in_address", True)),
+        include_places_in_address=report.include_places_in_address,
+        include_zones_in_address=report.include_zones_in_address,
         zones=zones,
-        drivers=_driver_shifts(owner, [t.id for t in trackers], int(item["from_ms"]), int(item["to_ms"])),
+        drivers=_driver_shifts(owner, [t.id for t in trackers], from_ms, to_ms),
     )
 
 
@@ -152,19 +177,21 @@ class Delivery:
 RETRY_BASE_SECONDS, RETRY_MAX_SECONDS = 30, 900
 
 
-def process(job: Job, receive_count: int, delivery: Delivery | None = None) -> str:
-    """Run one job; the outcome ("done", "skipped: ...", "lost"). Raises to have it retried."""
+def process(job: Job, receive_count: int, delivery: Delivery | None = None) -> JobOutcome:
+    """Run one job; how it ended. Raises to have it retried."""
     settings = get_settings()
     token = uuid.uuid4().hex
-    outcome, item = store.claim(job.pool, job.report_id, token, settings.job_lease_seconds)
-    if outcome in ("gone", "finished"):
-        return f"skipped: {outcome}"
-    if outcome == "busy":
+    claim, report = store.claim(job.pool, job.report_id, token, settings.job_lease_seconds)
+    if claim is store.Claim.GONE:
+        return JobOutcome.SKIPPED_GONE
+    if claim is store.Claim.FINISHED:
+        return JobOutcome.SKIPPED_FINISHED
+    if claim is store.Claim.BUSY:
         raise RetryLater(f"report {job.report_id} is being generated by another worker")
-    assert item is not None
+    assert report is not None
     try:
-        fields = _compute(job, token, item)
-        finished = store.finish(job.pool, job.report_id, token, fields)
+        output = _compute(job, token, report)
+        finished = store.finish(job.pool, job.report_id, token, output)
     except Exception as exc:
         reason = public_reason(exc)
         if receive_count >= settings.max_receive_count:
@@ -182,8 +209,8 @@ def process(job: Job, receive_count: int, delivery: Delivery | None = None) -> s
     if not finished:
         # deleted (or taken over) while we worked: leave nothing behind
         report_files.delete_prefix(job.report_id)
-        return "lost"
-    return "done"
+        return JobOutcome.LOST
+    return JobOutcome.DONE
 
 
 def _retry_soon(delivery: Delivery, receive_count: int) -> None:
@@ -204,7 +231,9 @@ def public_reason(exc: BaseException) -> str:
     from fleet_reports.settings import ConfigError
     from fleet_reports.store.errors import StoreError
 
-    if isinstance(exc, StoreError | ConfigError):
+    if isinstance(exc, ConfigError):
+        return "the service is misconfigured; it has been logged, please generate the report again later"
+    if isinstance(exc, StoreError):
         return "the service's storage was unavailable; please generate the report again"
     if isinstance(exc, MemoryError):
         return "the report is too large to compute; try a shorter period or fewer trackers"
@@ -213,38 +242,35 @@ def public_reason(exc: BaseException) -> str:
     return "an internal error stopped the computation; it has been logged"
 
 
-def _compute(job: Job, token: str, item: dict[str, Any]) -> dict[str, Any]:
+def _compute(job: Job, token: str, record: ReportRecord) -> ReportOutput:
     from fleet_reports.engine.report import build_report
     from fleet_reports.render import CONTENT_TYPES, render_report
 
     progress = _Progress(job, token)
     progress.set(2, force=True)
-    ctx = build_context(item)
+    ctx = build_context(record)
     report = build_report(ctx, tracks.load, progress.scaled(5, 70))
 
     settings = get_settings()
     doc = gzip.compress(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode(), 6)
-    fields: dict[str, Any] = {}
-    if len(doc) <= settings.inline_report_max_bytes:
-        fields["doc"] = doc
-    else:
-        key = f"{report_files.prefix(job.report_id)}report.json.gz"
-        report_files.put(key, doc, "application/gzip")
-        fields["doc_key"] = key
+    inline: bytes | None = doc
+    doc_key: str | None = None
+    if len(doc) > settings.inline_report_max_bytes:
+        inline, doc_key = None, f"{report_files.prefix(job.report_id)}report.json.gz"
+        report_files.put(doc_key, doc, "application/gzip")
     progress.set(75)
 
     info = document_info(ctx)
-    files: dict[str, dict[str, Any]] = {}
+    files: dict[str, ReportFile] = {}
     variants = [(fmt, headless) for fmt in FORMATS for headless in (False, True)]
     for n, (fmt, headless) in enumerate(variants):
         data = render_report(report, fmt, headless=headless, info=info)
         name = f"{fmt}-headless" if headless else fmt
         key = f"{report_files.prefix(job.report_id)}report{'-headless' if headless else ''}.{fmt}"
         report_files.put(key, data, CONTENT_TYPES[fmt])
-        files[name] = {"key": key, "size": len(data)}
+        files[name] = ReportFile(key=key, size=len(data))
         progress.set(75 + round(24 * (n + 1) / len(variants)))
-    fields["files"] = files
-    return fields
+    return ReportOutput(doc=inline, doc_key=doc_key, files=files)
 
 
 def document_info(ctx: ReportContext) -> DocumentInfo:

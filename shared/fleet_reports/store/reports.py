@@ -5,23 +5,29 @@ Keys (pk / sk):
   POOL#<user id> / ACTIVE                   {active}: reports queued or running (parallel cap)
   COUNTER / REPORT_ID                       {n}: the last report id handed out
 
-States: queued -> running -> done | failed. Every move is a conditional write, so a job
-delivered twice, a report deleted mid-run and a crashed worker all resolve to one outcome.
-Entering a final state (or deleting an unfinished report) releases its ACTIVE slot in the
-same transaction.
+A report item is a :class:`~fleet_reports.store.records.ReportRecord` (plus its keys and, when
+small, its gzip'd document ``doc``); this module takes and gives records, never raw items.
+
+States (:class:`~fleet_reports.store.records.ReportState`): queued -> running -> done | failed.
+Every move is a conditional write, so a job delivered twice, a report deleted mid-run and a
+crashed worker all resolve to one outcome. Entering a final state (or deleting an unfinished
+report) releases its ACTIVE slot in the same transaction.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from enum import StrEnum
 from typing import Any
 
 from fleet_reports.settings import get_settings
 from fleet_reports.store.aws import dynamo, error_code, plain, store_call, table
 from fleet_reports.store.errors import StoreError
+from fleet_reports.store.records import ReportOutput, ReportRecord, ReportState
 
-ACTIVE_STATES = ("queued", "running")
+QUEUED, RUNNING, DONE, FAILED = (s.value for s in ReportState)
+ACTIVE_STATES = (QUEUED, RUNNING)
 LIST_FIELDS = (
     "id",
     "title",
@@ -39,9 +45,10 @@ LIST_FIELDS = (
     "error",
     "ttl",
     "employees",
+    "owner_id",
 )
 TIME_FIELDS = ("pool", "lease_until", "created_ms", "from_ms", "to_ms")
-STATUS_FIELDS = (*LIST_FIELDS, *TIME_FIELDS, "owner_id", "files", "doc_key", "claim")
+STATUS_FIELDS = (*LIST_FIELDS, *TIME_FIELDS, "files", "doc_key", "claim")
 
 
 def _projection(fields: tuple[str, ...]) -> dict[str, Any]:
@@ -52,6 +59,15 @@ def _projection(fields: tuple[str, ...]) -> dict[str, Any]:
 
 class TooManyActive(Exception):
     """The pool already has the maximum number of reports generating."""
+
+
+class Claim(StrEnum):
+    """What a worker's attempt to take a report found."""
+
+    CLAIMED = "claimed"  # it is this worker's now
+    GONE = "gone"  # deleted (or expired)
+    FINISHED = "finished"  # done or failed already
+    BUSY = "busy"  # another worker holds a live lease
 
 
 def _name() -> str:
@@ -74,14 +90,14 @@ def _now() -> int:
     return int(time.time())
 
 
-def _live(item: dict[str, Any] | None) -> dict[str, Any] | None:
+def _live(item: dict[str, Any] | None) -> ReportRecord | None:
     """Items past their TTL are gone, even before DynamoDB removes them."""
     if not item:
         return None
     ttl = item.get("ttl")
     if ttl is not None and int(ttl) <= _now():
         return None
-    return plain(item)  # type: ignore[no-any-return]
+    return ReportRecord.from_item(plain(item))
 
 
 def next_report_id() -> int:
@@ -168,9 +184,10 @@ def _active_delta(pool: int, delta: int, cap: int | None = None) -> dict[str, An
     return {"Update": update}
 
 
-def create_report(item: dict[str, Any], cap: int) -> None:
+def create_report(report: ReportRecord, cap: int) -> None:
     """Store a queued report and take an ACTIVE slot, atomically; TooManyActive over the cap."""
-    pool, rid = int(item["pool"]), int(item["id"])
+    pool, rid = report.pool, report.id
+    item = report.to_item()
     put = {
         "Put": {
             "TableName": _name(),
@@ -231,17 +248,17 @@ def _recount_active(pool: int) -> int:
     return count
 
 
-def is_stale(item: dict[str, Any]) -> bool:
+def is_stale(report: ReportRecord) -> bool:
     """A report left running by a worker that stopped for good (timeout or crash on the last try)."""
-    lease = item.get("lease_until")
+    lease = report.lease_until
     return (
-        item.get("state") == "running"
+        report.state is ReportState.RUNNING
         and lease is not None
-        and int(lease) < _now() - get_settings().stale_after_seconds
+        and lease < _now() - get_settings().stale_after_seconds
     )
 
 
-def get_report(pool: int, report_id: int, *, with_document: bool = False) -> dict[str, Any] | None:
+def get_report(pool: int, report_id: int, *, with_document: bool = False) -> ReportRecord | None:
     kwargs: dict[str, Any] = {"Key": report_key(pool, report_id), "ConsistentRead": True}
     if not with_document:
         kwargs |= _projection(STATUS_FIELDS)
@@ -250,11 +267,11 @@ def get_report(pool: int, report_id: int, *, with_document: bool = False) -> dic
     return _live(item)
 
 
-def list_reports(pool: int) -> list[dict[str, Any]]:
+def list_reports(pool: int) -> list[ReportRecord]:
     """The pool's live reports, newest first (documents not read)."""
     from boto3.dynamodb.conditions import Key
 
-    out: list[dict[str, Any]] = []
+    out: list[ReportRecord] = []
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
         "ScanIndexForward": False,
@@ -269,8 +286,8 @@ def list_reports(pool: int) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
-def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[str, dict[str, Any] | None]:
-    """Take the report for this worker: ("claimed", item) or ("gone" | "finished" | "busy", item)."""
+def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[Claim, ReportRecord | None]:
+    """Take the report for this worker: (CLAIMED, report), or (GONE, None), (FINISHED | BUSY, report)."""
     now = _now()
     try:
         with store_call("report claim"):
@@ -282,8 +299,8 @@ def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[st
                 "(#st = :running AND lease_until < :now))",
                 ExpressionAttributeNames={"#st": "state", "#cl": "claim", "#pc": "percent"},
                 ExpressionAttributeValues={
-                    ":running": "running",
-                    ":queued": "queued",
+                    ":running": RUNNING,
+                    ":queued": QUEUED,
                     ":token": token,
                     ":lease": now + lease_seconds,
                     ":now": now,
@@ -291,16 +308,16 @@ def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[st
                 },
                 ReturnValues="ALL_NEW",
             )
-        return "claimed", plain(resp["Attributes"])
+        return Claim.CLAIMED, ReportRecord.from_item(plain(resp["Attributes"]))
     except StoreError as exc:
         if error_code(exc.__cause__ or exc) != "ConditionalCheckFailedException":
             raise
-    item = get_report(pool, report_id)
-    if item is None:
-        return "gone", None
-    if item.get("state") in ("done", "failed"):
-        return "finished", item
-    return "busy", item
+    report = get_report(pool, report_id)
+    if report is None:
+        return Claim.GONE, None
+    if not report.state.active:
+        return Claim.FINISHED, report
+    return Claim.BUSY, report
 
 
 def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
@@ -311,7 +328,7 @@ def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
                 UpdateExpression="SET #pc = :p",
                 ConditionExpression="#cl = :token AND #st = :running",
                 ExpressionAttributeNames={"#cl": "claim", "#st": "state", "#pc": "percent"},
-                ExpressionAttributeValues={":p": percent, ":token": token, ":running": "running"},
+                ExpressionAttributeValues={":p": percent, ":token": token, ":running": RUNNING},
             )
         return True
     except StoreError as exc:
@@ -320,14 +337,15 @@ def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
         raise
 
 
-def finish(pool: int, report_id: int, token: str, fields: dict[str, Any]) -> bool:
-    """Mark done with ``fields`` (document location, files); False if the claim was lost."""
+def finish(pool: int, report_id: int, token: str, output: ReportOutput) -> bool:
+    """Mark done with the ``output`` (document location, files); False if the claim was lost."""
+    fields = output.attributes()
     sets = ", ".join(f"#x{i} = :x{i}" for i in range(len(fields)))
     names = {f"#x{i}": k for i, k in enumerate(fields)} | {"#st": "state", "#cl": "claim", "#pc": "percent"}
     values = {f":x{i}": _ser(v) for i, v in enumerate(fields.values())} | {
-        ":done": _ser("done"),
+        ":done": _ser(DONE),
         ":token": _ser(token),
-        ":running": _ser("running"),
+        ":running": _ser(RUNNING),
         ":hundred": _ser(100),
     }
     update = {
@@ -370,9 +388,9 @@ def fail(pool: int, report_id: int, reason: str, token: str | None = None, *, le
     the lease ``lease_until`` when given. False when the report had moved on."""
     condition = "#st IN (:queued, :running)"
     values = {
-        ":failed": _ser("failed"),
-        ":queued": _ser("queued"),
-        ":running": _ser("running"),
+        ":failed": _ser(FAILED),
+        ":queued": _ser(QUEUED),
+        ":running": _ser(RUNNING),
         ":reason": _ser(reason[:1000]),
     }
     if token is not None:
@@ -406,11 +424,11 @@ def release(pool: int, report_id: int, token: str, error: str) -> None:
                 ConditionExpression="#cl = :token AND #st = :running",
                 ExpressionAttributeNames={"#st": "state", "#cl": "claim"},
                 ExpressionAttributeValues={
-                    ":queued": "queued",
+                    ":queued": QUEUED,
                     ":err": error[:1000],
                     ":one": 1,
                     ":token": token,
-                    ":running": "running",
+                    ":running": RUNNING,
                 },
             )
     except StoreError as exc:
@@ -418,43 +436,42 @@ def release(pool: int, report_id: int, token: str, error: str) -> None:
             raise
 
 
-def delete_report(pool: int, report_id: int) -> dict[str, Any] | None:
-    """Remove the report; the removed item (or None if there was none). Frees its slot if unfinished."""
+def delete_report(pool: int, report_id: int) -> ReportRecord | None:
+    """Remove the report; the removed report (or None if there was none). Frees its slot if unfinished."""
     for _ in range(5):
-        item = get_report(pool, report_id)
-        if item is None:
+        report = get_report(pool, report_id)
+        if report is None:
             return None
-        state = str(item.get("state"))
         delete = {
             "Delete": {
                 "TableName": _name(),
                 "Key": {k: _ser(v) for k, v in report_key(pool, report_id).items()},
                 "ConditionExpression": "#st = :s",
                 "ExpressionAttributeNames": {"#st": "state"},
-                "ExpressionAttributeValues": {":s": _ser(state)},
+                "ExpressionAttributeValues": {":s": _ser(report.state.value)},
             }
         }
-        ops = [delete, _active_delta(pool, -1)] if state in ACTIVE_STATES else [delete]
+        ops = [delete, _active_delta(pool, -1)] if report.state.active else [delete]
         reasons = _transact(ops)
         if not reasons:
-            return item
+            return report
         if _reason(reasons, 0) == _CHECK_FAILED:
             continue  # its state changed meanwhile: look again
         if len(ops) == 2 and _reason(reasons, 1) == _CHECK_FAILED:
             again = _transact([delete])  # counter was already 0
             if not again:
-                return item
+                return report
             if _reason(again, 0) == _CHECK_FAILED:
                 continue
         raise StoreError(f"delete report cancelled: {reasons}")
     raise StoreError("delete report: the report kept changing state")
 
 
-def read_document(item: dict[str, Any]) -> bytes | None:
+def read_document(report: ReportRecord) -> bytes | None:
     """The gzip'd JSON document when it is stored inline."""
     with store_call("report document"):
         resp = _table().get_item(
-            Key=report_key(int(item["pool"]), int(item["id"])), ProjectionExpression="doc", ConsistentRead=True
+            Key=report_key(report.pool, report.id), ProjectionExpression="doc", ConsistentRead=True
         )
     doc = resp.get("Item", {}).get("doc")
     if doc is None:

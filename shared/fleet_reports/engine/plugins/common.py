@@ -1,19 +1,25 @@
 """Building blocks of the report document (report-model.md): cells, columns, sections, sheets,
-and the per-report formatting context shared by the plugins."""
+the per-report formatting context shared by the plugins, and how a table's rows are grouped
+(per local day, or per driver and day: :func:`row_groups`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
+
+from fleet_reports.engine.address import format_coordinates
 from fleet_reports.engine.i18n import Messages, format_duration, format_time_of_day, messages
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.motion import TripSettings
 from fleet_reports.engine.units import UnitSystem, unit_system
 
 Json = dict[str, Any]
+I64 = npt.NDArray[np.int64]
 
 LOCATION_DECIMALS = 7
 
@@ -84,6 +90,18 @@ def cell(v: str, raw: float, location: tuple[float, float] | None = None) -> Jso
     return out
 
 
+def with_coordinates(address: str, lat: float, lng: float, show: bool) -> str:
+    """An address with the point's coordinates appended in brackets when ``show`` (the plugins'
+    ``show_coordinates``), unless the address already ends with them (a point no place names)."""
+    plain = format_coordinates(lat, lng)
+    return f"{address} ({plain})" if show and not address.endswith(plain) else address
+
+
+def place_cell(address: str, lat: float, lng: float, coords: bool, ms: int) -> Json:
+    """An address cell (``raw``: the instant it belongs to, UTC ms); ``coords`` appends the coordinates."""
+    return cell(with_coordinates(address, lat, lng, coords), float(ms), (lat, lng))
+
+
 def column(field: str, title: str, *, align: str = "right", width: int = 1, weight: int = 0) -> Json:
     return {
         "align": align,
@@ -146,3 +164,45 @@ def sheet(header: str, entity_ids: Sequence[int], sections: Sequence[Json]) -> J
 
 def no_data_sheet(info: TrackerInfo, msg: Messages) -> Json:
     return sheet(info.label, [info.id], [text(msg("no_data"))])
+
+
+DriverOrder = Literal["by_name", "first_seen"]
+
+
+def row_groups(
+    days: I64,
+    drivers: Sequence[str | None] | None = None,
+    *,
+    unidentified: str | None = None,
+    order: DriverOrder = "by_name",
+) -> list[I64]:
+    """The rows of a table in its groups: the row indices of each group, in group order.
+
+    ``days`` is each row's local day (``timefilter.day_index``) and the rows come in time order,
+    which they keep within a group. Without ``drivers``: one group per day, in day order. With
+    them (each row's driver, ``drivers.drivers_at``; None: nobody): one group per driver and
+    day, the groups of a driver together and in day order, the drivers in the plugin's ``order``:
+
+    - ``"by_name"``: alphabetically, nobody (None, or the name ``unidentified``) last;
+    - ``"first_seen"``: as they first appear in the rows, nobody among them.
+
+    Trips passes nobody as None (a group of its own, whatever the drivers' names), Speed
+    violation and Stops as their "Unidentified driver" label; each plugin's order is its
+    ``DRIVER_ORDER``.
+    """
+    n = days.shape[0]
+    if n == 0:
+        return []
+    if drivers is None:
+        rank = np.zeros(n, np.int64)
+    else:
+        if order == "by_name":
+            ranked = sorted(set(drivers), key=lambda name: (name is None or name == unidentified, name or ""))
+        else:
+            ranked = list(dict.fromkeys(drivers))
+        rank_of = {name: k for k, name in enumerate(ranked)}
+        rank = np.array([rank_of[name] for name in drivers], np.int64)
+    key = rank * (int(days.max()) + 1) + days
+    by_key = np.argsort(key, kind="stable")
+    change = np.flatnonzero(np.diff(key[by_key]) != 0) + 1
+    return list(np.split(by_key, change))

@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.catalog import EngineHoursParams
+from fleet_reports.engine.ignition import ignition_series, on_intervals
+from fleet_reports.engine.intervals import Intervals, key_runs, time_on_function
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.motion import segment
 from fleet_reports.engine.plugins.common import (
@@ -33,12 +35,6 @@ from fleet_reports.engine.plugins.common import (
     table,
     text,
 )
-from fleet_reports.engine.plugins.stops import (
-    ignition_series,
-    on_intervals,
-    runs,
-    time_on_function,
-)
 from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
 
 F64 = npt.NDArray[np.float64]
@@ -48,21 +44,11 @@ MIN_INTERVAL_MS = 60_000  # shorter ignition-on intervals are not engine hours
 PERCENT_DECIMALS = 1
 
 
-@dataclass(frozen=True)
-class Intervals:
+@dataclass(frozen=True, kw_only=True)
+class EngineIntervals(Intervals[np.int64]):
     """Ignition-on intervals with their time in motion; durations in seconds."""
 
-    start_ms: I64
-    end_ms: I64
     motion_s: F64
-
-    def __len__(self) -> int:
-        return int(self.start_ms.shape[0])
-
-    @property
-    def duration_s(self) -> F64:
-        out: F64 = (self.end_ms - self.start_ms).astype(np.float64) / 1000.0
-        return out
 
     @property
     def idle_s(self) -> F64:
@@ -73,7 +59,7 @@ class Intervals:
 @dataclass(frozen=True)
 class TrackerHours:
     info: TrackerInfo
-    intervals: Intervals | None  # None: the tracker has no ignition sensor
+    intervals: EngineIntervals | None  # None: the tracker has no ignition sensor
 
 
 def motion_function(track: Track, data: TrackerData, smart_filter: bool = True) -> tuple[F64, F64]:
@@ -92,14 +78,20 @@ def compute_hours(data: TrackerData, filter_windows: tuple[I64, I64] | None, sma
     series = ignition_series(data.info, data.track)
     if series is None:
         return TrackerHours(data.info, None)
-    starts, ends = on_intervals(*series)
-    keep = (ends - starts) >= MIN_INTERVAL_MS
-    starts, ends = starts[keep], ends[keep]
+    starts, ends = engine_on_intervals(*series)
     if filter_windows is not None:  # cut at the windows' edges, like trips and stops
         _, starts, ends = clip_to_windows(starts, ends, *filter_windows)
     fn = motion_function(data.track, data, smart_filter)
     motion = np.interp(ends.astype(np.float64), *fn) - np.interp(starts.astype(np.float64), *fn)
-    return TrackerHours(data.info, Intervals(starts, ends, motion))
+    return TrackerHours(data.info, EngineIntervals(start_ms=starts, end_ms=ends, motion_s=motion))
+
+
+def engine_on_intervals(t: I64, on: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
+    """The intervals that count as engine hours: ignition-on intervals (cut at data gaps over
+    15 minutes, ``ignition.on_intervals``) of at least ``MIN_INTERVAL_MS``."""
+    starts, ends = on_intervals(t, on)
+    keep = (ends - starts) >= MIN_INTERVAL_MS
+    return starts[keep], ends[keep]
 
 
 def build_sheets(ctx: ReportContext, params: EngineHoursParams, trackers: Iterable[TrackerData]) -> list[Json]:
@@ -153,12 +145,13 @@ def _day_label(fmt: Formatter, day: date) -> str:
 
 
 def _tracker_sheet(
-    info: TrackerInfo, iv: Intervals, params: EngineHoursParams, fmt: Formatter, dates: list[date], bounds: I64
+    info: TrackerInfo, iv: EngineIntervals, params: EngineHoursParams, fmt: Formatter, dates: list[date], bounds: I64
 ) -> Json:
     msg = fmt.msg
     dur, motion, idle = iv.duration_s, iv.motion_s, iv.idle_s
     day = day_index(bounds, iv.start_ms)
-    first, last = runs(day)
+    first, last = key_runs(day)
+    day_rows = list(zip(first.tolist(), (last + 1).tolist(), strict=True))  # each day's rows, as slices
     groups: list[Json] = []
     if params.show_detailed:
         columns = [
@@ -166,7 +159,7 @@ def _tracker_sheet(
             column("end", msg("engine_hours.end"), align="left", width=2, weight=1),
             *_stat_columns(fmt),
         ]
-        for a, b in zip(first, last, strict=True):
+        for a, b in day_rows:
             rows = [
                 {
                     "start": cell(fmt.time_of_day(int(iv.start_ms[k])), float(iv.start_ms[k])),
@@ -187,7 +180,7 @@ def _tracker_sheet(
             column("intervals", msg("engine_hours.intervals")),
         ]
         rows = []
-        for a, b in zip(first, last, strict=True):
+        for a, b in day_rows:
             d = int(day[a])
             row: Json = {"day": cell(_day_label(fmt, dates[d]), float(bounds[d]))}
             row.update(_stats(fmt, float(dur[a:b].sum()), float(motion[a:b].sum()), float(idle[a:b].sum())))

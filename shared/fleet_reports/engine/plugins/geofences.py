@@ -12,8 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.catalog import GeofenceParams
+from fleet_reports.engine.intervals import MS_PER_S, Intervals, key_runs
 from fleet_reports.engine.model import ReportContext, TrackerInfo, Zone
-from fleet_reports.engine.motion import MS_PER_S, segment
+from fleet_reports.engine.motion import segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
     Json,
@@ -39,29 +40,16 @@ CHART_ZONES = 30  # bars in the time-in-zones chart (Navixy: the top 30 zones)
 DISTANCE_DECIMALS = 2
 
 
-@dataclass(frozen=True)
-class TrackerVisits:
-    """The visits of one tracker, ordered by entry; ``zone`` indexes the report's zones."""
+@dataclass(frozen=True, kw_only=True)
+class TrackerVisits(Intervals[np.int64]):
+    """The visits of one tracker (entry ``start_ms``, exit ``end_ms``), ordered by entry;
+    ``zone`` indexes the report's zones."""
 
     info: TrackerInfo
     zone: I64
-    entry_ms: I64
-    exit_ms: I64
     distance_m: F64
     first_ms: int = 0  # the tracker's first and last fix of the period: a visit that begins at
     last_ms: int = 0  # the first was already under way, one that ends at the last still was
-
-    def __len__(self) -> int:
-        return int(self.entry_ms.shape[0])
-
-    @property
-    def duration_s(self) -> F64:
-        out: F64 = (self.exit_ms - self.entry_ms).astype(np.float64) / MS_PER_S
-        return out
-
-    @property
-    def total_s(self) -> float:
-        return float(self.duration_s.sum())
 
     @property
     def total_km(self) -> float:
@@ -85,7 +73,7 @@ def compute_visits(
     """Visits of one tracker to the zones: cut to the time filter's windows, the short ones
     dropped, with the distance driven inside (moving legs only, as trips count it)."""
     track = data.track
-    empty = TrackerVisits(data.info, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    empty = TrackerVisits.empty(info=data.info)
     if len(track) == 0 or not shapes:
         return empty
     lat_lo, lat_hi = float(track.lat.min()), float(track.lat.max())
@@ -99,8 +87,8 @@ def compute_visits(
             continue  # the track never comes near this zone
         v = visits(s, track.t, track.lat, track.lng, max_gap_ms=max_gap_ms)
         zone_parts.append(np.full(len(v), k, np.int64))
-        entry_parts.append(v.entry_ms)
-        exit_parts.append(v.exit_ms)
+        entry_parts.append(v.start_ms)
+        exit_parts.append(v.end_ms)
     if not zone_parts:
         return empty
     zone = np.concatenate(zone_parts)
@@ -119,7 +107,15 @@ def compute_visits(
         distance = np.interp(exit_.astype(np.float64), tf, cum) - np.interp(entry.astype(np.float64), tf, cum)
     else:
         distance = np.zeros(entry.shape[0], np.float64)
-    return TrackerVisits(data.info, zone, entry, exit_, np.maximum(distance, 0.0), int(track.t[0]), int(track.t[-1]))
+    return TrackerVisits(
+        info=data.info,
+        zone=zone,
+        start_ms=entry,
+        end_ms=exit_,
+        distance_m=np.maximum(distance, 0.0),
+        first_ms=int(track.t[0]),
+        last_ms=int(track.t[-1]),
+    )
 
 
 def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[TrackerData]) -> list[Json]:
@@ -182,19 +178,18 @@ def _tracker_sheet(
     for k in range(len(r)):
         row: Json = {
             "zone": _zone_cell(zones[int(r.zone[k])]),
-            "entry": cell(_cut(fmt, int(r.entry_ms[k]), r.first_ms, "geofences.already_inside"), float(r.entry_ms[k])),
-            "exit": cell(_cut(fmt, int(r.exit_ms[k]), r.last_ms, "geofences.still_inside"), float(r.exit_ms[k])),
+            "entry": cell(_cut(fmt, int(r.start_ms[k]), r.first_ms, "geofences.already_inside"), float(r.start_ms[k])),
+            "exit": cell(_cut(fmt, int(r.end_ms[k]), r.last_ms, "geofences.still_inside"), float(r.end_ms[k])),
             "duration": fmt.duration(float(dur[k])),
         }
         if params.show_mileage:
             row["mileage"] = fmt.distance(float(km[k]), DISTANCE_DECIMALS)
         rows.append(row)
 
-    day = day_index(bounds, r.entry_ms)
-    first = np.flatnonzero(np.concatenate(([True], np.diff(day) != 0)))
-    last = np.append(first[1:], len(r))
+    day = day_index(bounds, r.start_ms)
+    first, last = key_runs(day)
     groups = []
-    for a, b in zip(first.tolist(), last.tolist(), strict=True):
+    for a, b in zip(first.tolist(), (last + 1).tolist(), strict=True):
         total: Json = {"text": msg("in_total"), "duration": fmt.duration(float(dur[a:b].sum()))}
         if params.show_mileage:
             total["mileage"] = fmt.distance(float(km[a:b].sum()), DISTANCE_DECIMALS)

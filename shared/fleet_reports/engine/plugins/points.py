@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import PointsParams
+from fleet_reports.engine.intervals import key_runs
 from fleet_reports.engine.model import ReportContext, Track
 from fleet_reports.engine.motion import fix_speeds
 from fleet_reports.engine.plugins.common import (
@@ -33,7 +34,6 @@ from fleet_reports.engine.plugins.common import (
     sheet,
     table,
 )
-from fleet_reports.engine.plugins.stops import runs
 from fleet_reports.engine.timefilter import TimeFilter, day_index, in_windows, local_days, windows
 
 F64 = npt.NDArray[np.float64]
@@ -157,9 +157,10 @@ def _tracker_sheet(
         rows.append(row)
 
     day = day_index(bounds, track.t)
-    first, last = runs(day)
+    first, last = key_runs(day)
     groups = [
-        group(msg.day_header(dates[int(day[a])], b - a), rows[a:b], None) for a, b in zip(first, last, strict=True)
+        group(msg.day_header(dates[int(day[a])], b - a), rows[a:b], None)
+        for a, b in zip(first.tolist(), (last + 1).tolist(), strict=True)
     ]
     max_kmh = float(np.nanmax(speed_kmh)) if bool(np.isfinite(speed_kmh).any()) else 0.0
     summary = map_table(

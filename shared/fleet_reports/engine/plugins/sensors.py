@@ -11,8 +11,9 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from fleet_reports.engine.address import AddressBook, format_coordinates
+from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import SensorsParams
+from fleet_reports.engine.intervals import key_runs, runs
 from fleet_reports.engine.model import ReportContext, SensorInfo, Track
 from fleet_reports.engine.motion import Segments, in_trips, segment
 from fleet_reports.engine.plugins.common import (
@@ -24,6 +25,7 @@ from fleet_reports.engine.plugins.common import (
     column,
     group,
     no_data_sheet,
+    place_cell,
     sheet,
     table,
 )
@@ -95,10 +97,9 @@ def bucketize(r: Readings, bounds: I64, interval_s: int) -> Buckets:
     step = interval_s * 1000
     day = day_index(bounds, r.t)
     slot = (r.t - bounds[day]) // step
-    change = np.ones(r.t.shape[0], np.bool_)
-    change[1:] = (np.diff(day) != 0) | (np.diff(slot) != 0)
-    first = np.flatnonzero(change)
-    count = np.diff(np.append(first, r.t.shape[0]))
+    # Runs of readings in the same day and slot.
+    first, last = runs(np.ones(r.t.shape[0], np.bool_), (np.diff(day) != 0) | (np.diff(slot) != 0))
+    count = last - first + 1
     return Buckets(
         start_ms=bounds[day[first]] + slot[first] * step,
         day=day[first],
@@ -183,9 +184,7 @@ def _places(track: Track, fixes: I64, book: AddressBook, show_coordinates: bool)
     out: list[Json] = []
     named = book.lookup(lat, lng)
     for name, la, ln, ms in zip(named, lat.tolist(), lng.tolist(), track.t[fixes].tolist(), strict=True):
-        plain = format_coordinates(la, ln)
-        text = f"{name} ({plain})" if show_coordinates and not name.endswith(plain) else name
-        out.append(cell(text, float(ms), (la, ln)))
+        out.append(place_cell(name, la, ln, show_coordinates, ms))
     return out
 
 
@@ -216,10 +215,9 @@ def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date], pl
     if places is not None:
         for row, place in zip(rows, places, strict=True):
             row["address"] = place
-    first = np.flatnonzero(np.concatenate(([True], np.diff(b.day) != 0)))
-    last = np.append(first[1:], b.day.shape[0])
+    first, last = key_runs(b.day)
     groups = []
-    for a, z in zip(first.tolist(), last.tolist(), strict=True):
+    for a, z in zip(first.tolist(), (last + 1).tolist(), strict=True):
         total = {
             "text": msg("in_total"),
             "min": fmt.number(float(b.minimum[a:z].min()), VALUE_DECIMALS),

@@ -1,6 +1,7 @@
 """Plugin 27, Speed violation: runs where the speed exceeds ``max_speed`` (in the user's units)
 for strictly longer than ``min_duration_minutes``, grouped by local day (and driver with
-``group_by_driver``) with totals; a summary, and a summary sheet over several trackers.
+``group_by_driver``: drivers by name, the unidentified last) with totals; a summary, and a
+summary sheet over several trackers.
 
 A run starts where the speed crosses the limit upwards and ends where it falls back to it; both
 instants are interpolated linearly in time between the fixes either side (a data gap longer
@@ -14,7 +15,6 @@ highest of its rows' maxima.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,12 +22,21 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from fleet_reports.engine.address import AddressBook, format_coordinates
+from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import SpeedingParams
+from fleet_reports.engine.drivers import drivers_at
 from fleet_reports.engine.geo import leg_lengths_m
+from fleet_reports.engine.intervals import MS_PER_S, Intervals, expand_ranges, runs
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
-from fleet_reports.engine.motion import MS_PER_S, at_least_average, expand_ranges, fix_speeds, segment
+from fleet_reports.engine.motion import (
+    Trips,
+    at_least_average,
+    average_speed_kmh,
+    fix_speeds,
+    segment,
+)
 from fleet_reports.engine.plugins.common import (
+    DriverOrder,
     Formatter,
     Json,
     TrackerData,
@@ -38,6 +47,8 @@ from fleet_reports.engine.plugins.common import (
     map_row,
     map_table,
     no_data_sheet,
+    place_cell,
+    row_groups,
     sheet,
     table,
     text,
@@ -49,37 +60,22 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
 DISTANCE_DECIMALS = 2
+DRIVER_ORDER: DriverOrder = "by_name"  # group_by_driver: drivers by name, the unidentified last
 
 
-@dataclass(frozen=True)
-class Violations:
+@dataclass(frozen=True, kw_only=True)
+class Violations(Intervals[np.int64]):
     """The speed violations of one tracker, in time order."""
 
     info: TrackerInfo
-    start_ms: I64
-    end_ms: I64
     distance_m: F64
     max_speed_kmh: F64
     lat: F64  # position at the start
     lng: F64
 
-    def __len__(self) -> int:
-        return int(self.start_ms.shape[0])
-
-    @property
-    def duration_s(self) -> F64:
-        out: F64 = (self.end_ms - self.start_ms).astype(np.float64) / MS_PER_S
-        return out
-
     @property
     def avg_speed_kmh(self) -> F64:
-        dur = self.duration_s
-        out: F64 = np.divide(self.distance_m * 3.6, dur, out=np.zeros_like(self.distance_m), where=dur > 0)
-        return out
-
-    @property
-    def total_s(self) -> float:
-        return float(self.duration_s.sum())
+        return average_speed_kmh(self.distance_m, self.duration_s)
 
     @property
     def total_km(self) -> float:
@@ -100,23 +96,20 @@ def over_limit_runs(t: I64, speed: F64, limit_kmh: float, gap: Bool) -> tuple[F6
     over = speed > limit_kmh
     if n == 0 or not over.any():
         return np.empty(0, np.float64), np.empty(0, np.float64)
-    brk = np.concatenate((gap, [True]))  # brk[i]: no usable leg out of fix i
-    starts = over.copy()
-    starts[1:] &= ~over[:-1] | gap
-    ends = over & (brk | ~np.concatenate((over[1:], [False])))
-    s, e = np.flatnonzero(starts), np.flatnonzero(ends)
+    no_leg_out = np.concatenate((gap, [True]))  # no usable leg out of fix i
+    first, last = runs(over, gap)
     tf = t.astype(np.float64)
-    start, end = tf[s].copy(), tf[e].copy()
-    # Upward crossing on the leg (s - 1, s), downward on (e, e + 1), where the leg is usable and
-    # the speed outside is known.
-    a = s[s > 0]
+    start, end = tf[first].copy(), tf[last].copy()
+    # Upward crossing on the leg into the run's first fix, downward on the leg out of its last,
+    # where the leg is usable and the speed outside is known.
+    a = first[first > 0]
     a = a[~gap[a - 1] & np.isfinite(speed[a - 1])]
     v0, v1 = speed[a - 1], speed[a]
-    start[np.searchsorted(s, a)] = tf[a - 1] + (limit_kmh - v0) / (v1 - v0) * (tf[a] - tf[a - 1])
-    b = e[~brk[e]]
+    start[np.searchsorted(first, a)] = tf[a - 1] + (limit_kmh - v0) / (v1 - v0) * (tf[a] - tf[a - 1])
+    b = last[~no_leg_out[last]]
     b = b[np.isfinite(speed[b + 1])]
     v0, v1 = speed[b], speed[b + 1]
-    end[np.searchsorted(e, b)] = tf[b] + (v0 - limit_kmh) / (v0 - v1) * (tf[b + 1] - tf[b])
+    end[np.searchsorted(last, b)] = tf[b] + (v0 - limit_kmh) / (v0 - v1) * (tf[b + 1] - tf[b])
     return start, end
 
 
@@ -125,9 +118,8 @@ def compute_violations(
 ) -> Violations:
     track = data.track
     n = len(track)
-    i0, f0 = np.empty(0, np.int64), np.empty(0, np.float64)
     if n < 2:
-        return Violations(data.info, i0, i0, f0, f0, f0, f0)
+        return Violations.empty(info=data.info)
     gap = np.diff(track.t) > int(data.settings.max_gap * MS_PER_S)
     # With the smart filter the segmentation is needed anyway: its fix speeds are the same ones.
     seg = segment(track, data.settings) if params.filter else None
@@ -139,12 +131,10 @@ def compute_violations(
         _, start, end = clip_to_windows(start, end, *filter_windows)
     keep = (end - start) > round(params.min_duration_minutes * 60 * MS_PER_S)
     if seg is not None and keep.any():  # only inside the trips the smart filter keeps
-        trips = seg.trips
-        k = np.searchsorted(trips.start_ms, end, side="left") - 1  # the last trip starting before the end
-        keep &= (k >= 0) & (trips.end_ms[np.maximum(k, 0)] > start) if len(trips) else np.zeros_like(keep)
+        keep &= overlaps_trips(start, end, seg.trips)
     start, end = start[keep], end[keep]
     if start.size == 0:
-        return Violations(data.info, i0, i0, f0, f0, f0, f0)
+        return Violations.empty(info=data.info)
     tf = track.t.astype(np.float64)
     legs = np.where(gap, 0.0, leg_lengths_m(track.lat, track.lng))
     cum = np.concatenate(([0.0], np.cumsum(legs)))
@@ -161,14 +151,24 @@ def compute_violations(
     top = np.nan_to_num(np.fmax(top, limit_kmh), nan=limit_kmh)
     distance = np.maximum(distance, 0.0)
     return Violations(
-        data.info,
-        start,
-        end,
-        distance,
-        at_least_average(top, distance, end - start),
-        np.interp(sf, tf, track.lat),
-        np.interp(sf, tf, track.lng),
+        info=data.info,
+        start_ms=start,
+        end_ms=end,
+        distance_m=distance,
+        max_speed_kmh=at_least_average(top, distance, end - start),
+        lat=np.interp(sf, tf, track.lat),
+        lng=np.interp(sf, tf, track.lng),
     )
+
+
+def overlaps_trips(start_ms: I64, end_ms: I64, trips: Trips) -> Bool:
+    """Which runs ``[start, end]`` overlap one of the (time-ordered) trips: with the smart filter
+    a violation counts only inside the trips it keeps."""
+    if len(trips) == 0:
+        return np.zeros(start_ms.shape[0], np.bool_)
+    k = np.searchsorted(trips.start_ms, end_ms, side="left") - 1  # the last trip starting before the end
+    out: Bool = (k >= 0) & (trips.end_ms[np.maximum(k, 0)] > start_ms)
+    return out
 
 
 def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[TrackerData]) -> list[Json]:
@@ -207,19 +207,6 @@ def _columns(fmt: Formatter) -> list[Json]:
     ]
 
 
-def drivers_of(tracker_id: int, start_ms: I64, shifts: Sequence[DriverShift]) -> list[str | None]:
-    """The driver in a shift of this tracker at each instant (None: nobody assigned)."""
-    mine = sorted((s for s in shifts if s.tracker_id == tracker_id), key=lambda s: s.from_ms)
-    out: list[str | None] = []
-    for ms in start_ms.tolist():
-        name = None
-        for s in mine:
-            if s.from_ms <= ms < (s.to_ms if s.to_ms is not None else math.inf):
-                name = s.driver_name
-        out.append(name)
-    return out
-
-
 def _totals(fmt: Formatter, seconds: float, km: float, top_kmh: float) -> Json:
     """A total over rows: ``top_kmh`` the highest of their maxima. Their average cannot exceed
     it (each row's max is at least its average); ``max`` only absorbs floating-point rounding."""
@@ -247,10 +234,6 @@ def _tracker_sheet(
     rows: list[Json] = []
     for k in range(len(r)):
         lat, lng = float(r.lat[k]), float(r.lng[k])
-        address = addresses[k]
-        plain = format_coordinates(lat, lng)
-        if params.show_coordinates and not address.endswith(plain):
-            address += f" ({plain})"
         rows.append(
             {
                 "start": cell(fmt.time_of_day(int(r.start_ms[k])), float(r.start_ms[k])),
@@ -259,29 +242,22 @@ def _tracker_sheet(
                 "max_speed": fmt.speed(float(r.max_speed_kmh[k])),
                 "avg_speed": fmt.speed(float(avg[k])),
                 "distance": fmt.distance(float(km[k]), DISTANCE_DECIMALS),
-                "address": cell(address, float(r.start_ms[k]), (lat, lng)),
+                "address": place_cell(addresses[k], lat, lng, params.show_coordinates, int(r.start_ms[k])),
             }
         )
 
     day = day_index(bounds, r.start_ms)
-    if params.group_by_driver:
-        unknown = msg("speeding.unidentified_driver")
-        names = [n or unknown for n in drivers_of(r.info.id, r.start_ms, shifts)]
-    else:
-        names = [""] * len(r)
-    keys: dict[tuple[str, int], list[int]] = {}
-    for k, (name, d) in enumerate(zip(names, day.tolist(), strict=True)):
-        keys.setdefault((name, int(d)), []).append(k)
-    order = sorted(keys, key=lambda key: (key[0] == msg("speeding.unidentified_driver"), key[0], key[1]))
+    unidentified = msg("speeding.unidentified_driver")
+    names = drivers_at(r.info.id, r.start_ms, shifts, unidentified) if params.group_by_driver else None
     groups = []
-    for name, d in order:
-        ks = keys[(name, d)]
+    for ks in row_groups(day, names, unidentified=unidentified, order=DRIVER_ORDER):
+        d = int(day[ks[0]])
         total: Json = {"text": msg("in_total")}
         total.update(_totals(fmt, float(dur[ks].sum()), float(km[ks].sum()), float(r.max_speed_kmh[ks].max())))
         header = msg.day_header(dates[d], len(ks))
-        if params.group_by_driver:
-            header = msg("speeding.driver_day", driver=name, day=header)
-        groups.append(group(header, [rows[k] for k in ks], total))
+        if names is not None:
+            header = msg("speeding.driver_day", driver=names[int(ks[0])], day=header)
+        groups.append(group(header, [rows[k] for k in ks.tolist()], total))
 
     totals = _totals(fmt, r.total_s, r.total_km, r.top_kmh)
     summary = map_table(

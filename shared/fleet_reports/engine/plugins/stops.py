@@ -1,25 +1,27 @@
 """Plugin 6, Stops: every parking (motion's segmentation, the same parkings as the trip report)
 with its start, end, duration, address and the ignition-on time during it, grouped per local day
-(or per driver and day with ``group_by_driver``); a summary sheet over several trackers.
-
-Also home of small helpers the engine-hours and point plugins share: the ignition series of a
-tracker, ignition-on intervals and a cumulative "time on" function evaluated with ``np.interp``.
+(or per driver and day with ``group_by_driver``, drivers in the order they first appear); a
+summary sheet over several trackers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
-from fleet_reports.engine.address import AddressBook, format_coordinates
+from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import StopsParams
-from fleet_reports.engine.model import DriverShift, ReportContext, Track, TrackerInfo
+from fleet_reports.engine.drivers import drivers_at
+from fleet_reports.engine.ignition import ignition_series, on_intervals
+from fleet_reports.engine.intervals import overlap_s, time_on_function
+from fleet_reports.engine.model import ReportContext, TrackerInfo
 from fleet_reports.engine.motion import Parkings, segment
 from fleet_reports.engine.plugins.common import (
+    DriverOrder,
     Formatter,
     Json,
     TrackerData,
@@ -30,6 +32,8 @@ from fleet_reports.engine.plugins.common import (
     map_row,
     map_table,
     no_data_sheet,
+    place_cell,
+    row_groups,
     sheet,
     table,
 )
@@ -37,102 +41,9 @@ from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_ind
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-Bool = npt.NDArray[np.bool_]
 
-IGNITION_GAP_MS = 15 * 60 * 1000  # an ignition-on interval spanning a longer data gap is cut there
 PERCENT_DECIMALS = 1
-
-
-# --------------------------------------------------------------------------------------------
-# Shared helpers (ignition, time-on functions, drivers)
-# --------------------------------------------------------------------------------------------
-
-
-def has_ignition_sensor(info: TrackerInfo) -> bool:
-    return any(s.sensor_type == "ignition" for s in info.sensors)
-
-
-def ignition_series(info: TrackerInfo, track: Track) -> tuple[I64, Bool] | None:
-    """Times and on/off state of the fixes with a known ignition, or ``None`` when the tracker has
-    no ignition sensor (a discrete sensor of type ``ignition``). The sensor's input column in
-    ``track.sensors`` wins (on = value > 0); without it, ``track.ignition``."""
-    sensor = next((s for s in info.sensors if s.sensor_type == "ignition"), None)
-    if sensor is None:
-        return None
-    column_values = track.sensors.get(sensor.input_name)
-    if column_values is not None and bool(np.isfinite(column_values).any()):
-        known = np.isfinite(column_values)
-        return track.t[known], column_values[known] > 0
-    known = track.ignition >= 0
-    return track.t[known], track.ignition[known] == 1
-
-
-def on_intervals(t: I64, on: Bool, max_gap_ms: int = IGNITION_GAP_MS) -> tuple[I64, I64]:
-    """Ignition-on intervals ``[start, end]`` (UTC ms): from the first fix of a run of ``on``
-    fixes to the first fix after it (when the ignition went off), or to the run's last fix when
-    the data ends or a gap longer than ``max_gap_ms`` follows; a run is cut at such gaps."""
-    n = t.shape[0]
-    if n == 0 or not bool(on.any()):
-        e = np.empty(0, np.int64)
-        return e, e
-    gap = np.diff(t) > max_gap_ms
-    starts = on.copy()
-    starts[1:] &= ~on[:-1] | gap
-    ends = on.copy()
-    ends[:-1] &= ~on[1:] | gap
-    rs, re = np.flatnonzero(starts), np.flatnonzero(ends)
-    after = np.minimum(re + 1, n - 1)
-    stop_at_next = (re < n - 1) & ~np.concatenate((gap, [True]))[re]
-    return t[rs], np.where(stop_at_next, t[after], t[re])
-
-
-def time_on_function(starts: I64, ends: I64) -> tuple[F64, F64]:
-    """Breakpoints of F(t) = time (s) spent inside the sorted, disjoint intervals up to t;
-    evaluate with ``np.interp(t, *fn)``."""
-    if starts.size == 0:
-        return np.array([0.0, 1.0]), np.array([0.0, 0.0])
-    x = np.column_stack((starts, ends)).ravel().astype(np.float64)
-    d = (ends - starts).astype(np.float64) / 1000.0
-    y = np.column_stack((np.cumsum(d) - d, np.cumsum(d))).ravel()
-    return x, y
-
-
-def overlap_s(fn: tuple[F64, F64], a: I64, b: I64) -> F64:
-    """Seconds of the function's intervals inside each ``[a, b]``."""
-    out: F64 = np.interp(b.astype(np.float64), *fn) - np.interp(a.astype(np.float64), *fn)
-    return out
-
-
-def driver_names(shifts: Sequence[DriverShift], tracker_id: int, t_ms: I64, unidentified: str) -> list[str]:
-    """The driver assigned to the tracker at each instant (the latest shift holding it wins)."""
-    names = [unidentified]
-    which = np.zeros(t_ms.shape[0], np.int64)
-    for shift in sorted((s for s in shifts if s.tracker_id == tracker_id), key=lambda s: s.from_ms):
-        to = np.iinfo(np.int64).max if shift.to_ms is None else shift.to_ms
-        names.append(shift.driver_name)
-        which[(t_ms >= shift.from_ms) & (t_ms < to)] = len(names) - 1
-    return [names[k] for k in which.tolist()]
-
-
-def runs(keys: I64) -> tuple[list[int], list[int]]:
-    """First and one-past-last index of each run of equal consecutive keys."""
-    if keys.size == 0:
-        return [], []
-    first = np.flatnonzero(np.concatenate(([True], np.diff(keys) != 0)))
-    last = np.append(first[1:], keys.shape[0])
-    return first.tolist(), last.tolist()
-
-
-def place_cell(fmt: Formatter, address: str, lat: float, lng: float, coords: bool, ms: int) -> Json:
-    """An address cell (``raw``: the instant it belongs to, UTC ms); ``coords`` appends the coordinates."""
-    plain = format_coordinates(lat, lng)
-    v = f"{address} ({plain})" if coords and not address.endswith(plain) else address
-    return cell(v, float(ms), (lat, lng))
-
-
-# --------------------------------------------------------------------------------------------
-# Plugin 6
-# --------------------------------------------------------------------------------------------
+DRIVER_ORDER: DriverOrder = "first_seen"  # group_by_driver: drivers as they first appear (pinned by the golden reports)
 
 
 @dataclass(frozen=True)
@@ -144,7 +55,7 @@ class TrackerStops:
 
     @property
     def duration_s(self) -> float:
-        return float(self.parkings.duration_s.sum())
+        return self.parkings.total_s
 
     @property
     def ignition_total_s(self) -> float:
@@ -158,7 +69,7 @@ def compute_stops(data: TrackerData, filter_windows: tuple[I64, I64] | None, sma
     parkings = segment(data.track, data.settings, smart_filter=smart_filter).parkings
     if filter_windows is not None and len(parkings):
         k, start, end = clip_to_windows(parkings.start_ms, parkings.end_ms, *filter_windows)
-        parkings = Parkings(parkings.start_idx[k], parkings.end_idx[k], start, end, parkings.lat[k], parkings.lng[k])
+        parkings = replace(parkings.take(k), start_ms=start, end_ms=end)
     series = ignition_series(data.info, data.track)
     ignition = None
     if series is not None:
@@ -229,7 +140,7 @@ def _tracker_sheet(
             "end": cell(fmt.time_of_day(int(p.end_ms[k])), float(p.end_ms[k])),
             "duration": fmt.duration(float(dur[k])),
             "address": place_cell(
-                fmt, addresses[k], float(p.lat[k]), float(p.lng[k]), params.show_coordinates, int(p.start_ms[k])
+                addresses[k], float(p.lat[k]), float(p.lng[k]), params.show_coordinates, int(p.start_ms[k])
             ),
         }
         if r.ignition_s is not None:
@@ -237,20 +148,11 @@ def _tracker_sheet(
         rows.append(row)
 
     day = day_index(bounds, p.start_ms)
+    names = None
     if params.group_by_driver:
-        names = driver_names(ctx.drivers, r.info.id, p.start_ms, msg("stops.unidentified_driver"))
-        order_of = {name: k for k, name in enumerate(dict.fromkeys(names))}
-        key = np.array([order_of[n] for n in names], np.int64) * (len(dates) + 1) + day
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-    else:
-        names = []
-        order = np.arange(len(p))
-        key = day
+        names = drivers_at(r.info.id, p.start_ms, ctx.drivers, msg("stops.unidentified_driver"))
     groups = []
-    first, last = runs(key)
-    for a, b in zip(first, last, strict=True):
-        idx = order[a:b]
+    for idx in row_groups(day, names, unidentified=msg("stops.unidentified_driver"), order=DRIVER_ORDER):
         # A day's totals are the time of its stops within that day: an overnight stop counts up
         # to midnight here (its row shows it whole), so a day never holds more than 24 h.
         d = int(day[idx[0]])
@@ -260,8 +162,8 @@ def _tracker_sheet(
         total: Json = {"text": msg("in_total"), "duration": fmt.duration(day_s)}
         if r.ignition_fn is not None:
             total.update(_ignition_cells(fmt, float(overlap_s(r.ignition_fn, lo, hi).sum()), day_s))
-        header = msg.day_header(dates[int(day[idx[0]])], b - a)
-        if params.group_by_driver:
+        header = msg.day_header(dates[d], len(idx))
+        if names is not None:
             header = msg("stops.driver_group", driver=names[int(idx[0])], day=header)
         groups.append(group(header, [rows[int(k)] for k in idx], total))
 

@@ -1,4 +1,5 @@
-"""Plugin 4, Trips: one sheet per tracker with trips grouped by local day, a summary, and the
+"""Plugin 4, Trips: one sheet per tracker with trips grouped by local day (or per driver and day
+with ``group_by_driver``, drivers by name and the unidentified last), a summary, and the
 odometer at the end of the period; a summary sheet over several trackers (report-model.md)."""
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from fleet_reports.engine.address import AddressBook, format_coordinates
+from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import TripsParams
+from fleet_reports.engine.drivers import drivers_at
 from fleet_reports.engine.i18n import format_duration
+from fleet_reports.engine.intervals import overlap_s, time_on_function
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
 from fleet_reports.engine.motion import Parkings, Segments, Trips, merge_by_day, segment
 from fleet_reports.engine.plugins.common import (
+    DriverOrder,
     Formatter,
     Json,
     TrackerData,
@@ -26,11 +30,12 @@ from fleet_reports.engine.plugins.common import (
     map_row,
     map_table,
     no_data_sheet,
+    row_groups,
     sheet,
     table,
     text,
+    with_coordinates,
 )
-from fleet_reports.engine.plugins.stops import overlap_s, time_on_function
 from fleet_reports.engine.timefilter import TimeFilter, cut_trips, day_index, local_days, windows
 
 F64 = npt.NDArray[np.float64]
@@ -38,6 +43,8 @@ I64 = npt.NDArray[np.int64]
 
 ROW_LENGTH_DECIMALS = 2  # "106.29"
 TOTAL_LENGTH_DECIMALS = 1  # "523.8", as the seed rounds totals
+# group_by_driver: drivers by name, nobody (None, whatever the drivers' names) last
+DRIVER_ORDER: DriverOrder = "by_name"
 
 
 @dataclass(frozen=True)
@@ -205,26 +212,8 @@ def _columns(params: TripsParams, fmt: Formatter) -> list[Json]:
 
 
 def _place_cell(fmt: Formatter, ms: int, address: str, lat: float, lng: float, coords: bool) -> Json:
-    v = f"{fmt.time_of_day(ms)} - {address}"
-    plain = format_coordinates(lat, lng)
-    if coords and not address.endswith(plain):
-        v += f" ({plain})"
-    return cell(v, float(ms), (lat, lng))
-
-
-def drivers_at(tracker_id: int, at_ms: I64, shifts: Sequence[DriverShift]) -> list[str | None]:
-    """The driver assigned to ``tracker_id`` at each instant (None: nobody); of overlapping
-    shifts, the one that started last wins."""
-    mine = sorted((s for s in shifts if s.tracker_id == tracker_id), key=lambda s: s.from_ms)
-    if not mine:
-        return [None] * int(at_ms.shape[0])
-    begin = np.array([s.from_ms for s in mine], np.int64)
-    end = np.array([s.to_ms if s.to_ms is not None else np.iinfo(np.int64).max for s in mine], np.int64)
-    out: list[str | None] = []
-    for ms in at_ms.tolist():  # per trip, not per fix
-        on = np.flatnonzero((begin <= ms) & (ms < end))
-        out.append(mine[int(on[-1])].driver_name if on.size else None)
-    return out
+    """A trip's start or end: the time of day, then the address."""
+    return cell(f"{fmt.time_of_day(ms)} - {with_coordinates(address, lat, lng, coords)}", float(ms), (lat, lng))
 
 
 def _tracker_sheet(
@@ -271,20 +260,12 @@ def _tracker_sheet(
         rows.append(row)
 
     day = day_index(bounds, trips.start_ms)
-    first = np.flatnonzero(np.concatenate(([True], np.diff(day) != 0)))
-    last = np.append(first[1:], len(trips))
     columns = _columns(params, fmt)
     groups = []
-    names: list[str | None] = []
-    if params.group_by_driver:
-        # One group per driver and local day; a trip belongs to the driver assigned at its start.
+    names = None
+    if params.group_by_driver:  # a trip belongs to the driver assigned at its start (None: nobody)
         names = drivers_at(r.info.id, trips.start_ms, shifts)
-        order = sorted(range(len(trips)), key=lambda k: (names[k] is None, names[k] or "", int(day[k]), k))
-        keyed = [(names[k], int(day[k])) for k in order]
-        cuts = [i for i in range(1, len(order)) if keyed[i] != keyed[i - 1]]
-        parts = [np.asarray(p, np.int64) for p in np.split(np.asarray(order, np.int64), cuts)] if order else []
-    else:
-        parts = [np.arange(a, b) for a, b in zip(first.tolist(), last.tolist(), strict=True)]
+    parts = row_groups(day, names, order=DRIVER_ORDER)
     for ks in parts:
         total: Json = {"text": msg("in_total")}
         total.update(_totals(fmt, float(km[ks].sum()), float(dur[ks].sum()), float(trips.max_speed_kmh[ks].max())))
@@ -294,7 +275,7 @@ def _tracker_sheet(
         total = {"text": total["text"], **{c["field"]: total[c["field"]] for c in columns if c["field"] in total}}
         k0 = int(ks[0])
         header = msg.day_header(dates[int(day[k0])], int(ks.shape[0]))
-        if params.group_by_driver:
+        if names is not None:
             driver = names[k0] or msg("trips.unidentified_driver")
             header = msg("trips.driver_day", driver=driver, day=header)
         groups.append(group(header, [rows[k] for k in ks.tolist()], total))

@@ -5,6 +5,10 @@ sensors, employees and driver assignments, zones and places (docs/manifest.md).
 - ``apply_manifest(manifest, prune=..., dry_run=...)``: into the fleet table, idempotently;
 - ``export_manifest(user_ids)``: what the store holds, as a manifest to edit and re-apply.
 
+Modules: ``schema`` (the models, problems), ``checks`` (self-consistency, offline), ``apply``
+(the steps of an apply) with ``plan`` (shared state, creates and updates), ``references``
+(what the manifest leaves to the store) and ``prune`` (removals), and ``export``.
+
 Every problem names the entity and the field (``trackers[2] (id 669673).sensors[0].kind``).
 """
 
@@ -17,8 +21,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from fleet_reports.service.manifest.apply import ApplySummary, apply_manifest, export_manifest
+from fleet_reports.service.manifest.apply import apply_manifest
 from fleet_reports.service.manifest.checks import check_manifest
+from fleet_reports.service.manifest.export import export_manifest
+from fleet_reports.service.manifest.plan import ApplySummary
 from fleet_reports.service.manifest.schema import (
     Assignment,
     CircleZone,

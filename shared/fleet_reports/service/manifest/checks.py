@@ -32,6 +32,11 @@ def to_ms(moment: datetime, time_zone: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def local_time(ms: int, time_zone: str) -> datetime:
+    """Epoch ms as an aware time in ``time_zone`` (the inverse of :func:`to_ms`)."""
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(time_zone))
+
+
 @dataclass(frozen=True)
 class Interval:
     index: int

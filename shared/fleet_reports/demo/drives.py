@@ -21,15 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import zlib
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
-from fleet_reports.engine.model import Place, SensorInfo, Track, TrackerInfo
-from fleet_reports.sim import geo
+from fleet_reports.demo.fleet import DEMO_TIME_ZONE
+from fleet_reports.demo.routes import SPOTS, crc, route, route_length_m
+from fleet_reports.engine.model import Track
 from fleet_reports.sim.drive import (
     FuelSensor,
     MeteringSensor,
@@ -37,126 +37,13 @@ from fleet_reports.sim.drive import (
     SensorSim,
     TemperatureSensor,
     Truth,
-    road_path,
 )
 
 F64 = npt.NDArray[np.float64]
 
-DEMO_TIME_ZONE = "Europe/Moscow"
-SEED_DAYS: tuple[dt.date, ...] = tuple(dt.date(2020, 10, d) for d in range(4, 8))
-RECENT_DAYS = 15
-
 # --------------------------------------------------------------------------------------------
-# Places and the spots where vehicles park at them
+# How each tracker's days go
 # --------------------------------------------------------------------------------------------
-
-PLACES: tuple[Place, ...] = (
-    Place("Selyatino", "Selyatino, Naro-Fominskii gor. okrug, Moscow Oblast, Russia, 143370", 55.5311, 36.9674, 800.0),
-    Place("Serpukhov", "Serpukhov, Moscow Oblast, Russia, 142253", 54.9218, 37.3355, 1500.0),
-    Place(
-        "Rassudovo",
-        "Khievskii pereulok, 10, TNKh, Rassudovo, Troitsky Administrative Okrug, Moscow, Russia, 143340",
-        55.4666,
-        36.9217,
-        300.0,
-    ),
-    Place(
-        'KhP "Lesnoe ozero"',
-        'KhP "Lesnoe ozero", Dernopol\'e, gor. okrug Serpukhov, Moscow Oblast, Russia, 142279',
-        54.9875,
-        37.3093,
-        400.0,
-    ),
-    Place("Cold store Podolsk", "Podolsk, Moscow Oblast, Russia, 142116", 55.4115, 37.5532, 300.0),
-    Place("Warehouse Chekhov", "Chekhov, Moscow Oblast, Russia, 142300", 55.1519, 37.4791, 300.0),
-    Place("Naro-Fominsk office", "Naro-Fominsk, Moscow Oblast, Russia, 143300", 55.3856, 36.7340, 500.0),
-    Place("Troitsk", "Troitsk, Moscow, Russia, 108840", 55.4847, 37.3072, 1200.0),
-    Place("Aprelevka", "Aprelevka, Naro-Fominskii gor. okrug, Moscow Oblast, Russia, 143360", 55.5450, 37.0735, 800.0),
-    Place("Vidnoye", "Vidnoye, Leninskii gor. okrug, Moscow Oblast, Russia, 142700", 55.5517, 37.7086, 1000.0),
-    Place("Domodedovo", "Domodedovo, Moscow Oblast, Russia, 142000", 55.4364, 37.7665, 1000.0),
-    Place("Podolsk", "Podolsk, Moscow Oblast, Russia, 142100", 55.4312, 37.5447, 1000.0),
-    Place("Chekhov", "Chekhov, Moscow Oblast, Russia, 142301", 55.1426, 37.4545, 800.0),
-    Place("Protvino", "Protvino, Moscow Oblast, Russia, 142280", 54.8707, 37.2181, 800.0),
-    Place("Obninsk", "Obninsk, Kaluga Oblast, Russia, 249030", 55.0968, 36.6101, 1200.0),
-    Place("Kubinka", "Kubinka, Odintsovskii gor. okrug, Moscow Oblast, Russia, 143070", 55.5762, 36.6951, 800.0),
-)
-
-# Parking spots (lat, lng): the seed's spots to the fifth decimal, else the place itself.
-_SPOTS: dict[str, tuple[float, float]] = {
-    "selyatino": (55.53100, 36.96738),
-    "serpukhov": (54.92190, 37.33551),
-    "serpukhov_north": (54.92662, 37.33389),
-    "rassudovo": (55.46662, 36.92167),
-    "lesnoe_ozero": (54.98751, 37.30932),
-    "cold_store": (55.41150, 37.55320),
-    "chekhov_wh": (55.15190, 37.47910),
-    "naro_fominsk": (55.38560, 36.73400),
-    "troitsk": (55.48470, 37.30720),
-    "aprelevka": (55.54500, 37.07350),
-    "vidnoye": (55.55170, 37.70860),
-    "domodedovo": (55.43640, 37.76650),
-    "podolsk": (55.43120, 37.54470),
-    "chekhov": (55.14260, 37.45450),
-    "protvino": (54.87070, 37.21810),
-    "obninsk": (55.09680, 36.61010),
-    "kubinka": (55.57620, 36.69510),
-}
-
-_NARO_FOMINSK = (55.3856, 36.7340)
-_BALABANOVO = (55.1810, 36.6570)
-_PROTVINO = (54.8707, 37.2181)
-_OBNINSK = (55.0968, 36.6101)
-
-# Routes with a known course and length (metres): the seed day's roads.
-_ROUTE_SPECS: dict[tuple[str, str, int], tuple[tuple[tuple[float, float], ...], float]] = {
-    ("selyatino", "serpukhov", 0): ((_NARO_FOMINSK, _BALABANOVO, _PROTVINO), 106_290.0),
-    ("serpukhov", "selyatino", 0): ((_PROTVINO, _BALABANOVO, _NARO_FOMINSK), 106_970.0),
-    ("serpukhov", "selyatino", 1): ((_PROTVINO, _OBNINSK, _BALABANOVO, _NARO_FOMINSK), 108_480.0),
-    ("selyatino", "rassudovo", 0): (((55.4950, 36.9750),), 10_030.0),
-    ("rassudovo", "serpukhov_north", 0): ((_NARO_FOMINSK, _BALABANOVO, _PROTVINO), 95_310.0),
-    ("serpukhov_north", "serpukhov", 0): (((54.9245, 37.3372),), 950.0),
-    ("selyatino", "lesnoe_ozero", 0): ((_NARO_FOMINSK, _PROTVINO), 95_790.0),
-}
-
-# --------------------------------------------------------------------------------------------
-# Trackers
-# --------------------------------------------------------------------------------------------
-
-
-def _ignition(sensor_id: int) -> SensorInfo:
-    return SensorInfo(sensor_id, "Ignition", "ignition", kind="discrete", sensor_type="ignition")
-
-
-def _voltage(sensor_id: int) -> SensorInfo:
-    return SensorInfo(sensor_id, "Board voltage", "power", sensor_type="voltage", units="V")
-
-
-def _fuel(sensor_id: int) -> SensorInfo:
-    return SensorInfo(sensor_id, "Fuel level", "fuel", sensor_type="fuel", units="l")
-
-
-_BASE_MS = 1_601_769_600_000  # 2020-10-04 00:00:00 UTC
-
-DEMO_TRACKERS: tuple[TrackerInfo, ...] = (
-    TrackerInfo(669673, "Samantha (Ford Focus)", (_ignition(669001), _voltage(669002))),
-    TrackerInfo(
-        123456,
-        "Refrigerated van (Ford Transit)",
-        (
-            SensorInfo(123456, "Cargo temperature", "temp1", sensor_type="temperature", units="°C"),
-            _fuel(123457),
-            _ignition(123458),
-        ),
-    ),
-    TrackerInfo(
-        345678,
-        "Delivery truck (GAZelle Next)",
-        (_fuel(345001), _ignition(345002), _voltage(345003)),
-        odometer_base_km=48_210.0,
-        odometer_base_ms=_BASE_MS,
-    ),
-    TrackerInfo(456789, "Sales rep (Skoda Octavia)"),
-)
 
 
 @dataclass(frozen=True)
@@ -346,54 +233,6 @@ _SPECIAL: dict[tuple[int, dt.date], tuple[str, tuple[_Leg, ...]]] = {
 }
 
 # --------------------------------------------------------------------------------------------
-# Routes
-# --------------------------------------------------------------------------------------------
-
-
-def _crc(*parts: object) -> int:
-    return zlib.crc32("|".join(str(p) for p in parts).encode())
-
-
-@functools.cache
-def _route(a: str, b: str, variant: int = 0) -> F64:
-    """The road from spot ``a`` to spot ``b``: dense (n, 2) lat/lng, read-only, the same on
-    every call (the seed's routes have the seed's lengths)."""
-    if (a, b, variant) in _ROUTE_SPECS:
-        via, target = _ROUTE_SPECS[(a, b, variant)]
-        pts = (_SPOTS[a], *via, _SPOTS[b])
-        lat, lng = road_path(pts, seed=_crc("route", a, b, variant), target_m=target)
-        out = np.column_stack((lat, lng))
-    elif (b, a, variant) in _ROUTE_SPECS or (b, a) < (a, b):
-        out = _route(b, a, variant)[::-1].copy()
-    else:
-        out = _generic_route(a, b, variant)
-    out.flags.writeable = False
-    return out
-
-
-def _generic_route(a: str, b: str, variant: int) -> F64:
-    (lat1, lng1), (lat2, lng2) = _SPOTS[a], _SPOTS[b]
-    rng = np.random.default_rng(_crc("generic", a, b, variant))
-    chord = geo.distance_m(lat1, lng1, lat2, lng2)
-    n_via = int(np.clip(round(chord / 15_000.0), 1, 4))
-    frac = np.sort(rng.uniform(0.15, 0.85, n_via))
-    side = rng.choice([-1.0, 1.0]) * np.where(np.arange(n_via) % 2 == 0, 1.0, -0.6)
-    bearing = float(geo.bearing_deg(lat1, lng1, lat2, lng2))
-    base_lat = lat1 + (lat2 - lat1) * frac
-    base_lng = lng1 + (lng2 - lng1) * frac
-    off = side * rng.uniform(0.04, 0.12, n_via) * chord
-    vlat, vlng = geo.destination(base_lat, base_lng, bearing + 90.0, off)
-    pts = [(lat1, lng1), *zip(vlat.tolist(), vlng.tolist(), strict=True), (lat2, lng2)]
-    lat, lng = road_path(pts, seed=_crc("road", a, b, variant))
-    return np.column_stack((lat, lng))
-
-
-def _route_length_m(a: str, b: str, variant: int = 0) -> float:
-    r = _route(a, b, variant)
-    return geo.path_length_m(r[:, 0], r[:, 1])
-
-
-# --------------------------------------------------------------------------------------------
 # Day plans
 # --------------------------------------------------------------------------------------------
 
@@ -433,7 +272,7 @@ def _template_legs(stops: tuple[_Stop, ...], home: str) -> list[tuple[str, str]]
 def _template_distances(tracker_id: int) -> F64:
     prof = _PROFILES[tracker_id]
     return np.array(
-        [sum(_route_length_m(a, b) for a, b in _template_legs(t, prof.home)) for t in prof.templates], np.float64
+        [sum(route_length_m(a, b) for a, b in _template_legs(t, prof.home)) for t in prof.templates], np.float64
     )
 
 
@@ -441,7 +280,7 @@ def _day_distance_m(tracker_id: int, ordinals: npt.NDArray[np.int64], seed: int)
     dist = _template_distances(tracker_id)[_templates_of(tracker_id, ordinals, seed)]
     for (tid, day), (_, legs) in _SPECIAL.items():
         if tid == tracker_id:
-            dist[ordinals == day.toordinal()] = sum(_route_length_m(*leg.route) for leg in legs)
+            dist[ordinals == day.toordinal()] = sum(route_length_m(*leg.route) for leg in legs)
     return dist
 
 
@@ -466,7 +305,7 @@ def _generic_plan(tracker_id: int, day: dt.date, seed: int, rng: np.random.Gener
     dwell += [float(rng.uniform(*s.dwell_min)) * 60.0 for s in stops]
     engine = [*(bool(rng.random() < s.engine_on) for s in stops), False]
     for i in range(len(spots) - 1):
-        length = _route_length_m(spots[i], spots[i + 1])
+        length = route_length_m(spots[i], spots[i + 1])
         n_halts = min(8, int(rng.poisson(length / 15_000.0)))
         halts = tuple(float(h) for h in np.round(rng.uniform(20.0, 110.0, n_halts)))
         legs.append(
@@ -485,7 +324,7 @@ def _generic_plan(tracker_id: int, day: dt.date, seed: int, rng: np.random.Gener
 
 def _estimate_s(legs: list[_Leg]) -> float:
     """A generous time for the given legs at 45 km/h door to door, plus the halts."""
-    return sum(_route_length_m(*leg.route) / 12.5 + sum(leg.halt_s) for leg in legs)
+    return sum(route_length_m(*leg.route) / 12.5 + sum(leg.halt_s) for leg in legs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,13 +358,13 @@ def _local_day(tracker_id: int, day: dt.date, seed: int) -> tuple[Track, Truth]:
         start_spot, legs = special[0], list(special[1])
     else:
         start_spot, legs = prof.home, _generic_plan(tracker_id, day, seed, rng)
-    lat, lng = _SPOTS[start_spot]
+    lat, lng = SPOTS[start_spot]
     sc = Scenario(
         t0,
         lat,
         lng,
         interval_s=prof.interval_s,
-        seed=_crc("day", tracker_id, day.toordinal(), seed),
+        seed=crc("day", tracker_id, day.toordinal(), seed),
         sensors=prof.sensors,
         ignition=prof.ignition,
         odometer_km=_odometer_at(tracker_id, day, seed) if prof.device_odometer else None,
@@ -548,11 +387,11 @@ def _local_day(tracker_id: int, day: dt.date, seed: int) -> tuple[Track, Truth]:
             depart = sc.now_ms + round(max(300_000.0, min(leg.dwell_s * 1000, latest)))
         depart = max(depart, sc.now_ms + 60_000)
         sc.park(until_ms=depart, ignition=engine_on, jitter_m=4.0 if engine_on else 6.0)
-        route = _route(*leg.route)
+        road = route(*leg.route)
         duration = None if leg.arrive_s is None else (t0 + leg.arrive_s * 1000 - depart) / 1000.0
         variation = 0.35 if leg.arrive_s is not None else float(rng.uniform(0.2, 0.5))
         sc.drive(
-            route,
+            road,
             road=False,
             cruise_kmh=leg.cruise_kmh,
             halts=len(leg.halt_s),
@@ -612,18 +451,3 @@ def demo_track(tracker_id: int, day: dt.date, *, seed: int = 1) -> Track:
     if not parts:
         return Track.empty(tuple(s.input_name for s in prof.sensors))
     return Track.concat(parts)
-
-
-def demo_days(today: dt.date) -> list[dt.date]:
-    """The UTC days the demo fleet has tracks for: 2020-10-04..07 (around the documentation's
-    example dates) and the ``RECENT_DAYS`` days up to and including ``today``."""
-    recent = {today - dt.timedelta(days=k) for k in range(RECENT_DAYS)}
-    return sorted(set(SEED_DAYS) | recent)
-
-
-def place_named(name: str) -> Place:
-    """A demo place by its name."""
-    for p in PLACES:
-        if p.name == name:
-            return p
-    raise KeyError(name)

@@ -1,70 +1,32 @@
-"""The demo fleet: a fleet manifest (users, API keys, tariffs, trackers, drivers, zones, places)
-and simulated tracks.
-
-Only ever loaded on purpose (``make run`` does it for the local stack); a deployed stack
-starts empty, so the publicly documented example hash opens nothing there.
+"""The demo fleet as a fleet manifest (docs/manifest.md): users and their API keys, tariffs,
+trackers with sensors, drivers in shifts, zones and places around the south-west of Moscow Oblast.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fleet_reports.store import tracks
-
-if TYPE_CHECKING:
-    from fleet_reports.service.manifest import Manifest
-
-SEED_HASH = "a6aa75587e5c59c32d347da438505fc3"  # the API documentation's example hash
-SEED_REPORT_ID = 1234567  # the documentation's example report id
-OWNER_ID, NO_RIGHTS_ID, DEMO_MODE_ID, RUSSIAN_ID, OTHER_ID = 1001, 1002, 1003, 1004, 2001
-NO_REPORTS_TRACKER, OTHER_TRACKER = 700001, 800001
-
-
-def _hash(name: str) -> str:
-    return hashlib.md5(f"fleet-reports-demo:{name}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class DemoAccess:
-    owner_hash: str
-    no_reports_right_hash: str
-    demo_mode_hash: str
-    other_user_hash: str
-    russian_user_hash: str
-    owner_login: str
-    owner_password: str
-    tracker_ids: tuple[int, ...]
-
-
-ACCESS = DemoAccess(
-    owner_hash=SEED_HASH,
-    no_reports_right_hash=_hash("sub-user-without-reports"),
-    demo_mode_hash=_hash("demo-mode-user"),
-    other_user_hash=_hash("other-user"),
-    russian_user_hash=_hash("russian-user"),
-    owner_login="demo@fleet.example",
-    owner_password="demo-password",
-    tracker_ids=(),
+from fleet_reports.demo.fleet import (
+    ACCESS,
+    DEMO_MODE_ID,
+    DEMO_TIME_ZONE,
+    DEMO_TRACKERS,
+    NO_REPORTS_TRACKER,
+    NO_RIGHTS_ID,
+    OTHER_ID,
+    OTHER_TRACKER,
+    OWNER_ID,
+    PLACES,
+    RUSSIAN_ID,
+    demo_days,
+    place_named,
 )
+from fleet_reports.service.manifest import Manifest
 
-
-def load_fleet() -> DemoAccess:
-    """Apply the demo fleet's manifest (idempotent: a second call changes nothing)."""
-    from fleet_reports.service.manifest import apply_manifest
-    from fleet_reports.sim.demo import DEMO_TRACKERS
-
-    apply_manifest(demo_manifest(datetime.now(UTC).date()))
-    return DemoAccess(**{**ACCESS.__dict__, "tracker_ids": tuple(t.id for t in DEMO_TRACKERS)})
-
-
-# --- the demo fleet as a manifest ------------------------------------------------------------
 TARIFF_PRO, TARIFF_TRACKING = 1, 2
 SAMANTHA, IVAN, OLGA, DMITRY, ANNA = 101, 102, 103, 104, 105
 _MODELS = {
@@ -86,20 +48,17 @@ _MAIN_ROAD = ("Selyatino", "Naro-Fominsk office", "Obninsk", "Protvino", "Serpuk
 
 
 def _local(day: date, hour: int) -> datetime:
-    from fleet_reports.sim.demo import DEMO_TIME_ZONE
-
     return datetime.combine(day, dt_time(0), tzinfo=ZoneInfo(DEMO_TIME_ZONE)) + timedelta(hours=hour)
 
 
 def _assignments(today: date) -> list[dict[str, Any]]:
-    """Drivers in shifts over the demo days (local dates: the documentation's 2020-10-04..07 and
-    the last ``RECENT_DAYS`` days): Samantha keeps the Focus all day; the reefer runs an early
-    shift (05:00-11:00, until the shift change at the cold store) and a late one (11:00-17:00),
-    Ivan and Olga swapping them every other week; Dmitry drives the truck 07:00-17:00; the sales
-    rep's car has been Anna's since 2020-10-01 (an open assignment)."""
-    from fleet_reports.sim.demo import RECENT_DAYS, SEED_DAYS
-
-    days = sorted(set(SEED_DAYS) | {today - timedelta(days=k) for k in range(RECENT_DAYS)})
+    """Drivers in shifts over the demo days (the dates of ``demo_days`` taken as local dates: the
+    documentation's 2020-10-04..07 and the last ``RECENT_DAYS`` days): Samantha keeps the Focus
+    all day; the reefer runs an early shift (05:00-11:00, until the shift change at the cold
+    store) and a late one (11:00-17:00), Ivan and Olga swapping them every other week; Dmitry
+    drives the truck 07:00-17:00; the sales rep's car has been Anna's since 2020-10-01 (an open
+    assignment)."""
+    days = demo_days(today)
     out: list[dict[str, Any]] = [{"employee": ANNA, "tracker": 456789, "from": _local(date(2020, 10, 1), 0)}]
     for day in days:
         early, late = (IVAN, OLGA) if day.isocalendar().week % 2 == 0 else (OLGA, IVAN)
@@ -125,8 +84,6 @@ def _ring(lat: float, lng: float, radius_m: float, n: int, wobble: float) -> lis
 
 
 def _zones() -> list[dict[str, Any]]:
-    from fleet_reports.sim.demo import place_named
-
     zones: list[dict[str, Any]] = []
     for name in _DEPOTS:
         p = place_named(name)
@@ -169,9 +126,6 @@ def demo_manifest(today: date | None = None) -> Manifest:
     """The demo fleet as a fleet manifest: users and their API keys, tariffs, trackers with
     sensors, drivers in shifts over the demo days ending ``today`` (UTC today by default),
     zones and places around the south-west of Moscow Oblast."""
-    from fleet_reports.service.manifest import Manifest
-    from fleet_reports.sim.demo import DEMO_TIME_ZONE, DEMO_TRACKERS, PLACES
-
     today = today or datetime.now(UTC).date()
     tracker_ids = [t.id for t in DEMO_TRACKERS]
     users: list[dict[str, Any]] = [
@@ -280,19 +234,3 @@ def demo_manifest(today: date | None = None) -> Manifest:
             ],
         }
     )
-
-
-def load_tracks(today: date, *, seed: int = 1) -> int:
-    """Simulate and store every demo tracker's days; the number of fixes written."""
-    from fleet_reports.sim.demo import DEMO_TRACKERS, demo_days, demo_track
-
-    jobs = [(t.id, d) for t in DEMO_TRACKERS for d in demo_days(today)]
-
-    def one(job: tuple[int, date]) -> int:
-        track = demo_track(job[0], job[1], seed=seed)
-        if len(track):
-            tracks.write_day(job[0], job[1], track)
-        return len(track)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return sum(pool.map(one, jobs))
