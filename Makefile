@@ -1,35 +1,44 @@
 # Fleet Reports — a newcomer needs two commands: `make run` and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+# Another interpreter gets its own virtualenv: make test PYTHON=python3.13 VENV=.venv-3.13
+VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The layers' pinned versions are the dev environment's constraints: the tested versions are the shipped ones.
+PINS := layers/api/requirements.txt layers/compute/requirements.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d' ' -f1)
 PORT ?= 3000
 export PORT
 
-.PHONY: help venv run test lint format typecheck unit functions template local build bench bench-peers samples clean
+.PHONY: help venv run test check lint format typecheck unit functions template local build bench bench-peers samples openapi clean
 
 help:
 	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT);"
 	@echo "              its state is kept in .local/state/ across restarts (make run FRESH=1 starts over)"
 	@echo "make test   - lint, type-check and run every test (unit, functions, template, local stack)"
+	@echo "make check  - the fast tier (under a minute): lint, type-check and the unit tests not marked slow"
 	@echo "make build  - sam build (needs python3.13 on PATH or pyenv)"
 	@echo "make bench  - run the benchmarks under bench/"
 	@echo "make samples - render demo reports to docs/samples/ (PDF, XLSX, PNG previews of the PDF pages)"
+	@echo "make openapi - write docs/openapi.json again from the code (tests/template/test_openapi.py compares them)"
 
+# The layers' pins as constraints, without extras (pip refuses aws-lambda-powertools[tracer]==... there).
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	sed -E 's/\[[^]]*\]//' $(PINS) > $(VENV)/.layer-constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/.layer-constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
 # FRESH=1 wipes the state kept in .local/state/ and starts again with the demo fleet alone.
+# PARAMS="CallerRateLimit=500 MaxParallelReports=10" overrides template parameters (the limits).
 run: venv
-	$(BIN)/python -m fleet_reports.local --port $(PORT) $(if $(filter 1 yes true,$(FRESH)),--fresh)
+	$(BIN)/python -m fleet_reports.local --port $(PORT) $(if $(filter 1 yes true,$(FRESH)),--fresh) \
+		$(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 lint: venv
 	$(BIN)/ruff check .
@@ -44,6 +53,10 @@ typecheck: venv
 
 test: lint typecheck
 	$(BIN)/pytest -q
+
+# The fast tier, for every edit: no AWS, no network, no subprocess-heavy or long tests (marked slow).
+check: lint typecheck
+	$(BIN)/pytest -q -m "not slow" tests/unit
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
@@ -62,6 +75,10 @@ build:
 
 # The samples extra (pypdfium2, for the PNG previews) is installed into .venv without changing any
 # package already there.
+# The API's OpenAPI document, generated from the code (fleet_reports.api.openapi); served as GET /openapi.json.
+openapi: venv
+	$(BIN)/python -m fleet_reports.api.openapi docs/openapi.json
+
 samples: venv
 	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/.samples-constraints.txt
 	$(BIN)/python -m pip install --quiet -c $(VENV)/.samples-constraints.txt -e '.[dev,samples]'

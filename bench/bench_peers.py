@@ -5,7 +5,7 @@ Run: ``make bench-peers`` (installs the ``peers`` extra into .venv), or
 
 The fixes are a simulated multi-day drive (``fleet_reports.sim.drive.Scenario``: road-like drives
 with traffic halts, parkings of 6 minutes to 3 hours with GPS jitter, no ignition) whose ``Truth``
-holds the parkings that analytics.md defines. Each tool looks for stays of at least 5 minutes
+holds the parkings that docs/analytics.md defines. Each tool looks for stays of at least 5 minutes
 within 200 m:
 
 - ours: ``motion.segment`` (parking = not moving and within a 200 m radius for >= 5 min);

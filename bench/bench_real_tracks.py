@@ -3,8 +3,8 @@
 Run: ``.venv/bin/python bench/bench_real_tracks.py [--track NAME ...] [--verbose]``. ``NAME`` is a row
 label of the table (``bus``, ``envirocar-1``, ``envirocar-2``, ``barefoot``, ``70mai``, ``fcd``,
 ``dg100``, ``sbn``), a source file name, or one vehicle (``bus-4722``, ``fcd-005``); repeatable.
-The files are read from ``../shared/data/real-tracks/`` beside the repository (see its SOURCES.md);
-without them the script says so and exits 0.
+The files are read from ``../shared/data/real-tracks/`` beside the repository (see its SOURCES.md, and
+docs/real-tracks.md for how to get them); without them the script says so and exits 0.
 
 Each file goes through the pipeline of tests/unit/test_real_tracks.py: ``convert`` (per-file
 kind; the GPX files as they are) -> ``parse_fixes`` (``now_ms`` in 2033, so no fix is "future")
@@ -28,7 +28,7 @@ work on the cleaned fixes (the engine's input), so cleaning itself is not judged
    - Data gaps: a leg longer than ``MAX_GAP_S`` (1 h, the engine's default ``max_gap``) belongs
      to a stay only when its two ends are within 200 m (the run rule itself: the vehicle was seen
      at the same place before and after, e.g. overnight), and then it is a halt like any other and
-     counts in the target. Such stays are also listed apart, since analytics.md (as of the
+     counts in the target. Such stays are also listed apart, since docs/analytics.md (as of the
      committed engine) makes a gap over ``max_gap`` the end of the data: no parking spans it.
    A stay is *matched* when one engine parking overlaps at least ``MATCH_SHARE`` (50 %) of its
    time. An engine parking that is no stay's match and overlaps no stay by 50 % of its own time
@@ -366,7 +366,7 @@ def compare_halts(stays: list[Stay], seg: Segments) -> tuple[list[tuple[float, f
 
 
 def speed_faults(name: str, kept: Track, settings: TripSettings) -> tuple[dict[int, int], list[SpeedFault]]:
-    data = TrackerData(TrackerInfo(1, name), settings, kept, Track.empty())
+    data = TrackerData(TrackerInfo(1, name), settings, kept)
     counts: dict[int, int] = {}
     faults: list[SpeedFault] = []
     for limit in LIMITS_KMH:
@@ -704,7 +704,10 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="list every vehicle and fault, not the worst")
     args = parser.parse_args()
     if not REAL.is_dir():
-        print(f"real tracks not found in {REAL.resolve()} (kept beside the repository): nothing to check")
+        print(
+            f"real tracks not found in {REAL.resolve()} (kept beside the repository): nothing to check;"
+            " docs/real-tracks.md (Getting the tracks) says where to get them"
+        )
         return
     start = time.perf_counter()
     sources, wanted = selected(args.track)

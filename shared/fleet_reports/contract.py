@@ -15,7 +15,8 @@ from typing import Final, Literal
 Access = Literal["read", "write", "readwrite", "send", "consume"]
 """What a function may do with a resource.
 
-* tables: ``read`` (get/query), ``readwrite`` (also put/update/delete items)
+* tables: ``read`` (get/query), ``readwrite`` (also put/update/delete items), ``write`` (update
+  items, never read them)
 * buckets: ``read`` (get/list objects), ``write`` (put and/or delete objects), ``readwrite``
 * queues: ``send`` (send messages, or its dead-letter queue), ``consume`` (its SQS event source: receive/delete)
 """
@@ -54,6 +55,14 @@ API_ROUTES: Final[dict[str, str]] = {
     PLUGINS: "/plugin/list",
 }
 """Every API function and its path; each answers GET and POST."""
+
+OPENAPI_ROUTE: Final = "/openapi.json"
+"""The API's OpenAPI document (``fleet_reports.api.openapi``): GET only, no hash needed."""
+
+DOCUMENT_ROUTES: Final[dict[str, str]] = {OPENAPI_ROUTE: PLUGINS}
+"""Paths that serve a document rather than an action -> the API function that answers them too
+(GET only): a function of its own would add a role, a log group and a cold start for a static
+document, so the plugin list's function, which describes the API already, serves it."""
 
 API_FUNCTIONS: Final[frozenset[str]] = frozenset(API_ROUTES)
 ALL_FUNCTIONS: Final[frozenset[str]] = API_FUNCTIONS | {WORKER, IMPORT}
@@ -96,12 +105,19 @@ ENV_SOURCES: Final[dict[str, str]] = {
     "RETENTION_DAYS": "RetentionDays",
     "SESSION_DAYS": "SessionDays",
     "MAX_RECEIVE_COUNT": "MaxReceiveCount",
+    "MAX_BODY_BYTES": "MaxBodyBytes",
+    "CALLER_RATE_LIMIT": "CallerRateLimit",
+    "CALLER_GENERATE_LIMIT": "CallerGenerateLimit",
     "POWERTOOLS_LOG_LEVEL": "LogLevel",
     "LOG_LEVEL": "LogLevel",
 }
 """Environment variable -> the template resource or parameter its ``!Ref`` names."""
 
 _SPANS: Final = frozenset({"MAX_TIME_SPAN", "POINT_REPORT_MAX_TIME_SPAN"})
+# Every API function reads a request body; those whose caller is counted (service.limits) also
+# write that count to the reports table.
+_REQUESTS: Final = frozenset({"MAX_BODY_BYTES"})
+_RATE_LIMITED: Final = _REQUESTS | {"REPORTS_TABLE", "CALLER_RATE_LIMIT"}
 
 FUNCTION_ENV: Final[dict[str, frozenset[str]]] = {
     GENERATE: frozenset(
@@ -112,17 +128,19 @@ FUNCTION_ENV: Final[dict[str, frozenset[str]]] = {
             "MAX_PARALLEL_REPORTS",
             "MAX_TRACKERS_PER_REPORT",
             "RETENTION_DAYS",
+            "CALLER_GENERATE_LIMIT",
         }
     )
-    | _SPANS,
-    LIST: frozenset({"REPORTS_TABLE", "FLEET_TABLE"}),
-    STATUS: frozenset({"REPORTS_TABLE", "FLEET_TABLE"}),
-    RETRIEVE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}),
-    DOWNLOAD: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}),
-    DELETE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}),
-    AUTH: frozenset({"FLEET_TABLE", "SESSION_DAYS"}),
-    LOGOUT: frozenset({"FLEET_TABLE"}),
-    PLUGINS: frozenset({"FLEET_TABLE"}) | _SPANS,
+    | _SPANS
+    | _RATE_LIMITED,
+    LIST: frozenset({"REPORTS_TABLE", "FLEET_TABLE"}) | _RATE_LIMITED,
+    STATUS: frozenset({"REPORTS_TABLE", "FLEET_TABLE"}) | _RATE_LIMITED,
+    RETRIEVE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}) | _RATE_LIMITED,
+    DOWNLOAD: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}) | _RATE_LIMITED,
+    DELETE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}) | _RATE_LIMITED,
+    AUTH: frozenset({"FLEET_TABLE", "SESSION_DAYS"}) | _REQUESTS,
+    LOGOUT: frozenset({"FLEET_TABLE"}) | _REQUESTS,
+    PLUGINS: frozenset({"FLEET_TABLE"}) | _SPANS | _RATE_LIMITED,
     WORKER: frozenset(
         {
             "REPORTS_TABLE",
@@ -152,27 +170,31 @@ The worker's lease and the staleness of an abandoned report are tied to both
 # --------------------------------------------------------------------------- permissions
 FUNCTION_ACCESS: Final[dict[str, dict[str, Access]]] = {
     GENERATE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", JOBS_QUEUE: "send"},
-    LIST: {FLEET_TABLE: "read", REPORTS_TABLE: "read"},
-    STATUS: {FLEET_TABLE: "read", REPORTS_TABLE: "read"},
-    RETRIEVE: {FLEET_TABLE: "read", REPORTS_TABLE: "read", REPORTS_BUCKET: "read"},
+    # list, status, retrieve and download write the reports table too: a report whose worker
+    # stopped for good is failed when seen (service.reports._settle), freeing its parallel slot.
+    LIST: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite"},
+    STATUS: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite"},
+    RETRIEVE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", REPORTS_BUCKET: "read"},
     # s3:GetObject also backs the presigned URLs the download role signs.
-    DOWNLOAD: {FLEET_TABLE: "read", REPORTS_TABLE: "read", REPORTS_BUCKET: "read"},
+    DOWNLOAD: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", REPORTS_BUCKET: "read"},
     # write = delete the report's files (s3:DeleteObject), never read them.
     DELETE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", REPORTS_BUCKET: "write"},
     AUTH: {FLEET_TABLE: "readwrite"},
     LOGOUT: {FLEET_TABLE: "readwrite"},
-    PLUGINS: {FLEET_TABLE: "read"},
-    # The worker reads back what it wrote to the reports bucket (fan-out parts before assembly,
-    # the stored report JSON when rendering), hence readwrite.
+    # write = its caller's request count only (RATE#<caller> items, service.limits)
+    PLUGINS: {FLEET_TABLE: "read", REPORTS_TABLE: "write"},
+    # The worker writes (and, for a report deleted mid-run, deletes) files; it reads none back.
     WORKER: {
         FLEET_TABLE: "read",
         REPORTS_TABLE: "readwrite",
-        REPORTS_BUCKET: "readwrite",
-        TRACK_BUCKET: "read",
+        REPORTS_BUCKET: "write",
+        # read the days; write only odometer/ (an odometer summary rebuilt, store.odometer.history)
+        TRACK_BUCKET: "readwrite",
         JOBS_QUEUE: "consume",
     },
     # readwrite on the fleet table = read trackers, write only its IMPORT#/IMPORTS# items. On the
-    # track bucket: read incoming/, tracks/, events/; write tracks/, events/, outcomes/; never delete.
+    # track bucket: read incoming/, tracks/, events/, odometer/; write tracks/, events/, odometer/,
+    # outcomes/; never delete.
     # send = its dead-letter queue (failed S3 events, after Lambda's retries).
     IMPORT: {FLEET_TABLE: "readwrite", TRACK_BUCKET: "readwrite", IMPORT_DLQ: "send"},
 }

@@ -1,4 +1,4 @@
-"""Small, documented conversions of third-party GPS track formats into the import CSV of data.md.
+"""Small, documented conversions of third-party GPS track formats into the import CSV of docs/data.md.
 
 Each converter takes the bytes of one source file and returns ``{file name: CSV bytes}``: one
 file per vehicle/track, ready for ``fleet-reports import OUTDIR/<file name> --tracker ID``. The
@@ -46,7 +46,7 @@ __all__ = [
 Converted = dict[str, bytes]
 Row = Mapping[str, str]
 
-# Columns with a meaning of their own in the import CSV (data.md); anything else is a sensor.
+# Columns with a meaning of their own in the import CSV (docs/data.md); anything else is a sensor.
 STANDARD_COLUMNS = ("time", "lat", "lng", "speed", "heading", "alt", "satellites", "hdop", "odometer", "ignition")
 UK = ZoneInfo("Europe/London")
 _WKT_POINT = re.compile(r"^\s*POINT\s*\(\s*(\S+)\s+(\S+)\s*\)\s*$", re.IGNORECASE)

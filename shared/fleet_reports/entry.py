@@ -1,8 +1,12 @@
 """Lambda entry points: the same wiring for every API function, the worker's batch loop, the importer.
 
-A handler module is two lines: which path and which action. Creating the resolver, logger,
-tracer and metrics objects is cheap; no settings, clients or I/O happen at import. Each handler
-checks its function's configuration (``settings.function_settings``) at its first invocation.
+A handler module is two lines: which path and which action. Creating the resolver, logger and
+metrics objects is cheap; no settings, clients or I/O happen at import. Each handler checks its
+function's configuration (``settings.function_settings``) at its first invocation.
+
+Traces (see :mod:`fleet_reports.observability`): the API handlers leave them to Lambda's active
+tracing and never load the X-Ray SDK, whose import would be most of their cold start; the worker
+and the importer wrap their handlers in Powertools' tracer, so their store calls are subsegments.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,17 +21,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fleet_reports import contract
 from fleet_reports.api.http import make_app, resolve
+from fleet_reports.observability import logger, metrics, tracer
 from fleet_reports.settings import function_settings
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
 
-
-def api_handler(path: str, action: Callable[[Mapping[str, Any]], Response[Any]]) -> Handler:
-    """A Lambda handler serving one route (GET and POST) with ``action``."""
+def api_handler(
+    path: str,
+    action: Callable[[Mapping[str, Any]], Response[Any]],
+    documents: Mapping[str, Callable[[Mapping[str, Any]], Response[Any]]] | None = None,
+) -> Handler:
+    """A Lambda handler serving one route (GET and POST) with ``action``, and the GET-only
+    ``documents`` of ``contract.DOCUMENT_ROUTES`` that this function answers too."""
     app = make_app()
     function = {route: name for name, route in contract.API_ROUTES.items()}[path]
 
@@ -37,8 +42,19 @@ def api_handler(path: str, action: Callable[[Mapping[str, Any]], Response[Any]])
         function_settings(function)  # a misconfigured function answers 6 and logs what is missing
         return action(app.current_event.raw_event)
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler
+    def _serving(document: Callable[[Mapping[str, Any]], Response[Any]]) -> Callable[[], Response[Any]]:
+        return lambda: document(app.current_event.raw_event)
+
+    for document_path, document in (documents or {}).items():
+        assert contract.DOCUMENT_ROUTES[document_path] == function, document_path
+        app.route(document_path, method=["GET"])(_serving(document))
+
+    # No tracer: Lambda's active tracing records the invocation (fleet_reports.observability).
+    # Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries the caller's hash (body,
+    # query string or Authorization header) and /user/auth's password, base64-encoded in the body.
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False
+    )
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _fresh_metrics()
@@ -55,8 +71,9 @@ def worker_handler() -> Handler:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     processor = BatchProcessor(event_type=EventType.SQS)
+    tracing = tracer()
 
-    @tracer.capture_method
+    @tracing.capture_method
     def record_handler(record: SQSRecord) -> str:
         from fleet_reports.service.worker import Delivery, Job, process
 
@@ -69,7 +86,7 @@ def worker_handler() -> Handler:
         return outcome
 
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler
+    @tracing.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _fresh_metrics()
@@ -95,9 +112,10 @@ def import_handler() -> Handler:
     retries the event and, after its retries, sends it to the dead-letter queue; records that did
     land are not redone on the retry (the import is idempotent).
     """
+    tracing = tracer()
 
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler
+    @tracing.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         from urllib.parse import unquote_plus

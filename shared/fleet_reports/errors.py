@@ -1,4 +1,4 @@
-"""Error codes of the wire contract (api.md), the exception that carries them, and parameter
+"""Error codes of the wire contract (docs/api.md), the exception that carries them, and parameter
 validation that names every bad parameter (code 7). Shared by the API and the service layers."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ErrorCode(IntEnum):
-    """The wire's error codes (api.md); the number is what the client sees."""
+    """The wire's error codes (docs/api.md, "Error codes"); the number is what the client sees."""
 
     DATABASE_ERROR = 1  # a store call failed after retries
     WRONG_HASH = 3  # ``hash`` is not 32 lowercase hex characters
@@ -24,7 +24,7 @@ class ErrorCode(IntEnum):
     TOO_LARGE_REQUEST = 9  # body over 1 MiB
     ACCESS_DENIED = 11  # blocked user
     NOT_PERMITTED = 13  # a sub-user without the right
-    TOO_MANY_REQUESTS = 15  # over the parallel cap of generating reports
+    TOO_MANY_REQUESTS = 15  # over the parallel cap of generating reports, or over a caller's request rate
     DEMO_MODE = 101  # ``delete`` by a demo-mode user
     WRONG_LOGIN = 102  # wrong login or password
     WRONG_HANDLER = 111  # an unknown action
@@ -64,7 +64,7 @@ class ApiError(Exception):
     """An error answered in the envelope: ``{"success": false, "status": {code, description}}``.
 
     ``code`` is an :class:`ErrorCode` (a plain int of the table is accepted too); the wire gets
-    its number."""
+    its number. ``headers`` go with the answer (``Retry-After`` of a rate limit)."""
 
     def __init__(
         self,
@@ -73,12 +73,14 @@ class ApiError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.code = ErrorCode(code)
         default, self.http_status = CODES[self.code]
         self.description = description or default
         self.errors = errors
         self.extra = extra or {}
+        self.headers = headers or {}
         super().__init__(f"{int(self.code)}: {self.description}")
 
     def body(self) -> dict[str, Any]:

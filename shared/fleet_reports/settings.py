@@ -24,7 +24,6 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fleet_reports import contract
 
@@ -45,8 +44,10 @@ Resource = Literal["reports_table", "fleet_table", "reports_bucket", "track_buck
 """The settings that name a deployed resource (template ``!Ref`` of a table, bucket or queue)."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class Settings(BaseModel):
+    """Every setting; each field is read from the environment variable of its upper-case name."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     # resource names (template !Ref -> env); None where this function is not given one
     reports_table: str | None = None
@@ -63,11 +64,15 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=1)
     session_days: int = Field(default=30, ge=1)
     max_receive_count: int = Field(default=3, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # requests a second per user (its sessions together) or per API key; generates a minute
+    caller_rate_limit: int = Field(default=50, ge=1)
+    caller_generate_limit: int = Field(default=30, ge=1)
 
     # tunables with safe defaults (not in the template)
-    max_body_bytes: int = 1_048_576
     download_inline_max_bytes: int = 3_000_000  # about 4 MB once base64-encoded
-    presign_seconds: int = 300
+    # A download URL is a bearer credential for one file: it lives minutes, never longer than 15.
+    presign_seconds: int = Field(default=300, ge=1, le=900)
     # A worker's claim on a report outlasts the longest worker run (so a live worker never loses
     # it) and ends before the job's next delivery (which then takes the report over).
     job_lease_seconds: int = contract.WORKER_MAX_TIMEOUT_S + 60
@@ -87,7 +92,11 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    # Read by hand, not through pydantic-settings: importing it would add about 20 ms to every
+    # function's cold start (bench/RESULTS.md, 2026-12-06) for what these lines do.
+    return Settings.model_validate(
+        {name: os.environ[name.upper()] for name in Settings.model_fields if name.upper() in os.environ}
+    )
 
 
 _DURATION = re.compile(r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$")
@@ -153,28 +162,45 @@ class _Retention(FunctionSettings):
     retention_days: PositiveInt
 
 
-class GenerateSettings(_ReportsTable, _FleetTable, _JobsQueue, _Spans, _Retention):
+class _Requests(FunctionSettings):
+    """Every API function: the largest request body it reads (error 9 beyond)."""
+
+    max_body_bytes: PositiveInt
+
+
+class _RateLimited(_Requests, _ReportsTable):
+    """An API function whose caller is counted (service.limits): its rate, in the reports table."""
+
+    caller_rate_limit: PositiveInt
+
+
+class GenerateSettings(_RateLimited, _FleetTable, _JobsQueue, _Spans, _Retention):
     max_parallel_reports: PositiveInt
     max_trackers_per_report: PositiveInt
+    caller_generate_limit: PositiveInt
 
 
-class ReportReaderSettings(_ReportsTable, _FleetTable):
+class ReportReaderSettings(_RateLimited, _FleetTable):
     """``list`` and ``status``: the report records only."""
 
 
-class ReportFilesSettings(_ReportsTable, _FleetTable, _ReportsBucket):
+class ReportFilesSettings(_RateLimited, _FleetTable, _ReportsBucket):
     """``retrieve``, ``download``, ``delete``: the records and the report files."""
 
 
-class AuthSettings(_FleetTable):
+class AuthSettings(_Requests, _FleetTable):
     session_days: PositiveInt
 
 
+class LogoutSettings(_Requests, _FleetTable):
+    """``logout``: the fleet table only."""
+
+
 class FleetSettings(_FleetTable):
-    """``logout`` and ``import``: the fleet table only (the importer gets its bucket from each event)."""
+    """``import``: the fleet table only (the importer gets its bucket from each event)."""
 
 
-class PluginsSettings(_FleetTable, _Spans):
+class PluginsSettings(_RateLimited, _FleetTable, _Spans):
     pass
 
 
@@ -190,7 +216,7 @@ FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {
     contract.DOWNLOAD: ReportFilesSettings,
     contract.DELETE: ReportFilesSettings,
     contract.AUTH: AuthSettings,
-    contract.LOGOUT: FleetSettings,
+    contract.LOGOUT: LogoutSettings,
     contract.PLUGINS: PluginsSettings,
     contract.WORKER: WorkerSettings,
     contract.IMPORT: FleetSettings,

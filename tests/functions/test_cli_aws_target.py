@@ -11,7 +11,7 @@ import pytest
 from fleet_reports.cli import main
 from fleet_reports.store.deployment import OUTPUT_ENV
 
-from conftest import Lambdas
+from tests.support.lambdas import Lambdas
 
 
 def _deploy_outputs(lambdas: Lambdas) -> None:

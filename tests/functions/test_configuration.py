@@ -11,8 +11,9 @@ import pytest
 from fleet_reports.demo import OWNER_ID
 from fleet_reports.settings import ConfigError
 
-from conftest import Lambdas, load_event
-from test_report_flow import HASH, generate
+from tests.support.api import HASH, generate
+from tests.support.lambdas import Lambdas
+from tests.support.seed import load_event
 
 # A function that fails at once has published no metric yet: Powertools warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")

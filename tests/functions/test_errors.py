@@ -8,8 +8,9 @@ import pytest
 
 from fleet_reports.demo import ACCESS, NO_REPORTS_TRACKER, OTHER_TRACKER
 
-from conftest import Lambdas
-from test_report_flow import HASH, SEED_GENERATE, generate
+from tests.support.api import HASH, generate
+from tests.support.lambdas import Lambdas
+from tests.support.seed import SEED_GENERATE
 
 
 def code_of(demo: Lambdas, function: str, params: dict[str, Any], **kw: Any) -> tuple[int, dict[str, Any]]:
@@ -70,7 +71,7 @@ def test_invalid_parameters_name_each_parameter(demo: Lambdas) -> None:
 
 
 def test_checks_run_in_the_documented_order(demo: Lambdas) -> None:
-    # Given requests wrong in two ways, Then the earlier check of api.md answers
+    # Given requests wrong in two ways, Then the earlier check of docs/api.md answers
     bad_json = demo.api("GenerateFunction", body="{not json", headers={"Content-Type": "application/json"})
     assert bad_json[1]["status"]["code"] == 5
     assert code_of(demo, "GenerateFunction", {**SEED_GENERATE, "hash": "XYZ", "from": None})[1]["status"]["code"] == 3

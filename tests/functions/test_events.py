@@ -10,7 +10,9 @@ from typing import Any
 
 from fleet_reports.store import reports
 
-from conftest import EVENTS, Lambdas, load_event
+from tests.support.lambdas import Lambdas
+from tests.support.paths import EVENTS, FIXTURES
+from tests.support.seed import load_event
 
 ORDER = [
     "generate.json",
@@ -28,7 +30,6 @@ ORDER = [
     "delete.json",
     "import.json",
 ]
-FIXTURES = Path(EVENTS).parent / "tests" / "fixtures"
 
 
 def function_for(template_specs: dict[str, Any], event: dict[str, Any]) -> str:

@@ -10,8 +10,9 @@ import pytest
 
 from fleet_reports.demo import OWNER_ID
 
-from conftest import Lambdas
-from test_report_flow import HASH, SEED_GENERATE, generate
+from tests.support.api import HASH, generate
+from tests.support.lambdas import Lambdas
+from tests.support.seed import SEED_GENERATE
 
 
 def error_of(demo: Lambdas, function: str, **kw: Any) -> tuple[int, dict[str, Any]]:
@@ -59,7 +60,7 @@ def test_bad_values_name_their_parameter(demo: Lambdas, overrides: dict[str, Any
 
 
 def test_missing_trackers_come_before_an_unknown_plugin(demo: Lambdas) -> None:
-    # Given no trackers and an unknown plugin, Then the parameter error (7) wins, as api.md orders
+    # Given no trackers and an unknown plugin, Then the parameter error (7) wins, as docs/api.md orders
     params = {k: v for k, v in SEED_GENERATE.items() if k != "trackers"}
     _, body = error_of(demo, "GenerateFunction", params={"hash": HASH, **params, "plugin": {"plugin_id": 999}})
     assert body["status"]["code"] == 7 and body["errors"][0]["parameter"] == "trackers"

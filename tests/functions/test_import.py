@@ -23,7 +23,7 @@ from fleet_reports.service import imports
 from fleet_reports.service.imports import ImportOutcome
 from fleet_reports.store import tracks
 
-from conftest import BASE_ENV, Lambdas
+from tests.support.lambdas import BASE_ENV, Lambdas
 
 TRACKER = 669673
 DAY = date(2021, 3, 10)

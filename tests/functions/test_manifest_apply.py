@@ -24,7 +24,8 @@ from fleet_reports.service.manifest import (
 from fleet_reports.service.passwords import verify_password
 from fleet_reports.store import fleet
 
-from conftest import ROOT, Lambdas
+from tests.support.lambdas import Lambdas
+from tests.support.paths import ROOT
 
 KEY_BOSS = "0123456789abcdef0123456789abcdef"
 KEY_SUB = "fedcba9876543210fedcba9876543210"

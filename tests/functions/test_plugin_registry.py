@@ -15,11 +15,13 @@ from pydantic import Field
 
 from fleet_reports.demo import OTHER_TRACKER
 from fleet_reports.engine.catalog import PLUGINS, PluginParams, PluginSpec, References
+from fleet_reports.engine.document import Sheet
 from fleet_reports.engine.model import ReportContext
-from fleet_reports.engine.plugins.common import Json, TrackerData, sheet, text
+from fleet_reports.engine.plugins.common import TrackerData, sheet, text
 
-from conftest import Lambdas
-from test_report_flow import HASH, SEED_GENERATE
+from tests.support.api import HASH
+from tests.support.lambdas import Lambdas
+from tests.support.seed import SEED_GENERATE
 
 FAKE_ID = 990
 REFRIGERATED_VAN, CARGO_TEMPERATURE = 123456, 123456  # a demo tracker and its sensor
@@ -44,7 +46,7 @@ class FakeParams(PluginParams):
         )
 
 
-def build_sheets(ctx: ReportContext, params: FakeParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: FakeParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     """The fake plugin's sheets: one per tracker, saying how many fixes it got."""
     return [
         sheet(data.info.label, [data.info.id], [text(f"{params.greeting}: {len(data.track)} fixes")])

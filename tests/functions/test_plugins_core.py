@@ -6,16 +6,12 @@ from typing import Any
 
 from fleet_reports.demo import ACCESS
 
-from conftest import Lambdas
+from tests.support.api import HASH
+from tests.support.lambdas import Lambdas
+from tests.support.seed import SEED_GENERATE
 
-HASH = ACCESS.owner_hash
-BASE: dict[str, Any] = {
-    "hash": HASH,
-    "trackers": [669673],
-    "from": "2020-10-05 00:00:00",
-    "to": "2020-10-06 23:59:59",
-    "time_filter": {"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-}
+# The seed request without its title and plugin: tracker 669673 over 2020-10-05 and 2020-10-06.
+BASE: dict[str, Any] = {k: v for k, v in SEED_GENERATE.items() if k not in ("title", "plugin")}
 
 
 def report_of(demo: Lambdas, **request: Any) -> dict[str, Any]:

@@ -7,17 +7,14 @@ from typing import Any
 
 import pytest
 
-from fleet_reports.demo import ACCESS
+from tests.support.api import HASH
+from tests.support.lambdas import Lambdas
+from tests.support.seed import SEED_GENERATE
 
-from conftest import Lambdas
-
-HASH = ACCESS.owner_hash
+# The seed request without its title and plugin, over its second day (2020-10-06) only.
 REQUEST: dict[str, Any] = {
-    "hash": HASH,
-    "trackers": [669673],
+    **{k: v for k, v in SEED_GENERATE.items() if k not in ("title", "plugin")},
     "from": "2020-10-06 00:00:00",
-    "to": "2020-10-06 23:59:59",
-    "time_filter": {"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
 }
 
 

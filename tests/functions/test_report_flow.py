@@ -8,37 +8,10 @@ from typing import Any
 
 import boto3
 
-from fleet_reports.demo import ACCESS, OWNER_ID
+from fleet_reports.demo import OWNER_ID
 
-from conftest import Lambdas
-
-HASH = ACCESS.owner_hash
-SEED_GENERATE: dict[str, Any] = {
-    "hash": HASH,
-    "title": "Trip report",
-    "trackers": [669673],
-    "from": "2020-10-05 00:00:00",
-    "to": "2020-10-06 23:59:59",
-    "time_filter": {"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-    "plugin": {
-        "hide_empty_tabs": True,
-        "plugin_id": 4,
-        "show_seconds": False,
-        "include_summary_sheet_only": False,
-        "split": True,
-        "show_idle_duration": False,
-        "show_coordinates": False,
-        "filter": True,
-        "group_by_driver": False,
-    },
-}
-
-
-def generate(demo: Lambdas, **overrides: Any) -> int:
-    status, body, _ = demo.api("GenerateFunction", {**SEED_GENERATE, **overrides})
-    assert status == 200, body
-    assert body["success"] is True
-    return int(body["id"])
+from tests.support.api import HASH, generate
+from tests.support.lambdas import Lambdas
 
 
 def test_seed_trip_report_end_to_end(demo: Lambdas) -> None:

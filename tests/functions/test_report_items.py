@@ -8,8 +8,8 @@ import boto3
 
 from fleet_reports.demo import OWNER_ID
 
-from conftest import Lambdas
-from test_report_flow import generate
+from tests.support.api import generate
+from tests.support.lambdas import Lambdas
 
 # Attribute -> DynamoDB type of a queued report, as generate has always written it.
 QUEUED_ATTRIBUTES = {

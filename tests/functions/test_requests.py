@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 from fleet_reports.demo import ACCESS
 
-from conftest import Lambdas
-from test_report_flow import HASH, SEED_GENERATE
+from tests.support.api import HASH
+from tests.support.lambdas import Lambdas
+from tests.support.seed import SEED_GENERATE
 
 
 def test_generate_by_get_with_json_text_arrays(demo: Lambdas) -> None:

@@ -35,6 +35,7 @@ pytestmark = [
 NOT_RUN = {
     "make run": "the stack this test starts is `make run`'s own process (python -m fleet_reports.local)",
     "make test": "what CI runs: this test is part of it",
+    "make check": "the fast tier of make test (lint, types, the unit tests not marked slow), which CI runs",
     "make build": "needs the SAM CLI and downloads; a deployment step",
     "sam deploy": "needs an AWS account",
     "--stack fleet-reports": "the CLI on a deployed stack needs AWS credentials",

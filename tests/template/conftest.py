@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
-API_SPEC = ROOT.parent / "shared" / "spec" / "api.md"
+API_SPEC = ROOT / "docs" / "api.md"
 
 
 @pytest.fixture(scope="session")

@@ -352,9 +352,13 @@ def test_only_the_worker_consumes_jobs_and_only_the_importer_writes_tracks(resou
     # Given every function's grants
     grants = {lid: _granted(props) for lid, props in _functions(resources_of).items()}
 
-    # Then nothing but the worker (reads) and the importer (reads, writes) touches the track bucket
+    # Then nothing but the worker and the importer touches the track bucket; both write it (the
+    # importer days, the worker only odometer summaries: the test below)
     assert {lid for lid, g in grants.items() if "TrackBucket" in g} == {"WorkerFunction", "ImportFunction"}
-    assert {lid for lid, g in grants.items() if "write" in g.get("TrackBucket", ())} == {"ImportFunction"}
+    assert {lid for lid, g in grants.items() if "write" in g.get("TrackBucket", ())} == {
+        "ImportFunction",
+        "WorkerFunction",
+    }
     assert {lid for lid, g in grants.items() if "consume" in g.get("ReportJobsQueue", ())} == {"WorkerFunction"}
     # And no function touches the jobs' dead-letter queue; only the importer's failures reach its own
     assert not any("ReportJobsDLQ" in g for g in grants.values())
@@ -371,11 +375,12 @@ def test_delete_may_delete_report_files_but_not_read_them(resources_of: dict[str
 
 
 def test_download_may_get_objects_for_presigned_urls(resources_of: dict[str, Any]) -> None:
-    # Given the download function's policies
-    policies = resources_of["DownloadFunction"]["Properties"]["Policies"]
+    # Given the download function's explicit statements on the reports bucket
+    actions = _actions_on(resources_of["DownloadFunction"]["Properties"], "ReportsBucket")
 
-    # Then it can read the reports bucket (s3:GetObject signs the presigned URLs)
-    assert {"S3ReadPolicy": {"BucketName": {"Ref": "ReportsBucket"}}} in policies
+    # Then it can get objects (s3:GetObject signs the presigned URLs), never put or delete them
+    assert "s3:GetObject" in actions
+    assert not actions & {"s3:PutObject", "s3:DeleteObject"}
 
 
 # ============================================================================ events & wiring
@@ -386,15 +391,17 @@ def test_each_api_function_answers_get_and_post_on_its_path(resources_of: dict[s
     # Given one API function's events
     events = resources_of[logical_id]["Properties"]["Events"].values()
 
-    # Then it has exactly a GET and a POST on its own path of the one API
+    # Then it has exactly a GET and a POST on its own path of the one API, and a GET on each
+    # document path it serves (the plugin list's function: /openapi.json)
     routes = {(e["Properties"]["Method"].upper(), e["Properties"]["Path"]) for e in events}
     path = contract.API_ROUTES[logical_id]
-    assert routes == {("GET", path), ("POST", path)}
+    documents = {("GET", p) for p, function in contract.DOCUMENT_ROUTES.items() if function == logical_id}
+    assert routes == {("GET", path), ("POST", path)} | documents
     assert all(e["Type"] == "Api" and e["Properties"]["RestApiId"] == {"Ref": "Api"} for e in events)
 
 
 def test_api_paths_are_the_documented_routes(resources_of: dict[str, Any]) -> None:
-    # Given the routes that api.md documents
+    # Given the routes that docs/api.md documents
     if not API_SPEC.exists():
         pytest.skip(f"{API_SPEC} not available")
     documented = _documented_routes(API_SPEC.read_text())
@@ -407,19 +414,22 @@ def test_api_paths_are_the_documented_routes(resources_of: dict[str, Any]) -> No
         if event["Type"] == "Api"
     }
 
-    # Then they are the same set: the six report actions, auth, logout and the plugin list
-    assert len(documented) == 9
-    assert paths == documented == set(contract.API_ROUTES.values())
+    # Then they are the same set: the six report actions, auth, logout, the plugin list and the
+    # OpenAPI document
+    assert len(documented) == 10
+    assert paths == documented == set(contract.API_ROUTES.values()) | set(contract.DOCUMENT_ROUTES)
 
 
 def _documented_routes(text: str) -> set[str]:
-    """Backquoted routes of api.md's "Routes" bullet; ``/list`` after ``/report/tracker/generate``
-    means ``/report/tracker/list``."""
+    """Backquoted routes of docs/api.md's "Routes" bullet; ``/list`` after ``/report/tracker/generate``
+    means ``/report/tracker/list``; a file name (``/openapi.json``) is a path of its own."""
     bullet = next(p for p in text.split("\n- ") if p.lstrip().startswith("Routes"))
     routes: set[str] = set()
     base = ""
-    for token in re.findall(r"`(/[a-z/]+)`", bullet):
-        if token.count("/") > 1:
+    for token in re.findall(r"`(/[a-z/.]+)`", bullet):
+        if "." in token:  # a document at the root: /openapi.json
+            routes.add(token)
+        elif token.count("/") > 1:
             base = token.rsplit("/", 1)[0]
             routes.add(token)
         else:
@@ -609,12 +619,25 @@ def test_parameters_and_their_defaults(sam_template: dict[str, Any]) -> None:
         "PointReportMaxTimeSpan": "P1D",
         "MaxParallelReports": "5",
         "MaxTrackersPerReport": "200",
+        # the per-caller limits (tests/functions/test_limits.py)
+        "MaxBodyBytes": "1048576",
+        "CallerRateLimit": "50",
+        "CallerGenerateLimit": "30",
         "RetentionDays": "30",
         "SessionDays": "30",
         "MaxReceiveCount": "3",
         "LogLevel": "INFO",
         "WorkerMemorySize": "2048",
         "WorkerTimeout": "900",
+        # the hardening's (tests/template/test_template_hardening.py)
+        "WorkerConcurrency": "20",
+        "ReserveWorkerConcurrency": "true",
+        "LogRetentionDays": "30",
+        "ApiRateLimit": "50",
+        "ApiBurstLimit": "100",
+        "GenerateRateLimit": "10",
+        "GenerateBurstLimit": "20",
+        "AlarmEmail": "",
     }
     assert all(p.get("Description") for p in parameters.values())
 
@@ -699,6 +722,7 @@ def test_outputs_name_everything_a_tool_needs(sam_template: dict[str, Any]) -> N
         "ReportJobsQueueUrl": {"Ref": "ReportJobsQueue"},
         "ReportJobsDLQUrl": {"Ref": "ReportJobsDLQ"},
         "ImportDLQUrl": {"Ref": "ImportDLQ"},
+        "AlarmTopicArn": {"Ref": "AlarmTopic"},
     }
 
 
@@ -850,37 +874,58 @@ def test_the_importer_writes_only_its_own_items_of_the_fleet_table(resources_of:
         s
         for policy in _functions(resources_of)[contract.IMPORT]["Policies"]
         for s in policy.get("Statement", [])
-        if "FleetTable" in _targets(s["Resource"])
+        if "FleetTable" in _targets(s["Resource"]) and {_ACTIONS[a] for a in s["Action"]} & {"write"}
     ]
-    (write,) = statements
+    assert statements
 
     # Then it may put and update items, never delete them, and only under its own partition keys
-    assert sorted(write["Action"]) == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
-    leading = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert leading == [f"{p}*" for p in contract.IMPORT_KEY_PREFIXES]
+    assert sorted({a for s in statements for a in s["Action"]}) == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    leading = {k for s in statements for k in s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]}
+    assert leading == {f"{p}*" for p in contract.IMPORT_KEY_PREFIXES}
     from fleet_reports.store import imports
 
     assert (imports.LEDGER_PREFIX, imports.OUTCOMES_PREFIX) == contract.IMPORT_KEY_PREFIXES
 
 
-def test_the_importer_reads_and_writes_the_track_bucket_by_prefix(resources_of: dict[str, Any]) -> None:
-    # Given the importer's statements on the track bucket
+def _track_bucket_actions(resources_of: dict[str, Any], function: str) -> dict[str, set[str]]:
+    """A function's actions on the track bucket -> the resources (as JSON) they are granted on."""
     by_action: dict[str, set[str]] = {}
-    for policy in _functions(resources_of)[contract.IMPORT]["Policies"]:
+    for policy in _functions(resources_of)[function]["Policies"]:
         for statement in policy.get("Statement", []):
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-            for action in statement["Action"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
                 for resource in resources:
                     if "TrackBucket" in _targets(resource):
                         by_action.setdefault(action, set()).add(json.dumps(resource))
+    return by_action
 
-    # Then it reads uploads and days, writes days and outcomes, lists (404 not 403), never deletes
-    def under(*prefixes: str) -> set[str]:
-        return {json.dumps({"Fn::Sub": f"${{TrackBucket.Arn}}/{p}*"}) for p in prefixes}
 
+def _under(*prefixes: str) -> set[str]:
+    return {json.dumps({"Fn::Sub": f"${{TrackBucket.Arn}}/{p}*"}) for p in prefixes}
+
+
+def test_the_importer_reads_and_writes_the_track_bucket_by_prefix(resources_of: dict[str, Any]) -> None:
+    # Given the importer's statements on the track bucket
+    by_action = _track_bucket_actions(resources_of, contract.IMPORT)
+
+    # Then it reads uploads, days and odometer summaries, writes days, summaries and outcomes,
+    # lists (404 not 403), never deletes
     assert by_action == {
-        "s3:GetObject": under("incoming/", "tracks/", "events/"),
-        "s3:PutObject": under("tracks/", "events/", "outcomes/"),
+        "s3:GetObject": _under("incoming/", "tracks/", "events/", "odometer/"),
+        "s3:PutObject": _under("tracks/", "events/", "odometer/", "outcomes/"),
+        "s3:ListBucket": {json.dumps({"Fn::GetAtt": ["TrackBucket", "Arn"]})},
+    }
+
+
+def test_the_worker_reads_days_and_writes_only_odometer_summaries(resources_of: dict[str, Any]) -> None:
+    # Given the worker's statements on the track bucket
+    by_action = _track_bucket_actions(resources_of, contract.WORKER)
+
+    # Then it reads days and odometer summaries, lists the days, writes summaries alone, never deletes
+    assert by_action == {
+        "s3:GetObject": _under("tracks/", "odometer/"),
+        "s3:PutObject": _under("odometer/"),
         "s3:ListBucket": {json.dumps({"Fn::GetAtt": ["TrackBucket", "Arn"]})},
     }
 

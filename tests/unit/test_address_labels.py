@@ -1,4 +1,4 @@
-"""Zone labels in addresses (analytics.md "Addresses and zone labels", issue #10): a point inside
+"""Zone labels in addresses (docs/analytics.md, "Addresses and zone labels", issue #10): a point inside
 several zones shows only the most specific one, and the label is never followed by text that
 repeats it."""
 

@@ -109,6 +109,28 @@ def test_time_filter_defaults_and_normalises() -> None:
     assert tf.wire() == {"from": "12:00:00", "to": "18:00:00", "weekdays": [1, 5]}
 
 
+def test_an_overnight_time_filter_is_accepted_and_an_empty_one_refused() -> None:
+    # Given a night shift window that ends the next morning (the engine cuts it as one window
+    # opening on its weekday, docs/analytics.md)
+    tf = TimeFilter.model_validate({"from": "22:00", "to": "06:00", "weekdays": [2]})
+    # Then it is kept as sent
+    assert tf.wire() == {"from": "22:00:00", "to": "06:00:00", "weekdays": [2]}
+    # Given a window that starts and ends at the same time, Then it is refused with the reason
+    with pytest.raises(ApiError) as err:
+        validate(
+            GenerateParams,
+            {
+                "from": "2020-10-04 00:00:00",
+                "to": "2020-10-05 00:00:00",
+                "trackers": [1],
+                "plugin": {"plugin_id": 4},
+                "time_filter": {"from": "08:00", "to": "08:00:00"},
+            },
+        )
+    assert err.value.code == 7
+    assert [e["parameter"] for e in err.value.errors or []] == ["time_filter"]
+
+
 def test_envelope_extras() -> None:
     err = ApiError(211, extra={"max_time_span": "P90D"})
     assert err.http_status == 400

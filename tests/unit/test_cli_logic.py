@@ -85,9 +85,10 @@ def test_the_local_stack_is_found_from_a_subfolder_or_through_the_environment(
 def test_a_deployed_stack_without_a_region_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # Given no AWS region anywhere (no variables, no profile)
+    # Given no AWS region anywhere (no variables, no profile, no instance metadata to ask)
     for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     # When a command names a deployed stack

@@ -1,12 +1,13 @@
-"""Cleaning of fixes (analytics.md section 1): each bad kind is dropped and counted."""
+"""Cleaning of fixes (docs/analytics.md, "Cleaning"): each bad kind is dropped and counted."""
 
 from __future__ import annotations
 
 import numpy as np
-from test_engine_drives import T0_MS, Drive
 
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.model import Track
+
+from tests.support.drives import T0_MS, Drive
 
 NOW = T0_MS + 86_400_000
 

@@ -305,7 +305,7 @@ def test_group_order_by_driver_per_plugin(plugin: Any, params: Any, expected: li
         DriverShift(TRACKER.id, 1, "Zed", drives[0] - minute, drives[1] - 10 * minute),
         DriverShift(TRACKER.id, 2, "Adam", drives[1] - minute, drives[2] - 10 * minute),
     )
-    data = TrackerData(TRACKER, TripSettings(), track, Track.empty())
+    data = TrackerData(TRACKER, TripSettings(), track)
     # When the plugin groups its rows by driver
     (sheet,) = plugin.build_sheets(context(shifts), params, [data])
     headers = [g["header"] for g in sheet["sections"][0]["data"]]

@@ -1,4 +1,4 @@
-"""Trips and parkings against drives with known answers (analytics.md section 2)."""
+"""Trips and parkings against drives with known answers (docs/analytics.md, "Trips and parkings")."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from test_engine_drives import Drive, TrueTrip
 
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.geo import haversine_m
@@ -18,6 +17,8 @@ from fleet_reports.engine.plugins.common import TrackerData
 from fleet_reports.engine.plugins.trips import odometer_km
 from fleet_reports.engine.timefilter import TimeFilter, cut_trips, local_days, windows
 from fleet_reports.sim.drive import Scenario, Truth, TruthTrip
+
+from tests.support.drives import Drive, TrueTrip
 
 SETTINGS = TripSettings()
 
@@ -265,7 +266,7 @@ def test_empty_and_single_fix_tracks() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Every rule of analytics.md section 2 against the road-like simulator (sim.drive.Scenario)
+# Every rule of docs/analytics.md "Trips and parkings" against the road-like simulator (sim.drive.Scenario)
 # --------------------------------------------------------------------------------------------
 
 T0 = 1_601_942_400_000  # 2020-10-06 00:00:00 UTC
@@ -281,7 +282,7 @@ def simulate(sc: Scenario) -> tuple[Track, Truth]:
 
 
 def assert_matches_truth(trips: Trips, truth: list[TruthTrip], interval_s: float) -> None:
-    """analytics.md section 4: trip count, each boundary within one sampling interval, distance within 1 %."""
+    """docs/analytics.md, known-answer tests: trip count, each boundary within a sampling step, distance within 1 %."""
     assert len(trips) == len(truth), ([int(x) for x in trips.start_ms], [t.start_ms for t in truth])
     tol_ms = interval_s * 1000
     for k, want in enumerate(truth):
@@ -509,12 +510,12 @@ def test_sim_odometer_at_period_end_from_the_device_or_the_base() -> None:
     seg = segment(track, SETTINGS)
     info = TrackerInfo(1, "Odo")
     # When the odometer at the period end is asked for
-    from_device = odometer_km(TrackerData(info, SETTINGS, track, Track.empty()), seg, int(track.t[0]))
+    from_device = odometer_km(TrackerData(info, SETTINGS, track), seg, int(track.t[0]))
     # Then it is the device's reading: the start value plus the true distance (within 1 %)
     assert from_device == pytest.approx(12_345.0 + truth.distance_m / 1000.0, rel=0.01 * truth.distance_m / 12_345e3)
     # Given the same fixes without odometer values, and a base of 500 km at the start
     bare = replace(track, odometer=np.full(len(track), np.nan))
     based = replace(info, odometer_base_km=500.0, odometer_base_ms=int(track.t[0]))
     # When asked / Then it is the base plus the distance computed since, within 1 %
-    from_base = odometer_km(TrackerData(based, SETTINGS, bare, Track.empty()), seg, int(track.t[0]))
+    from_base = odometer_km(TrackerData(based, SETTINGS, bare), seg, int(track.t[0]))
     assert from_base - 500.0 == pytest.approx(truth.distance_m / 1000.0, rel=0.01)

@@ -6,18 +6,16 @@ drives than the default run does (the figure in the issue #4 closing note).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_engine_drives import Drive
 
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.motion import Bool, Trips, TripSettings, segment
 
-EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "0"))  # 0: the defaults below
+from tests.support.drives import Drive
+from tests.support.properties import EXAMPLES
 
 piece = st.one_of(
     st.tuples(st.just("drive"), st.floats(50, 20_000), st.floats(3.5, 130), st.floats(0, 359)),

@@ -2,131 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import textwrap
-from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from test_engine_drives import Drive
 
-from fleet_reports.engine.model import Place, ReportContext, Track, TrackerInfo
+from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.report import ReportError, build_report
 
-REPO = Path(__file__).resolve().parents[2]
-SEED_FIXTURE = REPO / "tests" / "fixtures" / "seed_trip_report.json"
-SEED_DOCS = [REPO.parent / "shared" / "seeds" / "001_dfe0a05ff61e7bc2.txt"]
-
-# The seed's day: 2020-10-06 in Moscow (UTC+3).
-FROM_MS = 1_601_931_600_000
-TO_MS = 1_602_017_999_000
-# The seed's trips: (from raw, to raw, km, max km/h); durations follow from the times.
-SEED_TRIPS = [
-    (1601934439000, 1601941188000, 106.29, 94),
-    (1601943083000, 1601950218000, 106.97, 94),
-    (1601959081000, 1601960075000, 10.03, 85),
-    (1601960315000, 1601966165000, 95.31, 91),
-    (1601966585000, 1601967190000, 0.95, 13),
-    (1601969226000, 1601977017000, 108.48, 89),
-    (1601980444000, 1601989300000, 95.79, 88),
-]
-SEED_ODOMETER_KM = 515_855.0
-SEED_LABEL = "Samantha (Ford Focus)"
-SEED_TRACKER = 311852
-
-
-def load_seed_report() -> dict[str, Any]:
-    """The seed's ``retrieve`` report: from the shared fixture, else parsed from the seed doc."""
-    if SEED_FIXTURE.exists():
-        return dict(json.loads(SEED_FIXTURE.read_text(encoding="utf-8")))
-    for doc in SEED_DOCS:
-        if doc.exists():
-            text = doc.read_text(encoding="utf-8")
-            section = text[text.index("### `retrieve`") :]
-            block = section[section.index("```json") + len("```json") :]
-            block = block[: block.index("```")]
-            return dict(json.loads(textwrap.dedent(block))["report"])
-    pytest.skip("the seed report is not available")
-
-
-def seed_drive() -> Track:
-    """A drive that reproduces the seed's seven trips: each starts at the seed's "from" and ends at
-    its "to" with the seed's length; a first part at the seed's max speed, the rest at the speed
-    that makes the duration right."""
-    step_ms = 10_000
-    drive = Drive(t_ms=FROM_MS, lat=55.5311083, lng=36.96743)
-    for k, (start, end, km, vmax) in enumerate(SEED_TRIPS):
-        drive.halt_until(start - step_ms)
-        bearing = 180.0 if k % 2 == 0 else 0.0
-        fast_m = min(5_000.0, km * 250)
-        drive.drive(fast_m, vmax, bearing)
-        rest_s = (end - step_ms - drive.t_ms) / 1000
-        drive.drive(km * 1000 - fast_m, (km * 1000 - fast_m) / rest_s * 3.6, bearing)
-    drive.halt_until(TO_MS)
-    return drive.track()
-
-
-def seed_context(**changes: Any) -> ReportContext:
-    ctx = ReportContext(
-        report_id=5602232,
-        title="Trip report",
-        created="2020-10-06 16:01:46",
-        period_from="2020-10-06 00:00:00",
-        period_to="2020-10-06 23:59:59",
-        from_ms=FROM_MS,
-        to_ms=TO_MS,
-        time_zone="Europe/Moscow",
-        locale="en_US",
-        measurement_system="metric",
-        time_filter={"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-        plugin={
-            "hide_empty_tabs": True,
-            "plugin_id": 4,
-            "show_seconds": False,
-            "include_summary_sheet_only": False,
-            "split": True,
-            "show_idle_duration": False,
-            "show_coordinates": False,
-            "filter": True,
-            "group_by_driver": False,
-        },
-        trackers=(
-            TrackerInfo(
-                SEED_TRACKER,
-                SEED_LABEL,
-                # The seed's account parks after 4 minutes (trips 3 and 4 are 4 minutes apart).
-                trip_detection={"min_idle_duration": 180},
-                odometer_base_km=SEED_ODOMETER_KM - sum(t[2] for t in SEED_TRIPS),
-                odometer_base_ms=FROM_MS,
-            ),
-        ),
-        places=(
-            Place(
-                "Selyatino", "Selyatino, Naro-Fominskii gor. okrug, Moscow Oblast, Russia, 143370", 55.5311083, 36.96743
-            ),
-        ),
-    )
-    return replace(ctx, **changes)
-
-
-Loader = Callable[[int, int, int], Track]
-
-
-def loader(tracks: dict[int, Track], calls: list[tuple[int, int, int]] | None = None) -> Loader:
-    def load(tracker_id: int, from_ms: int, to_ms: int) -> Track:
-        if calls is not None:
-            calls.append((tracker_id, from_ms, to_ms))
-        track = tracks.get(tracker_id, Track.empty())
-        return track.take((track.t >= from_ms) & (track.t <= to_ms))
-
-    return load
-
-
-def run(ctx: ReportContext, tracks: dict[int, Track] | None = None) -> dict[str, Any]:
-    return build_report(ctx, loader(tracks if tracks is not None else {SEED_TRACKER: seed_drive()}), lambda _: None)
+from tests.support.drives import Drive
+from tests.support.reports import loader
+from tests.support.seed import (
+    FROM_MS,
+    SEED_LABEL,
+    SEED_TRACKER,
+    SEED_TRIPS,
+    TO_MS,
+    load_seed_report,
+    run,
+    seed_context,
+    seed_drive,
+)
 
 
 def assert_same_shape(mine: Any, seed: Any, path: str = "report") -> None:
@@ -341,8 +238,13 @@ def test_odometer_base_before_the_period_adds_the_distance_since() -> None:
     calls: list[tuple[int, int, int]] = []
     # When built
     report = build_report(seed_context(trackers=(info,)), loader({SEED_TRACKER: track}, calls), lambda _: None)
-    # Then the span from the base to the period was loaded too, and counted
-    assert calls[1] == (SEED_TRACKER, FROM_MS - 86_400_000, FROM_MS - 1)
+    # Then the base's UTC day and the period's first UTC day up to the period start were loaded
+    # too (docs/analytics.md, "odometer": the history counts day by day), and the trip counted
+    base_day = (FROM_MS - 86_400_000) // 86_400_000 * 86_400_000
+    assert calls[1:] == [
+        (SEED_TRACKER, base_day, base_day + 86_400_000 - 1),
+        (SEED_TRACKER, base_day + 86_400_000, FROM_MS - 1),
+    ]
     odometer = report["sheets"][0]["sections"][1]["rows"][-1]["raw"]
     assert odometer == round(1_000 + 20 + sum(t[2] for t in SEED_TRIPS))
 

@@ -6,15 +6,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_engine_drives import T0_MS, Drive
 
-from fleet_reports.engine.model import ReportContext, SensorInfo, Track, TrackerInfo
+from fleet_reports.engine.model import Track
 from fleet_reports.engine.plugins.sensors import downsample, rolling_median
-from fleet_reports.engine.report import ReportError, build_report
+from fleet_reports.engine.report import ReportError
 
-DAY = 86_400_000
-TRACKER = 123456
-SENSOR = SensorInfo(id=123456, name="Fridge temperature", input_name="temp", units="°C", divider=10.0)
+from tests.support.drives import T0_MS, Drive
+from tests.support.sensors import TRACKER, context, run
 
 
 def sensor_track(days: int = 2) -> Track:
@@ -24,35 +22,6 @@ def sensor_track(days: int = 2) -> Track:
     minutes = (track.t - T0_MS) // 60_000
     track.sensors["temp"] = (10.0 * (minutes % 5)).astype(np.float64)
     return track
-
-
-def context(**plugin: Any) -> ReportContext:
-    return ReportContext(
-        report_id=7,
-        title="Sensors",
-        created="2020-10-08 10:00:00",
-        period_from="2020-10-06 00:00:00",
-        period_to="2020-10-07 23:59:59",
-        from_ms=T0_MS,
-        to_ms=T0_MS + 2 * DAY - 1000,
-        time_zone="UTC",
-        locale="en_US",
-        measurement_system="metric",
-        time_filter={"from": "00:00", "to": "23:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-        plugin={
-            "plugin_id": 9,
-            "details_interval_seconds": 300,
-            "graph_type": "time",
-            "smoothing": False,
-            "sensors": [{"tracker_id": TRACKER, "sensor_id": SENSOR.id}],
-            **plugin,
-        },
-        trackers=(TrackerInfo(TRACKER, "Reefer 1", sensors=(SENSOR,)),),
-    )
-
-
-def run(ctx: ReportContext, track: Track) -> dict[str, Any]:
-    return build_report(ctx, lambda _id, a, b: track.take((track.t >= a) & (track.t <= b)), lambda _: None)
 
 
 def test_buckets_hold_min_max_average_per_interval_grouped_by_day() -> None:

@@ -12,7 +12,6 @@ in the property test than the default run does.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -25,7 +24,8 @@ from fleet_reports.engine.model import Track
 from fleet_reports.engine.motion import Segments, TripSettings, segment
 from fleet_reports.sim.drive import Scenario, Truth
 
-EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "0"))  # 0: the default below
+from tests.support.properties import EXAMPLES
+
 SETTINGS = TripSettings()
 
 T0 = 1_601_942_400_000  # 2020-10-06 00:00:00 UTC
@@ -48,12 +48,12 @@ def tolerance_s(step_s: float, report_speed: bool) -> float:
     """One driving interval; with speeds derived from positions at least DERIVED_TOLERANCE_S: a
     vehicle starting from rest at 1.1 m/s^2 is 5.5 m (two GPS sigmas) from where it stood only
     after about 3 s, and a fix or two later by chance, so no method sees a start from positions
-    sooner (analytics.md section 4 states the same tolerance)."""
+    sooner (docs/analytics.md's known-answer tests state the same tolerance)."""
     return step_s if report_speed else max(step_s, DERIVED_TOLERANCE_S)
 
 
 def assert_trips_match(seg: Segments, truth: Truth, step_s: float) -> None:
-    """analytics.md section 4: the trip count, each boundary within one sampling interval,
+    """docs/analytics.md, known-answer tests: the trip count, each boundary within one sampling interval,
     distance within 1 %.
 
     The interval is the local one on the trip's side, the driving one: a true trip ends at the

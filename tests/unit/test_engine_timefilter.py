@@ -1,4 +1,4 @@
-"""Local days and the daily time_filter (analytics.md section 2), DST-correct."""
+"""Local days and the daily time_filter (docs/analytics.md, "Trips and parkings"), DST-correct."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from test_engine_drives import T0_MS, Drive
 
 from fleet_reports.engine.motion import TripSettings, segment
 from fleet_reports.engine.timefilter import (
@@ -19,6 +18,8 @@ from fleet_reports.engine.timefilter import (
     parse_time_of_day,
     windows,
 )
+
+from tests.support.drives import T0_MS, Drive
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

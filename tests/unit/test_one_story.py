@@ -12,10 +12,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from test_plugin_engine_hours import END, HOME, SHOP, START, STEP_S, TRACKER, context, run
 
 from fleet_reports.engine.model import Track
 from fleet_reports.sim.drive import Scenario, Truth
+
+from tests.support.engine_hours import END, HOME, SHOP, START, STEP_S, TRACKER, context
+from tests.support.reports import run
 
 DELIVERY_MIN = 30
 QUEUE_MIN = 3

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import pytest
-from test_render import as_minutes, row_seconds, xlsx_summary
 
 from fleet_reports.engine.ignition import on_intervals
-from fleet_reports.engine.model import ReportContext, SensorInfo, Track, TrackerInfo
-from fleet_reports.engine.report import build_report
+from fleet_reports.engine.model import Track, TrackerInfo
 from fleet_reports.sim.drive import Scenario
 
-T0 = 1_601_942_400_000  # 2020-10-06 00:00:00 UTC
-H = 3_600_000
-START = T0 + 22 * H
-END = T0 + 25 * H
-HOME = (55.0, 37.0)
-SHOP = (55.05, 37.1)
-TRACKER = 345678
-STEP_S = 10.0
-IGNITION = SensorInfo(1, "Ignition", "ignition", kind="discrete", sensor_type="ignition")
+from tests.support.engine_hours import END, HOME, IGNITION, SHOP, START, STEP_S, T0, TRACKER, H, context
+from tests.support.render import as_minutes, row_seconds, xlsx_summary
+from tests.support.reports import run
 
 
 def night() -> tuple[Track, dict[str, int]]:
@@ -52,32 +43,6 @@ def night() -> tuple[Track, dict[str, int]]:
     sc.park(until_ms=END)
     track, _ = sc.build()
     return track, at
-
-
-def context(*trackers: TrackerInfo, locale: str = "en_US", **plugin: Any) -> ReportContext:
-    return ReportContext(
-        report_id=1,
-        title="Engine hours",
-        created="2020-10-07 10:00:00",
-        period_from="2020-10-06 22:00:00",
-        period_to="2020-10-07 01:00:00",
-        from_ms=START,
-        to_ms=END,
-        time_zone="UTC",
-        locale=locale,
-        measurement_system="metric",
-        time_filter={},
-        plugin={"plugin_id": 7, **plugin},
-        trackers=trackers or (TrackerInfo(TRACKER, "Dmitry", (IGNITION,)),),
-    )
-
-
-def run(ctx: ReportContext, tracks: dict[int, Track]) -> dict[str, Any]:
-    def load(tracker_id: int, a: int, b: int) -> Track:
-        track = tracks.get(tracker_id, Track.empty())
-        return track.take((track.t >= a) & (track.t <= b))
-
-    return build_report(ctx, load, lambda _: None)
 
 
 def close(value: float, expected: float, tol: float = 2 * STEP_S) -> bool:

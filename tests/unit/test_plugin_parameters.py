@@ -8,10 +8,11 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from test_engine_drives import T0_MS, Drive
-from test_engine_report import SEED_TRACKER, run, seed_context
 
 from fleet_reports.engine.model import Place, SensorInfo, Track, TrackerInfo
+
+from tests.support.drives import T0_MS, Drive
+from tests.support.seed import SEED_TRACKER, run, seed_context
 
 TRACKER = SEED_TRACKER
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from test_engine_drives import T0_MS, Drive
-from test_engine_sensors import context, run
 
 from fleet_reports.engine.model import Track
+
+from tests.support.drives import T0_MS, Drive
+from tests.support.sensors import context, run
 
 
 def steady_track(raw: float) -> Track:

@@ -6,11 +6,12 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from test_render import as_minutes, row_seconds, xlsx_summary
 
 from fleet_reports.engine.model import DriverShift, Place, ReportContext, SensorInfo, Track, TrackerInfo, Zone
 from fleet_reports.engine.report import build_report
 from fleet_reports.sim.drive import Scenario, Truth
+
+from tests.support.render import as_minutes, row_seconds, xlsx_summary
 
 T0 = 1_601_942_400_000  # 2020-10-06 00:00:00 UTC = 03:00 in Moscow
 H = 3_600_000

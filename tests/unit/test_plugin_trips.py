@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_engine_report import FROM_MS, SEED_TRACKER, SEED_TRIPS, run, seed_context
-from test_plugin_speeding import EXAMPLES, random_drive, speed_cells
-from test_render import as_minutes, row_seconds, xlsx_summary
 
 from fleet_reports.engine.drivers import drivers_at
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
+
+from tests.support.properties import EXAMPLES
+from tests.support.render import as_minutes, row_seconds, xlsx_summary
+from tests.support.seed import FROM_MS, SEED_TRACKER, SEED_TRIPS, run, seed_context
+from tests.support.speeding import random_drive, speed_cells
 
 HOUR_MS = 3_600_000
 

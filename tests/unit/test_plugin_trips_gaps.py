@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from test_engine_drives import Drive
-from test_engine_report import FROM_MS, SEED_TRACKER, TO_MS, run, seed_context
+from tests.support.drives import Drive
+from tests.support.seed import FROM_MS, SEED_TRACKER, TO_MS, run, seed_context
 
 HOUR_S = 3600.0
 

@@ -1,9 +1,10 @@
-"""Real vehicle tracks (shared/data/real-tracks, see its SOURCES.md) through the documented path:
+"""Real vehicle tracks (../shared/data/real-tracks, see its SOURCES.md) through the documented path:
 convert (fleet_reports.convert) -> parse_fixes (the importer's parser) -> clean -> segment.
 
 The files are read from beside the repository, never copied into it; each test is skipped when
-they are absent. The expected figures are SOURCES.md's, computed there independently of this code
-(point counts, spans, raw path length); docs/real-tracks.md lists what the engine measures.
+they are absent, and its reason says how to get them (docs/real-tracks.md). The expected figures
+are SOURCES.md's, computed there independently of this code (point counts, spans, raw path
+length); docs/real-tracks.md lists what the engine measures.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ from fleet_reports.engine.report import build_report
 from fleet_reports.ingest import ParsedFixes, parse_fixes
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real-tracks"
+GET_TRACKS = (
+    "put the real tracks of the Fleet Reports shared data at ../shared/data/real-tracks beside the repository"
+    " (kept outside it for their licences; docs/real-tracks.md, Getting the tracks, says where each file comes from)"
+)
 F64 = npt.NDArray[np.float64]
+pytestmark = pytest.mark.slow  # whole real files through the pipeline: make test, not make check
 NOW_MS = 2_000_000_000_000  # the "ingestion time" (2033): every real file lies in its past
 MAX_ROAD_KMH = 200.0
 HOUR_S = 3600.0
@@ -46,7 +52,7 @@ def ms(iso: str) -> int:
 def source(name: str) -> bytes:
     path = REAL / name
     if not path.is_file():
-        pytest.skip(f"real track {name} is not in {REAL.resolve()} (it is kept beside the repository, not in it)")
+        pytest.skip(f"real track {name} is not in {REAL.resolve()}: {GET_TRACKS}")
     return path.read_bytes()
 
 
@@ -396,7 +402,7 @@ def test_liverpool_buses_with_default_settings_count_the_missing_inbound_leg() -
         assert 110 <= len(p.track) <= 278, name
         # When analysed with the default max_gap of 1 h
         # Then the straight 5-9 km leg across the gap (the bus back at the terminus) is driven
-        # distance (analytics.md: a shorter gap counts the straight leg), inside one trip
+        # distance (docs/analytics.md: a shorter gap counts the straight leg), inside one trip
         leg_m = float(leg_lengths_m(p.track.lat[k : k + 2], p.track.lng[k : k + 2])[0])
         assert 4_900 <= leg_m <= 8_600, name
         trips = o.seg.trips
@@ -590,7 +596,7 @@ def test_barefoot_peak_speed_is_the_peak_of_the_fixes() -> None:
 
 def violations(o: Outcome, limit_kmh: float) -> Violations:
     params = SpeedingParams(plugin_id=27, max_speed=limit_kmh, min_duration_minutes=0)
-    data = TrackerData(TrackerInfo(1, "real track"), TripSettings(), o.track, Track.empty())
+    data = TrackerData(TrackerInfo(1, "real track"), TripSettings(), o.track)
     return compute_violations(params, limit_kmh, data, None)
 
 

@@ -15,13 +15,28 @@ from typing import Any
 
 import openpyxl
 import pytest
-import test_plugin_speeding as speeding
 import xlrd
 from pypdf import PdfReader
 
 from fleet_reports.render import CONTENT_TYPES, DocumentInfo, content_disposition, file_name, render_report
 
-SEED = json.loads((Path(__file__).parents[1] / "fixtures" / "seed_trip_report.json").read_text())
+from tests.support import speeding
+from tests.support.render import (
+    as_minutes,
+    chart_report,
+    info,
+    pdf,
+    pdf_text,
+    xls,
+    xls_summary,
+    xlsx,
+    xlsx_rows,
+    xlsx_summary,
+)
+from tests.support.reports import run
+from tests.support.seed import load_seed_report
+
+SEED = load_seed_report()
 SEED_TITLES = [
     "Movement start",
     "Movement end",
@@ -42,19 +57,6 @@ INJECTIONS = ['=HYPERLINK("http://evil","x")', "+1", "-2+3", "@SUM(A1)", "=1+2"]
 FORMATS = sorted(CONTENT_TYPES)
 
 
-def info(title: str = "Trip report", locale: str = "en_US") -> DocumentInfo:
-    return DocumentInfo(
-        title=title,
-        period_from="2020-10-06 00:00:00",
-        period_to="2020-10-06 23:59:59",
-        time_zone="Europe/Moscow",
-        locale=locale,
-        measurement_system="metric",
-        trackers=("Samantha (Ford Focus)",),
-        generated_at="2020-10-06 16:01:46",
-    )
-
-
 def seed() -> dict[str, Any]:
     return copy.deepcopy(SEED)
 
@@ -67,75 +69,6 @@ def one_table(rows: list[dict[str, Any]], header: str = "Trips", sheet: str = "T
     table = {"type": "table", "header": header, "columns": columns, "column_groups": [], "data": []}
     table["data"] = [{"header": "Group", "rows": rows, "total": {"text": "In total:"}}]
     return {"title": "T", "sheets": [{"header": sheet, "sections": [table], "entity_ids": [1]}]}
-
-
-def chart_report() -> dict[str, Any]:
-    start = 1601934439000.0
-    chart = {
-        "type": "chart",
-        "header": "Speed graph",
-        "x_axis": {"type": "time", "title": "Time", "units": ""},
-        "series": [
-            {"name": "Speed", "units": "km/h", "points": [[start + i * 60_000, 40.0 + i % 7] for i in range(50)]},
-            {"name": "Fuel", "units": "l", "points": [[start + i * 120_000, 30.0 - i * 0.1] for i in range(25)]},
-        ],
-    }
-    return {"title": "T", "sheets": [{"header": "Tracker", "sections": [chart]}]}
-
-
-def xlsx(report: dict[str, Any], *, headless: bool = False) -> Any:
-    return openpyxl.load_workbook(BytesIO(render_report(report, "xlsx", headless=headless, info=info())))
-
-
-def xls(report: dict[str, Any], *, headless: bool = False) -> Any:
-    return xlrd.open_workbook(file_contents=render_report(report, "xls", headless=headless, info=info()))
-
-
-def pdf(report: dict[str, Any], *, headless: bool = False, title: str = "Trip report") -> PdfReader:
-    data = render_report(report, "pdf", headless=headless, info=info(title))
-    assert data.startswith(b"%PDF")
-    return PdfReader(BytesIO(data))
-
-
-def pdf_text(reader: PdfReader) -> str:
-    return "\n".join(page.extract_text() for page in reader.pages)
-
-
-def xlsx_rows(ws: Any) -> list[list[Any]]:
-    return [[cell.value for cell in row] for row in ws.iter_rows()]
-
-
-def _summary_of(report: dict[str, Any], sheet: int, rows: list[list[Any]]) -> dict[str, Any]:
-    """The map_table summary of a report's sheet found in a rendered sheet's rows: name -> value."""
-    summary = next(s for s in report["sheets"][sheet]["sections"] if s["type"] == "map_table")
-    names = [r["name"] for r in summary["rows"]]
-    for at, row in enumerate(rows):
-        below = rows[at + 1 : at + 1 + len(names)]
-        if row[0] == summary["header"] and [r[0] for r in below] == names:
-            return {r[0]: r[1] for r in below}
-    raise AssertionError(f"no summary {names} in the sheet")
-
-
-def xlsx_summary(report: dict[str, Any], sheet: int = 0) -> dict[str, Any]:
-    """A report sheet's summary as its XLSX holds it (durations as timedelta)."""
-    return _summary_of(report, sheet, xlsx_rows(xlsx(report, headless=True).worksheets[sheet]))
-
-
-def xls_summary(report: dict[str, Any], sheet: int = 0) -> dict[str, Any]:
-    """A report sheet's summary as its XLS holds it (durations in days)."""
-    book = xls(report, headless=True).sheet_by_index(sheet)
-    return _summary_of(report, sheet, [book.row_values(i) for i in range(book.nrows)])
-
-
-def row_seconds(report: dict[str, Any], field: str, sheet: int = 0) -> float:
-    """The sum of a duration column over the rows of a report sheet's first table, in seconds."""
-    table = next(s for s in report["sheets"][sheet]["sections"] if s["type"] == "table")
-    return float(sum(row[field]["raw"] for g in table["data"] for row in g["rows"]))
-
-
-def as_minutes(seconds: float) -> float:
-    """A duration as a summary's raw holds it on the wire: minutes with 2 decimals."""
-    return round(seconds / 60.0, 2)
 
 
 # ---------------------------------------------------------------- XLSX
@@ -245,6 +178,7 @@ def test_xls_headless_drops_title_and_contents() -> None:
     assert xls(seed(), headless=True).sheet_names() == ["Samantha (Ford Focus)"]
 
 
+@pytest.mark.slow
 def test_xls_long_table_continues_on_a_next_sheet() -> None:
     # Given a table of 70,000 rows
     rows = [{"name": {"v": f"row {i}", "raw": i}, "value": {"v": str(i), "raw": float(i)}} for i in range(70_000)]
@@ -467,7 +401,7 @@ def test_a_summary_duration_is_the_exact_sum_of_its_rows_in_every_format(show_se
     for seconds in runs:
         speeds += [100.0] * seconds + [80.0] * 5
     track = speeding.steps(speeds, step_s=1.0)
-    report = speeding.run(speeding.context(show_seconds=show_seconds), {speeding.TRACKER.id: track})
+    report = run(speeding.context(show_seconds=show_seconds), {speeding.TRACKER.id: track})
     assert [r["duration"]["raw"] for r in speeding.rows_of(report)] == [float(s) for s in runs]
     total = sum(runs)
     assert abs(as_minutes(total) * 60.0 - total) > 0.01
@@ -543,6 +477,7 @@ def test_content_disposition_carries_ascii_and_utf8_names() -> None:
     assert header.count('"') == 2 and "/" not in header.split("filename*=")[1]
 
 
+@pytest.mark.slow
 def test_make_samples_renders_every_demo_report(tmp_path: Path) -> None:
     # Given the samples script (make samples), When it runs without previews into a folder
     script = Path(__file__).parents[2] / "scripts" / "samples.py"
@@ -565,6 +500,7 @@ def test_make_samples_renders_every_demo_report(tmp_path: Path) -> None:
     assert "No data" in pdf_text(PdfReader(tmp_path / "empty.pdf"))
 
 
+@pytest.mark.slow
 def test_make_samples_without_a_rasteriser_changes_nothing(tmp_path: Path) -> None:
     # Given committed samples, and a machine with neither pdftoppm nor pypdfium2
     (tmp_path / "trips-3-vehicles-1.png").write_bytes(b"old preview")

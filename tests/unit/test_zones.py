@@ -190,6 +190,7 @@ def test_a_leg_passing_beside_a_zone_or_across_a_long_gap_is_no_visit() -> None:
     assert len(visits(zone, t, lat, lng, max_gap_ms=3_600_000.0)) == 0
 
 
+@pytest.mark.slow
 def test_ninety_days_against_fifty_zones_finds_visits() -> None:
     # Given 780,000 fixes (90 days every 10 s) wandering over 60 km, and 50 zones of every kind
     n = 780_000

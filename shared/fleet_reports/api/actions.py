@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from fleet_reports.api.http import ok
 from fleet_reports.api.request import Request, parse_request
 from fleet_reports.errors import validate
-from fleet_reports.service import auth, reports
+from fleet_reports.service import auth, limits, reports
 from fleet_reports.service.auth import Principal
 from fleet_reports.service.models import AuthParams, DownloadParams, GenerateParams, ReportIdParams
 from fleet_reports.settings import get_settings
@@ -23,6 +23,7 @@ from fleet_reports.settings import get_settings
 def _begin(event: Mapping[str, Any], right: str | None = "reports") -> tuple[Request, Principal]:
     request = parse_request(event, max_body_bytes=get_settings().max_body_bytes)  # 5, 9, 3
     principal = auth.authenticate(request.hash)  # 4, 11
+    limits.check(principal, limits.REQUESTS)  # 15
     if right:
         auth.require_right(principal, right)  # 13
     return request, principal
@@ -30,6 +31,7 @@ def _begin(event: Mapping[str, Any], right: str | None = "reports") -> tuple[Req
 
 def generate(event: Mapping[str, Any]) -> Response[str]:
     request, principal = _begin(event)
+    limits.check(principal, limits.GENERATES)  # 15
     params = validate(GenerateParams, request.params)  # 7
     report_id = reports.generate(principal, params, iso=request.iso)  # 7, 222, 211, 217, 236, 15
     return ok(id=report_id)
@@ -102,3 +104,11 @@ def plugin_list(event: Mapping[str, Any]) -> Response[str]:
         "point_report_max_time_span": settings.point_report_max_time_span,
     }
     return ok(list=describe_plugins(spans))
+
+
+def openapi_document(event: Mapping[str, Any]) -> Response[str]:
+    """``GET /openapi.json``: the API's OpenAPI document (``api.openapi``); no hash, no right."""
+    from fleet_reports.api.http import JSON
+    from fleet_reports.api.openapi import openapi_json
+
+    return Response(status_code=200, content_type=JSON, body=openapi_json(), headers={"Cache-Control": "max-age=300"})

@@ -19,11 +19,14 @@ logger = Logger(child=True)
 JSON = "application/json; charset=utf-8"
 
 
-def json_response(body: Mapping[str, Any], status: int = 200) -> Response[str]:
+def json_response(
+    body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response[str]:
     return Response(
         status_code=status,
         content_type=JSON,
         body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        headers=dict(headers) if headers else None,
     )
 
 
@@ -32,7 +35,7 @@ def ok(**fields: Any) -> Response[str]:
 
 
 def error_response(err: ApiError) -> Response[str]:
-    return json_response(err.body(), err.http_status)
+    return json_response(err.body(), err.http_status, err.headers)
 
 
 def make_app() -> APIGatewayRestResolver:

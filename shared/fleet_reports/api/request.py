@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,19 +76,51 @@ def _decode_text_values(values: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def _body_text(event: Mapping[str, Any], limit: int) -> str:
+def _too_large(limit: int, how: str = "") -> ApiError:
+    return ApiError(ErrorCode.TOO_LARGE_REQUEST, f"Too large request: the body is over {limit} bytes{how}")
+
+
+def _body_bytes(event: Mapping[str, Any], limit: int) -> bytes:
+    """The body as sent, refused (9) on its size before it is decoded: a base64 body (API Gateway
+    sends every body so, BinaryMediaTypes */*) by the size its text stands for."""
     raw = event.get("body")
     if raw is None:
-        return ""
+        return b""
+    text = str(raw)
     if event.get("isBase64Encoded"):
+        if len(text) // 4 * 3 - text.endswith("=") - text.endswith("==") > limit:
+            raise _too_large(limit)
         try:
-            data = base64.b64decode(str(raw), validate=True)
+            return base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ApiError(ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: body is not valid base64") from exc
-    else:
-        data = str(raw).encode("utf-8", "surrogatepass")
+    if len(text) > limit:  # every character is at least one byte
+        raise _too_large(limit)
+    data = text.encode("utf-8", "surrogatepass")
     if len(data) > limit:
-        raise ApiError(ErrorCode.TOO_LARGE_REQUEST, f"Too large request: the body is over {limit} bytes")
+        raise _too_large(limit)
+    return data
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """A ``Content-Encoding: gzip`` body, inflated no further than ``limit`` bytes (9 beyond: a
+    gzip bomb costs at most that much memory); 5 when it is not one whole gzip stream."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ApiError(ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: body is not valid gzip") from exc
+    if len(out) > limit:
+        raise _too_large(limit, " once decompressed")
+    if not inflater.eof or inflater.unused_data:
+        raise ApiError(ErrorCode.WRONG_REQUEST_FORMAT, "Wrong request format: body is not valid gzip")
+    return out
+
+
+def _body_text(event: Mapping[str, Any], headers: Mapping[str, str], limit: int) -> str:
+    data = _body_bytes(event, limit)
+    if data and headers.get("content-encoding", "").strip().lower() in ("gzip", "x-gzip"):
+        data = _gunzip(data, limit)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -95,11 +128,13 @@ def _body_text(event: Mapping[str, Any], limit: int) -> str:
 
 
 def parse_request(event: Mapping[str, Any], *, max_body_bytes: int) -> Request:
-    """Parameters merged from the query string and the body (the body wins); code 5 or 9 on a bad body."""
+    """Parameters merged from the query string and the body (the body wins); code 5 or 9 on a bad body.
+
+    ``max_body_bytes`` bounds the body as sent and, when it is gzip'd, once inflated."""
     headers = _headers(event)
     query = _query(event)
     params: dict[str, Any] = _decode_text_values(query)
-    text = _body_text(event, max_body_bytes)
+    text = _body_text(event, headers, max_body_bytes)
     if text.strip():
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         is_json = ctype == "application/json" or ctype.endswith("+json")

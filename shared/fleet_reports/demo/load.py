@@ -11,7 +11,7 @@ from fleet_reports.demo.drives import demo_track
 from fleet_reports.demo.fleet import ACCESS, DEMO_TRACKERS, DemoAccess, demo_days
 from fleet_reports.demo.manifest import demo_manifest
 from fleet_reports.service.manifest import apply_manifest
-from fleet_reports.store import tracks
+from fleet_reports.store import odometer, tracks
 
 
 def load_fleet() -> DemoAccess:
@@ -21,7 +21,8 @@ def load_fleet() -> DemoAccess:
 
 
 def load_tracks(today: date, *, seed: int = 1) -> int:
-    """Simulate and store every demo tracker's days; the number of fixes written."""
+    """Simulate and store every demo tracker's days, then their odometer summaries (for the
+    trackers the fleet table knows: their trip settings are there); the number of fixes written."""
     jobs = [(t.id, d) for t in DEMO_TRACKERS for d in demo_days(today)]
 
     def one(job: tuple[int, date]) -> int:
@@ -30,5 +31,12 @@ def load_tracks(today: date, *, seed: int = 1) -> int:
             tracks.write_day(job[0], job[1], track)
         return len(track)
 
+    def summary(tracker_id: int) -> None:
+        settings = odometer.tracker_settings(tracker_id)
+        if settings is not None:
+            odometer.rebuild(tracker_id, settings)
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return sum(pool.map(one, jobs))
+        fixes = sum(pool.map(one, jobs))
+        list(pool.map(summary, [t.id for t in DEMO_TRACKERS]))
+    return fixes

@@ -31,7 +31,7 @@ local days, time filter windows, cuts          ``timefilter.local_days``, ``wind
                                                ``clip_to_windows``, ``cut_trips``
 =============================================  ===================================================
 
-Rules (analytics.md, in its order)
+Rules (docs/analytics.md, in its order)
 
 =============================================  ===================================================
 rule                                           where
@@ -58,6 +58,7 @@ smart filter                                   ``motion.smart_filter_keeps``
 ``time_filter``                                ``timefilter.windows``, ``timefilter.clip_to_windows``,
                                                ``timefilter.cut_trips``
 odometer                                       ``plugins.trips.odometer_km``
+odometer history, day by day (figures kept)    ``odometer.odometer_start``, ``odometer.day_figures``
 idle time after a trip                         ``plugins.trips.idle_after``
 stops and their ignition-on time               ``plugins.stops.compute_stops``
 engine hours: intervals; motion / idle         ``plugins.engine_hours.engine_on_intervals``,
@@ -69,5 +70,6 @@ speed violations; only inside kept trips       ``plugins.speeding.over_limit_run
 sensor buckets                                 ``plugins.sensors.bucketize``
 =============================================  ===================================================
 
-A plugin is one module of ``engine/plugins/`` with ``build_sheets(ctx, params, trackers)``.
+A plugin is one module of ``engine/plugins/`` with ``build_sheets(ctx, params, trackers)``; the
+sheets it returns, and the whole report document, are typed in ``engine/document.py``.
 """

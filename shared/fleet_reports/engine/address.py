@@ -2,7 +2,7 @@
 ``include_zones_in_address``, prefixed by the label of the most specific geofence holding the
 point (``"[Depot] Lenina 1, Moscow"``; :func:`fleet_reports.engine.zones.most_specific`), and
 without the place's text when it only repeats the label (``"[Depot: Lenina 1]"``, not
-``"[Depot: Lenina 1] Lenina 1"``). analytics.md, "Addresses and zone labels".
+``"[Depot: Lenina 1] Lenina 1"``). docs/analytics.md, "Addresses and zone labels".
 
 No external geocoder exists offline; places and zones come from the fleet data
 (``ReportContext.places`` and ``ReportContext.zones``).

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 if TYPE_CHECKING:
+    from fleet_reports.engine.document import Sheet
     from fleet_reports.engine.model import ReportContext
-    from fleet_reports.engine.plugins.common import Json, TrackerData
+    from fleet_reports.engine.plugins.common import TrackerData
 
 
 def _opt(default: object, description: str, **constraints: object) -> Any:
@@ -66,7 +67,7 @@ class PluginParams(BaseModel):
 
 
 class TripsParams(PluginParams):
-    """Plugin 4: trips (analytics.md section 2)."""
+    """Plugin 4: trips (docs/analytics.md, "Trips and parkings")."""
 
     split: bool = _opt(True, "one row per trip; false: one trip per local day, first to last move")
     filter: bool = _opt(True, "smart filter: drop trips under 300 m, under 4 fixes, or within a 200 m circle")
@@ -93,6 +94,12 @@ class SensorsParams(PluginParams):
     filter: bool = _opt(True, "smart filter: the mileage axis counts only the trips it keeps, not GPS drift")
     sensors: list[SensorRef] = Field(min_length=1, description="the sensors: [{tracker_id, sensor_id}]")
 
+    @field_validator("sensors")
+    @classmethod
+    def _each_sensor_once(cls, v: list[SensorRef]) -> list[SensorRef]:
+        # 10,000 copies of one sensor are that sensor: never 10,000 look-ups, nor a report too large to store
+        return list({(ref.tracker_id, ref.sensor_id): ref for ref in v}.values())  # in the order given
+
     def references(self) -> References:
         return References(
             trackers=tuple(dict.fromkeys(ref.tracker_id for ref in self.sensors)),
@@ -105,7 +112,7 @@ class SensorsParams(PluginParams):
 
 
 class StopsParams(PluginParams):
-    """Plugin 6: stops (every parking, analytics.md section 2)."""
+    """Plugin 6: stops (every parking, docs/analytics.md, "Trips and parkings")."""
 
     show_coordinates: bool = _opt(False, "coordinates beside the addresses")
     group_by_driver: bool = _opt(False, "group by the driver assigned at the stop start")
@@ -127,6 +134,11 @@ class GeofenceParams(PluginParams):
     show_mileage: bool = _opt(True, "the distance driven inside each visit")
     show_not_visited_zones: bool = _opt(False, "list the zones with no visit too")
     hide_charts: bool = _opt(False, "no bar chart of the time spent in each zone (the 30 zones with the most)")
+
+    @field_validator("zone_ids")
+    @classmethod
+    def _each_zone_once(cls, v: list[int] | None) -> list[int] | None:
+        return v if v is None else list(dict.fromkeys(v))  # 10,000 copies of a zone are that zone
 
     def references(self) -> References:
         return References(zones=tuple(self.zone_ids or ()))
@@ -156,11 +168,12 @@ class Needs:
     ``engine.report``, so that a plugin only states them."""
 
     odometer_history: bool = False
-    """The fixes from the tracker's odometer base to the period start (the odometer column),
-    when the period's fixes carry no device odometer."""
+    """The odometer at the period start (the odometer column), from the tracker's base and its
+    history kept day by day (``engine/odometer.py``), when the period's fixes carry no device
+    odometer."""
 
 
-SheetBuilder = Callable[["ReportContext", Any, Iterable["TrackerData"]], "list[Json]"]
+SheetBuilder = Callable[["ReportContext", Any, Iterable["TrackerData"]], "list[Sheet]"]
 """``build_sheets(ctx, params, trackers)`` of a plugin module: the report's sheets."""
 
 

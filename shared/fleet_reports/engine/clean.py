@@ -1,4 +1,4 @@
-"""Cleaning of raw fixes before any analytics (analytics.md section 1).
+"""Cleaning of raw fixes before any analytics (docs/analytics.md, "Cleaning").
 
 ``clean`` returns the kept fixes ordered by GPS time and how many were dropped for each
 reason; the report carries those counts in its ``diagnostics``.

@@ -1,5 +1,5 @@
 """Which driver drove a tracker at a given instant (``group_by_driver`` of the Trips, Stops and
-Speed violation reports; analytics.md plugin 4)."""
+Speed violation reports; docs/analytics.md, "Plugins", 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Great-circle distances on the mean Earth sphere (analytics.md section 2)."""
+"""Great-circle distances on the mean Earth sphere (docs/analytics.md, "Trips and parkings")."""
 
 from __future__ import annotations
 

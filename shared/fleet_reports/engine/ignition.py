@@ -1,5 +1,5 @@
 """The ignition of a tracker: which sensor tells it, its on/off series, and ignition-on intervals
-(analytics.md plugins 6 and 7; the Stops, Engine hours and Trips reports share them).
+(docs/analytics.md, "Plugins", 6 and 7; the Stops, Engine hours and Trips reports share them).
 """
 
 from __future__ import annotations

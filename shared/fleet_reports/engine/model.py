@@ -130,7 +130,7 @@ class Place:
 
 @dataclass(frozen=True)
 class Zone:
-    """A geofence (analytics.md plugin 8). Points are (lat, lng); radii in metres."""
+    """A geofence (docs/analytics.md, "Plugins", 8). Points are (lat, lng); radii in metres."""
 
     id: int
     label: str

@@ -1,4 +1,4 @@
-"""Trips and parkings from cleaned fixes (analytics.md "Trips and parkings"), vectorised with numpy.
+"""Trips and parkings from cleaned fixes (docs/analytics.md, "Trips and parkings"), vectorised with numpy.
 
 :func:`segment` chains the rules, each one function of this module (the table in
 ``engine/__init__.py`` lists them): speeds (:func:`derived_speeds`, :func:`fix_speeds`), silent
@@ -54,7 +54,7 @@ class TripSettings(BaseModel):
     min_idle_duration: float = Field(default=300.0, ge=0)  # s: a standstill this long is a parking
     parking_radius_m: float = Field(default=200.0, gt=0)  # a parking stays within this radius
     max_gap: float = Field(default=3600.0, gt=0)  # s: a longer data gap ends the trip
-    max_implied_speed_kmh: float = Field(default=250.0, gt=0)  # cleaning, analytics.md section 1
+    max_implied_speed_kmh: float = Field(default=250.0, gt=0)  # cleaning, docs/analytics.md "Cleaning"
     min_trip_distance_m: float = Field(default=300.0, ge=0)  # smart filter
     min_trip_fixes: int = Field(default=4, ge=1)  # smart filter
     drift_radius_m: float = Field(default=200.0, ge=0)  # smart filter: GPS drift around one place
@@ -384,7 +384,7 @@ def suppress_blips(moving: Bool, lat: F64, lng: F64, gap: Bool, radius_m: float)
 
 
 def segment(track: Track, settings: TripSettings, *, smart_filter: bool = True) -> Segments:
-    """Split cleaned, time-ordered fixes into trips and parkings (analytics.md "Trips and
+    """Split cleaned, time-ordered fixes into trips and parkings (docs/analytics.md, "Trips and
     parkings"): each step below is one rule, one function."""
     n = len(track)
     t, lat, lng = track.t, track.lat, track.lng

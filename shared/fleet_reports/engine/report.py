@@ -7,15 +7,17 @@ Which plugin computes the sheets, and what it needs loaded, come from its spec i
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from fleet_reports.engine.catalog import Needs, PluginParams, PluginSpec, plugin_spec
 from fleet_reports.engine.clean import clean
+from fleet_reports.engine.document import ReportDocument, Sheet, WireTimeFilter
 from fleet_reports.engine.model import Progress, ReportContext, Track, TrackerInfo, TrackLoader
 from fleet_reports.engine.motion import TripSettings
-from fleet_reports.engine.plugins.common import Json, ReportError, TrackerData
+from fleet_reports.engine.odometer import OdometerHistory, OdometerStart, history_from_loader, odometer_start
+from fleet_reports.engine.plugins.common import ReportError, TrackerData
 
 __all__ = ["ReportError", "build_report", "plugin_params"]
 
@@ -37,26 +39,37 @@ def plugin_params(plugin: Any) -> PluginParams:
     return _plugin(plugin)[1]
 
 
-def build_report(ctx: ReportContext, load_track: TrackLoader, progress: Progress) -> dict[str, Any]:
-    """Build the report document (report-model.md) of one job.
+def build_report(
+    ctx: ReportContext,
+    load_track: TrackLoader,
+    progress: Progress,
+    *,
+    odometer_history: OdometerHistory | None = None,
+) -> ReportDocument:
+    """Build the report document (docs/report-model.md) of one job.
 
-    Each tracker's fixes are loaded once for the period (plus, for the trips odometer, the span
-    from the tracker's odometer base to the period start when the period has no device odometer),
-    cleaned (analytics.md section 1) and computed; ``progress`` is called after each tracker. The
-    drop counts of the cleaning go to the extra top-level key ``diagnostics``.
+    Each tracker's fixes are loaded once for the period, cleaned (docs/analytics.md, "Cleaning")
+    and computed; ``progress`` is called after each tracker. The drop counts of the cleaning go to
+    the extra top-level key ``diagnostics``. For the trips' odometer, when the period has no device
+    odometer and the tracker's base lies before it, the odometer at the period start comes from
+    ``odometer_history`` (per-day figures: the worker passes the store's summary; by default they
+    are computed from ``load_track``, reading every day since the base) and the few fixes around
+    it (:func:`fleet_reports.engine.odometer.odometer_start`).
     """
+    history = odometer_history or history_from_loader(load_track)
     spec, params = _plugin(ctx.plugin)
     diagnostics: dict[str, dict[str, int]] = {}
     ids = params.computed_trackers([t.id for t in ctx.trackers])
-    source = _trackers(ctx, ids, load_track, progress, diagnostics, needs=spec.needs)
-    sheets: list[Json] = spec.sheet_builder()(ctx, params, source)
+    source = _trackers(ctx, ids, load_track, progress, diagnostics, needs=spec.needs, history=history)
+    sheets: list[Sheet] = spec.sheet_builder()(ctx, params, source)
     return {
         "id": ctx.report_id,
         "title": ctx.title,
         "created": ctx.created,
         "from": ctx.period_from,
         "to": ctx.period_to,
-        "time_filter": dict(ctx.time_filter),
+        # the request's time filter as it was validated and stored (the wire object)
+        "time_filter": cast(WireTimeFilter, dict(ctx.time_filter)),
         "sheets": sheets,
         "diagnostics": diagnostics,
     }
@@ -70,6 +83,7 @@ def _trackers(
     diagnostics: dict[str, dict[str, int]],
     *,
     needs: Needs,
+    history: OdometerHistory,
 ) -> Iterator[TrackerData]:
     """Load and clean each tracker's fixes in turn; report progress once it has been computed."""
     infos = {t.id: t for t in ctx.trackers}
@@ -81,23 +95,22 @@ def _trackers(
         track, drops = clean(
             load_track(tracker_id, ctx.from_ms, ctx.to_ms), max_implied_speed_kmh=settings.max_implied_speed_kmh
         )
-        history = _odometer_history(ctx, info, track, load_track, settings) if needs.odometer_history else Track.empty()
+        start = _odometer_history(ctx, info, track, load_track, settings, history) if needs.odometer_history else None
         diagnostics[str(tracker_id)] = drops
-        yield TrackerData(info, settings, track, history)
+        yield TrackerData(info, settings, track, start)
         progress((k + 1) / len(ids))
 
 
 def _odometer_history(
-    ctx: ReportContext, info: TrackerInfo, track: Track, load_track: TrackLoader, settings: TripSettings
-) -> Track:
-    """Fixes from the odometer base to the period start, needed only when the period's fixes
-    carry no device odometer and the base lies before the period."""
-    base_ms = info.odometer_base_ms
-    if info.odometer_base_km is None or base_ms is None or base_ms >= ctx.from_ms:
-        return Track.empty()
+    ctx: ReportContext,
+    info: TrackerInfo,
+    track: Track,
+    load_track: TrackLoader,
+    settings: TripSettings,
+    history: OdometerHistory,
+) -> OdometerStart | None:
+    """The odometer at the period start, needed only when the period's fixes carry no device
+    odometer and the base lies before the period: a few reads, however long the history."""
     if len(track) and bool(np.isfinite(track.odometer).any()):
-        return Track.empty()
-    history, _ = clean(
-        load_track(info.id, base_ms, ctx.from_ms - 1), max_implied_speed_kmh=settings.max_implied_speed_kmh
-    )
-    return history
+        return None
+    return odometer_start(info, settings, ctx.from_ms, history, load_track)

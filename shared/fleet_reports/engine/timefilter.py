@@ -1,4 +1,4 @@
-"""Local days and the report's daily ``time_filter`` windows (analytics.md section 2).
+"""Local days and the report's daily ``time_filter`` windows (docs/analytics.md, "Trips and parkings").
 
 All instants are UTC epoch milliseconds; days and windows are cut in the user's IANA zone with
 ``zoneinfo``, so a DST day is 23 or 25 hours long.

@@ -1,4 +1,4 @@
-"""Measurement systems: distances and speeds in the user's units (report-model.md)."""
+"""Measurement systems: distances and speeds in the user's units (docs/report-model.md, "Cells")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Geofence geometry (analytics.md plugin 8), vectorised with numpy.
+"""Geofence geometry (docs/analytics.md, "Plugins", 8), vectorised with numpy.
 
 A zone is a circle (centre, radius in metres), a polygon (vertices) or a sausage (a polyline and
 a half-width in metres). :func:`inside` tells which points lie in a zone: a bounding box drops
@@ -8,7 +8,7 @@ local tangent plane for a sausage). :func:`visits` turns the fixes of a track in
 entry to exit, with the crossing instants interpolated between the fixes either side of the
 boundary (linear in time along the leg, at the point where the leg crosses the boundary).
 :func:`most_specific` picks, for each point, the one zone that names it in an address
-(analytics.md "Addresses and zone labels"): a place (circle, polygon) before a corridor
+(docs/analytics.md, "Addresses and zone labels"): a place (circle, polygon) before a corridor
 (sausage), then the smallest by :func:`area_m2`, then the lowest zone id.
 """
 

@@ -2,7 +2,7 @@
 
 Pure (no AWS): the import Lambda, the worker and the CLI call it with bytes.
 
-Formats (data.md; detected by extension, optionally ``.gz``, gzip also by its magic bytes):
+Formats (docs/data.md; detected by extension, optionally ``.gz``, gzip also by its magic bytes):
 
 * CSV (``.csv``): a header row, then one fix per row. Delimiter ``,`` (``;`` or a tab when the
   header has no comma). UTF-8, with or without a BOM; LF or CRLF; quoted fields. Header names
@@ -31,7 +31,7 @@ outside -180..180 or not finite, the position is exactly (0, 0), the time is mor
 0..500, heading outside 0..360, hdop negative, or ignition not 0/1/true/false. The accepted fixes
 are ordered by time and, for rows with the same time, the last in the file wins.
 
-The implied-speed filter of analytics.md section 1 is NOT applied here: the raw fixes are kept
+The implied-speed filter of docs/analytics.md ("Cleaning") is NOT applied here: the raw fixes are kept
 and the report engine applies it when it reads them.
 """
 

@@ -259,11 +259,7 @@ def decode_fixes(data: bytes, columns: Sequence[str] | None = None) -> Track:
     meta = _meta(pf)
     if meta is None:
         return _decode_v1(pf, _wanted(columns))
-    if meta.get("format") != FIXES_FORMAT:
-        raise CodecError(f"not a fixes object (format {meta.get('format')!r})")
-    version = meta.get("version")
-    if version != FIXES_VERSION:
-        raise CodecError(f"fixes format version {version!r} is not supported (this code reads 1 and 2)")
+    _check_version(meta)
     wanted = _wanted(columns)
     sensors: dict[str, str] = meta.get("sensors", {})
     units: dict[str, dict[str, Any]] = meta.get("columns", {})
@@ -274,32 +270,45 @@ def decode_fixes(data: bytes, columns: Sequence[str] | None = None) -> Track:
     n = table.num_rows
     out: dict[str, Any] = {}
     for name in _BASE:
-        if name not in table.column_names:
-            out[name] = _unknown_column(name, n)
-            continue
-        arr = _column(table, name)
-        if name == "t":
-            out[name] = _ints(arr.cast("int64"))
-        elif name in _DECIMALS:
-            out[name] = _scaled(
-                arr, int(units.get(name, {}).get("scale", _DECIMALS[name].scale)), _DECIMALS[name].dtype
-            )
+        if name in table.column_names:
+            out[name] = _base_column(_column(table, name), name, units)
         else:
-            v = _ints(arr.cast("int8")).astype(np.int8)
-            unknown = _unknown(arr)
-            if unknown is not None:
-                v[unknown] = -1
-            out[name] = v
+            out[name] = _unknown_column(name, n)
     out_sensors: dict[str, npt.NDArray[np.float64]] = {}
     for col, input_name in sensors.items():
-        if col not in table.column_names:
-            continue
-        arr = _column(table, col)
-        if "scale" in units.get(col, {}):
-            out_sensors[input_name] = _scaled(arr, int(units[col]["scale"]), np.float64)
-        else:
-            out_sensors[input_name] = np.asarray(arr.to_numpy(zero_copy_only=False), np.float64)
+        if col in table.column_names:
+            out_sensors[input_name] = _sensor_column(_column(table, col), units.get(col, {}))
     return Track(**out, sensors=out_sensors)
+
+
+def _check_version(meta: dict[str, Any]) -> None:
+    """CodecError unless the metadata is of a fixes object of the version this code writes."""
+    if meta.get("format") != FIXES_FORMAT:
+        raise CodecError(f"not a fixes object (format {meta.get('format')!r})")
+    version = meta.get("version")
+    if version != FIXES_VERSION:
+        raise CodecError(f"fixes format version {version!r} is not supported (this code reads 1 and 2)")
+
+
+def _base_column(arr: Any, name: str, units: dict[str, dict[str, Any]]) -> npt.NDArray[Any]:
+    """A stored base column as the Track holds it: ``t`` in ms, decimals scaled, small integers
+    with -1 for unknown."""
+    if name == "t":
+        return _ints(arr.cast("int64"))
+    if name in _DECIMALS:
+        return _scaled(arr, int(units.get(name, {}).get("scale", _DECIMALS[name].scale)), _DECIMALS[name].dtype)
+    v = _ints(arr.cast("int8")).astype(np.int8)
+    unknown = _unknown(arr)
+    if unknown is not None:
+        v[unknown] = -1
+    return v
+
+
+def _sensor_column(arr: Any, unit: dict[str, Any]) -> npt.NDArray[np.float64]:
+    """A stored sensor column as floats: scaled decimals, or the floats stored."""
+    if "scale" in unit:
+        return _scaled(arr, int(unit["scale"]), np.float64)
+    return np.asarray(arr.to_numpy(zero_copy_only=False), np.float64)
 
 
 def _unknown_column(name: str, n: int) -> npt.NDArray[Any]:

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from fleet_reports.engine.model import I64
 from fleet_reports.ingest.fixes import BASE_COLUMNS, RawTable, canonical, column_map
@@ -26,6 +27,9 @@ from fleet_reports.ingest.values import NUMBER, parse_time
 
 _TRUE = ["1", "true", "True", "TRUE"]
 _FALSE = ["0", "false", "False", "FALSE"]
+
+
+MAX_HEADER_BYTES = 65_536  # a header row longer than this is no header (binary, or one huge line)
 
 
 def _first_line(data: bytes) -> str:
@@ -48,9 +52,15 @@ def read_header(data: bytes) -> tuple[list[str], str]:
         raise IngestError("empty file: no header row")
     if data.startswith((b"\n", b"\r\n")):
         raise IngestError("line 1 is empty: the first line must be the header row")
+    end = data.find(b"\n", 0, MAX_HEADER_BYTES + 1)
+    if end < 0 and len(data) > MAX_HEADER_BYTES:
+        raise IngestError(f"line 1 is over {MAX_HEADER_BYTES} bytes: it is no header row")
     line = _first_line(data)
     delim = _delimiter(line)
-    headers = next(csv.reader([line], delimiter=delim))
+    try:
+        headers = next(csv.reader([line], delimiter=delim))
+    except csv.Error as exc:
+        raise IngestError(f"line 1 is no header row ({exc})") from None
     known = [h for h in headers if canonical(h) in BASE_COLUMNS]
     if not known and headers:
         first = headers[0].strip()
@@ -102,34 +112,42 @@ _FAILED_COLUMN = re.compile(r"In CSV column #(\d+)")
 _RETYPES = 3  # columns retyped as text one at a time before reading every column as text
 
 
-def _read_fast(data: bytes, headers: list[str], delim: str, index: dict[str, int], quoted: bool) -> RawTable | None:
-    """pyarrow.csv with empty lines kept as all-null rows, so that (without quoted newlines) the
-    n-th row read is physical line n + 1; None when the slow path must count lines instead."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+class _ArrowCsv:
+    """One file read by pyarrow.csv with empty lines kept as all-null rows; the lines of the
+    rows it left out, and whether it could number them."""
 
-    invalid: list[tuple[int, int, int]] = []  # (physical line, expected fields, actual fields)
-    skipped: list[int] = []  # physical lines of all the rows left out of the table
-    numbered = True
+    def __init__(self, data: bytes, headers: list[str], delim: str, quoted: bool) -> None:
+        self.data = data
+        self.headers = headers
+        self.delim = delim
+        self.quoted = quoted
+        self.invalid: list[tuple[int, int, int]] = []  # (physical line, expected fields, actual fields)
+        self.skipped: list[int] = []  # physical lines of all the rows left out of the table
+        self.numbered = True
 
-    def on_invalid(row: Any) -> str:
-        nonlocal numbered
+    def _on_invalid(self, row: Any) -> str:
         if row.number is None:
-            numbered = False
+            self.numbered = False
             return "skip"
-        skipped.append(int(row.number))
+        self.skipped.append(int(row.number))
         if row.text.strip():  # a whitespace-only line is as good as empty
-            invalid.append((int(row.number), row.expected_columns, row.actual_columns))
+            self.invalid.append((int(row.number), row.expected_columns, row.actual_columns))
         return "skip"
 
-    parse = pcsv.ParseOptions(
-        delimiter=delim, newlines_in_values=quoted, ignore_empty_lines=False, invalid_row_handler=on_invalid
-    )
-    read = pcsv.ReadOptions(column_names=headers, skip_rows=1, block_size=4 << 20, use_threads=False)
+    def attempt(self, types: dict[str, Any]) -> Any:
+        """The table with these column types (ArrowInvalid when a value does not convert)."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
 
-    def attempt(types: dict[str, Any]) -> Any:
-        invalid.clear()
-        skipped.clear()
+        self.invalid.clear()
+        self.skipped.clear()
+        parse = pcsv.ParseOptions(
+            delimiter=self.delim,
+            newlines_in_values=self.quoted,
+            ignore_empty_lines=False,
+            invalid_row_handler=self._on_invalid,
+        )
+        read = pcsv.ReadOptions(column_names=self.headers, skip_rows=1, block_size=4 << 20, use_threads=False)
         convert = pcsv.ConvertOptions(
             column_types=types,
             strings_can_be_null=True,
@@ -138,47 +156,62 @@ def _read_fast(data: bytes, headers: list[str], delim: str, index: dict[str, int
             true_values=_TRUE,
             false_values=_FALSE,
         )
-        return pcsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=convert)
+        return pcsv.read_csv(pa.py_buffer(self.data), read_options=read, parse_options=parse, convert_options=convert)
 
-    types = _types(headers, index, _first_value(data, delim, index["time"]))
-    table = None
-    for _ in range(_RETYPES):
+    def read(self, types: dict[str, Any]) -> Any:
+        """The table with ``types``, retyping as text the columns that do not convert (a few one
+        at a time, then all of them); None when even text fails."""
+        import pyarrow as pa
+
+        for _ in range(_RETYPES):
+            try:
+                return self.attempt(types)
+            except pa.ArrowInvalid as exc:
+                m = _FAILED_COLUMN.search(str(exc))
+                if not m or int(m.group(1)) >= len(self.headers):
+                    break
+                types[self.headers[int(m.group(1))]] = pa.string()
         try:
-            table = attempt(types)
-            break
-        except pa.ArrowInvalid as exc:
-            m = _FAILED_COLUMN.search(str(exc))
-            if not m or int(m.group(1)) >= len(headers):
-                break
-            types[headers[int(m.group(1))]] = pa.string()
-    if table is None:
-        try:
-            table = attempt(dict.fromkeys(headers, pa.string()))
+            return self.attempt(dict.fromkeys(self.headers, pa.string()))
         except pa.ArrowInvalid:
             return None  # let the standard library's reader find (and report) the problem
-    if not numbered:
+
+
+def _empty_rows(table: Any) -> npt.NDArray[np.bool_]:
+    """Which rows are null in every column (empty lines, lines of delimiters only)."""
+    empty = np.ones(table.num_rows, bool)
+    for c in table.columns:
+        if c.null_count == 0:
+            empty[:] = False
+            break
+        empty &= np.asarray(c.is_null().to_numpy(zero_copy_only=False), bool)
+    return empty
+
+
+def _read_fast(data: bytes, headers: list[str], delim: str, index: dict[str, int], quoted: bool) -> RawTable | None:
+    """pyarrow.csv with empty lines kept as all-null rows, so that (without quoted newlines) the
+    n-th row read is physical line n + 1; None when the slow path must count lines instead."""
+    import pyarrow as pa
+
+    reader = _ArrowCsv(data, headers, delim, quoted)
+    table = reader.read(_types(headers, index, _first_value(data, delim, index["time"])))
+    if table is None or not reader.numbered:
         return None
-    n = table.num_rows
+    n, skipped = table.num_rows, reader.skipped
     lines: I64 = np.arange(2, n + len(skipped) + 2, dtype=np.int64)
     if skipped:
         lines = np.delete(lines, np.array(skipped, np.int64) - 2)
     if quoted and n + len(skipped) + 1 != count_lines(data):
         return None  # a quoted field spans lines: count them exactly on the slow path
     columns = {name: table.column(i) for name, i in index.items()}
-    time_col = columns["time"]
-    if time_col.null_count:  # empty lines (and lines of delimiters only) read as all-null rows
-        empty = np.ones(n, bool)
-        for c in table.columns:
-            if c.null_count == 0:
-                empty[:] = False
-                break
-            empty &= np.asarray(c.is_null().to_numpy(zero_copy_only=False), bool)
+    if columns["time"].null_count:  # empty lines (and lines of delimiters only) read as all-null rows
+        empty = _empty_rows(table)
         if empty.any():
             keep = np.flatnonzero(~empty)
             lines = lines[keep]
             take = pa.array(keep)
             columns = {name: col.take(take) for name, col in columns.items()}
-    rejected = [Rejection(num, f"expected {exp} fields, found {act}") for num, exp, act in invalid]
+    rejected = [Rejection(num, f"expected {exp} fields, found {act}") for num, exp, act in reader.invalid]
     return RawTable(columns=columns, lines=lines, rejected=rejected)
 
 

@@ -21,9 +21,33 @@ from fleet_reports.ingest.source import prepare
 from fleet_reports.ingest.types import MAX_REJECTIONS, Events, IngestError, ParsedEvents, Rejection
 from fleet_reports.ingest.values import fmt_ms, num, parse_number, parse_time, show
 
+EventRow = tuple[int, str, float, float, str, str]  # time ms, name, lat, lng, message, extra JSON
 
-def _event(obj: dict[str, Any], now_ms: int) -> tuple[tuple[int, str, float, float, str, str] | None, str | None]:
+
+def _event(obj: dict[str, Any], now_ms: int) -> tuple[EventRow | None, str | None]:
+    """An event line's values, or None and the reason it is rejected."""
     keys = {k.strip().lower(): v for k, v in obj.items()}
+    ms, err = _event_time(keys, now_ms)
+    if ms is None:
+        return None, err
+    name = keys.get("event")
+    if name is None or (isinstance(name, str) and not name.strip()):
+        return None, "event: missing"
+    if not isinstance(name, str):
+        return None, f"event: {show(name)} is not a string"
+    position, err = _event_position(keys)
+    if position is None:
+        return None, err
+    message = keys.get("message")
+    if message is not None and not isinstance(message, str):
+        return None, f"message: {show(message)} is not a string"
+    extra = keys.get("extra")
+    extra_text = "" if extra is None else json.dumps(extra, separators=(",", ":"), ensure_ascii=False)
+    return (ms, name.strip(), *position, message or "", extra_text), None
+
+
+def _event_time(keys: dict[str, Any], now_ms: int) -> tuple[int | None, str | None]:
+    """The event's time in epoch ms, or None and why not."""
     ms, err = parse_time(keys.get("time", keys.get("timestamp")))
     if err:
         return None, err
@@ -31,11 +55,11 @@ def _event(obj: dict[str, Any], now_ms: int) -> tuple[tuple[int, str, float, flo
         return None, "time: missing"
     if ms > now_ms + MAX_FUTURE_MS:
         return None, f"time {fmt_ms(ms)} is more than 24 h in the future"
-    name = keys.get("event")
-    if name is None or (isinstance(name, str) and not name.strip()):
-        return None, "event: missing"
-    if not isinstance(name, str):
-        return None, f"event: {show(name)} is not a string"
+    return ms, None
+
+
+def _event_position(keys: dict[str, Any]) -> tuple[tuple[float, float] | None, str | None]:
+    """The event's (lat, lng), NaN for none ((0, 0) is none), or None and why not."""
     lat, err = parse_number("lat", keys.get("lat", keys.get("latitude")), allow_bool=False)
     if err:
         return None, err
@@ -49,13 +73,8 @@ def _event(obj: dict[str, Any], now_ms: int) -> tuple[tuple[int, str, float, flo
     if abs(lng) > 180:
         return None, f"lng: {num(lng)} is out of range -180..180"
     if lat == 0.0 and lng == 0.0:
-        lat = lng = math.nan
-    message = keys.get("message")
-    if message is not None and not isinstance(message, str):
-        return None, f"message: {show(message)} is not a string"
-    extra = keys.get("extra")
-    extra_text = "" if extra is None else json.dumps(extra, separators=(",", ":"), ensure_ascii=False)
-    return (ms, name.strip(), lat, lng, message or "", extra_text), None
+        return (math.nan, math.nan), None
+    return (lat, lng), None
 
 
 def parse_events(data: bytes, name: str, *, now_ms: int) -> ParsedEvents:
@@ -64,7 +83,7 @@ def parse_events(data: bytes, name: str, *, now_ms: int) -> ParsedEvents:
     if fmt != "ndjson":
         raise IngestError(f"{name!r}: events must be NDJSON (.ndjson or .jsonl, optionally .gz), not {fmt}")
     objs, lines, rejected, rows = parse_lines(text)
-    good: list[tuple[int, str, float, float, str, str]] = []
+    good: list[EventRow] = []
     for obj, line in zip(objs, lines, strict=True):
         ev, err = _event(obj, now_ms)
         if ev is None:

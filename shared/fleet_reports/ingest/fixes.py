@@ -9,6 +9,7 @@ the rest by time and keeps the last row of each time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -99,11 +100,26 @@ class _Rejects:
         self.code[mask & (self.code == _OK)] = code
 
 
-def build_fixes(raw: RawTable, *, now_ms: int) -> ParsedFixes:
-    n = len(raw.lines)
-    rej = _Rejects(n)
-    cols = raw.columns
+@dataclass
+class _Columns:
+    """A raw table's columns converted: times in epoch ms (and which are known), every other
+    column as numbers (NaN: empty), the optional base columns it lacks all NaN."""
 
+    t: I64
+    t_known: Any
+    values: dict[str, F64]
+    sensor_names: list[str]
+    raw: dict[str, Any]
+
+    def __getitem__(self, name: str) -> F64:
+        return self.values[name]
+
+
+def _convert(raw: RawTable, rej: _Rejects) -> _Columns:
+    """Every column to numbers, the rows that do not convert rejected (the first reason wins:
+    time, then the columns in their order)."""
+    n = len(raw.lines)
+    cols = raw.columns
     t, t_known, errs = to_time_ms(cols["time"])
     rej.parse(errs)
     values: dict[str, F64] = {}
@@ -114,80 +130,95 @@ def build_fixes(raw: RawTable, *, now_ms: int) -> ParsedFixes:
         if name in raw.scale:
             v = v * raw.scale[name]
         values[name] = v
+    for name in BASE_COLUMNS:
+        if name not in REQUIRED and name not in values:
+            values[name] = np.full(n, np.nan)
+    return _Columns(t, t_known, values, sensor_names, cols)
 
-    def col(name: str) -> F64:
-        return values.get(name, np.full(n, np.nan))
 
-    lat, lng = values["lat"], values["lng"]
-    sats, speed, heading, hdop, ign = col("satellites"), col("speed"), col("heading"), col("hdop"), col("ignition")
+def _validate(c: _Columns, rej: _Rejects, now_ms: int) -> None:
+    """The rules every fix must pass, in order: a row keeps the first rule it breaks."""
+    lat, lng, sats, speed, ign = c["lat"], c["lng"], c["satellites"], c["speed"], c["ignition"]
     with np.errstate(invalid="ignore"):
-        rej.check(~t_known, _MISSING_TIME)
+        rej.check(~c.t_known, _MISSING_TIME)
         rej.check(np.isnan(lat), _MISSING_LAT)
         rej.check(np.isnan(lng), _MISSING_LNG)
         rej.check(np.abs(lat) > 90.0, _LAT_RANGE)
         rej.check(np.abs(lng) > 180.0, _LNG_RANGE)
         rej.check((lat == 0.0) & (lng == 0.0), _ZERO)
-        rej.check(t > now_ms + MAX_FUTURE_MS, _FUTURE)
+        rej.check(c.t > now_ms + MAX_FUTURE_MS, _FUTURE)
         rej.check((np.isfinite(sats) & (sats != np.round(sats))) | (sats < 0) | (sats > 127), _SAT_WHOLE)
         rej.check(sats < MIN_SATELLITES, _SAT_FEW)
         rej.check((speed < 0) | (speed > MAX_SPEED_KMH), _SPEED)
-        rej.check((heading < 0) | (heading > 360), _HEADING)
-        rej.check(hdop < 0, _HDOP)
+        rej.check((c["heading"] < 0) | (c["heading"] > 360), _HEADING)
+        rej.check(c["hdop"] < 0, _HDOP)
         rej.check((ign != 0) & (ign != 1) & ~np.isnan(ign), _IGNITION)
 
-    def reason(row: int) -> str:
-        code = int(rej.code[row])
-        if code == _PARSE:
-            return rej.text[row]
-        if code in (_MISSING_TIME, _MISSING_LAT, _MISSING_LNG):
-            return f"{('time', 'lat', 'lng')[code - _MISSING_TIME]}: missing"
-        if code == _LAT_RANGE:
-            return f"lat: {num(lat[row])} is out of range -90..90"
-        if code == _LNG_RANGE:
-            return f"lng: {num(lng[row])} is out of range -180..180"
-        if code == _ZERO:
-            return "(0, 0) position"
-        if code == _FUTURE:
-            return f"time {fmt_ms(int(t[row]))} is more than 24 h in the future"
-        if code == _SAT_WHOLE:
-            return f"satellites: {num(sats[row])} is not a whole number in 0..127"
-        if code == _SAT_FEW:
-            return f"fewer than {MIN_SATELLITES} satellites ({num(sats[row])})"
-        if code == _SPEED:
-            return f"speed: {num(float(speed[row]))} is out of range 0..{num(MAX_SPEED_KMH)}"
-        if code == _HEADING:
-            return f"heading: {num(heading[row])} is out of range 0..360"
-        if code == _HDOP:
-            return f"hdop: {num(hdop[row])} is negative"
-        raw_ign = cols["ignition"][row].as_py()
-        return f"ignition: {show(raw_ign)} is not 0/1/true/false"
 
+# The reasons that quote one column's value: (column, text with {} for the value).
+_VALUE_REASONS: dict[int, tuple[str, str]] = {
+    _LAT_RANGE: ("lat", "lat: {} is out of range -90..90"),
+    _LNG_RANGE: ("lng", "lng: {} is out of range -180..180"),
+    _SAT_WHOLE: ("satellites", "satellites: {} is not a whole number in 0..127"),
+    _SAT_FEW: ("satellites", f"fewer than {MIN_SATELLITES} satellites ({{}})"),
+    _SPEED: ("speed", f"speed: {{}} is out of range 0..{num(MAX_SPEED_KMH)}"),
+    _HEADING: ("heading", "heading: {} is out of range 0..360"),
+    _HDOP: ("hdop", "hdop: {} is negative"),
+}
+
+
+def _reason(c: _Columns, rej: _Rejects, row: int) -> str:
+    """The text of a rejected row's reason."""
+    code = int(rej.code[row])
+    if code == _PARSE:
+        return rej.text[row]
+    if code in (_MISSING_TIME, _MISSING_LAT, _MISSING_LNG):
+        return f"{('time', 'lat', 'lng')[code - _MISSING_TIME]}: missing"
+    if code in _VALUE_REASONS:
+        name, text = _VALUE_REASONS[code]
+        return text.format(num(float(c[name][row])))
+    if code == _ZERO:
+        return "(0, 0) position"
+    if code == _FUTURE:
+        return f"time {fmt_ms(int(c.t[row]))} is more than 24 h in the future"
+    return f"ignition: {show(c.raw['ignition'][row].as_py())} is not 0/1/true/false"
+
+
+def _track(c: _Columns, ok: Any) -> Track:
+    """The fixes of the rows that passed, in row order."""
+    sats, ign = c["satellites"][ok], c["ignition"][ok]
+    return Track(
+        t=c.t[ok],
+        lat=c["lat"][ok],
+        lng=c["lng"][ok],
+        speed=c["speed"][ok].astype(np.float32),
+        heading=c["heading"][ok].astype(np.float32),
+        alt=c["alt"][ok].astype(np.float32),
+        satellites=np.where(np.isnan(sats), -1, sats).astype(np.int8),
+        hdop=c["hdop"][ok].astype(np.float32),
+        odometer=c["odometer"][ok],
+        ignition=np.where(np.isnan(ign), -1, ign).astype(np.int8),
+        sensors={name: c[name][ok] for name in c.sensor_names},
+    )
+
+
+def build_fixes(raw: RawTable, *, now_ms: int) -> ParsedFixes:
+    """Convert, validate (keeping the first rejections by line), order by time, last row wins."""
+    n = len(raw.lines)
+    rej = _Rejects(n)
+    columns = _convert(raw, rej)
+    _validate(columns, rej, now_ms)
     bad_rows = np.flatnonzero(rej.code != _OK)
     rejected_count = len(raw.rejected) + int(bad_rows.size)
-    kept = _first_rejections(raw.rejected, raw.lines, bad_rows, reason)
-
-    ok = rej.code == _OK
-    track = Track(
-        t=t[ok],
-        lat=lat[ok],
-        lng=lng[ok],
-        speed=speed[ok].astype(np.float32),
-        heading=heading[ok].astype(np.float32),
-        alt=col("alt")[ok].astype(np.float32),
-        satellites=np.where(np.isnan(sats[ok]), -1, sats[ok]).astype(np.int8),
-        hdop=hdop[ok].astype(np.float32),
-        odometer=col("odometer")[ok],
-        ignition=np.where(np.isnan(ign[ok]), -1, ign[ok]).astype(np.int8),
-        sensors={name: values[name][ok] for name in sensor_names},
-    )
-    track, duplicates = order_last_wins(track)
+    kept = _first_rejections(raw.rejected, raw.lines, bad_rows, partial(_reason, columns, rej))
+    track, duplicates = order_last_wins(_track(columns, rej.code == _OK))
     return ParsedFixes(
         track=track,
         rows=n + len(raw.rejected),
         rejected=kept,
         rejected_count=rejected_count,
         duplicates=duplicates,
-        sensor_columns=tuple(sensor_names),
+        sensor_columns=tuple(columns.sensor_names),
     )
 
 

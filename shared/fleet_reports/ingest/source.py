@@ -12,7 +12,10 @@ from fleet_reports.ingest.types import IngestError
 Format = Literal["csv", "ndjson", "gpx"]
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
-MAX_DECOMPRESSED = 2 << 30  # 2 GiB: a larger inflated file is refused (a gzip bomb, or not a day's upload)
+# A larger inflated file is refused (a gzip bomb, or not one tracker's month): inflating it at all must
+# fit the import function's memory (1769 MB) with the parse that follows; 2 GiB did not, so a bomb
+# crashed the function (retried, then dead-lettered) instead of failing with its reason.
+MAX_DECOMPRESSED = 256 << 20  # 256 MiB: a month of fixes at 1 Hz
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
     ".ndjson": "ndjson",

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -177,57 +178,87 @@ def _numeric_numpy(arr: Any) -> F64:
 def to_float(name: str, arr: Any, *, allow_bool: bool = False) -> tuple[F64, Errors]:
     """Numbers (NaN = empty/absent) and the reasons of the rows that are not numbers."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    n = len(arr)
-    errors: Errors = {}
     t = arr.type
     if pa.types.is_null(t):
-        return np.full(n, np.nan), errors
+        return np.full(len(arr), np.nan), {}
+    errors: Errors = {}
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
         out = _numeric_numpy(arr)
     elif pa.types.is_boolean(t):
-        out = _numeric_numpy(arr)
-        if not allow_bool:
-            out = out.copy()
-            for i in np.flatnonzero(~np.isnan(out)).tolist():
-                out[i] = np.nan
-                errors[i] = f"{name}: {show(bool(arr[i].as_py()))} is not a number"
+        out, errors = _floats_of_booleans(name, arr, allow_bool)
     elif _is_string(t):
-        out = np.full(n, np.nan)
-
-        def fast(chunk: Any) -> Any:
-            try:
-                return _numeric_numpy(chunk)
-            except pa.ArrowInvalid:
-                pass
-            if not allow_bool:
-                return None
-            low = pc.utf8_lower(chunk)
-            mapped = pc.if_else(pc.equal(low, "true"), "1", pc.if_else(pc.equal(low, "false"), "0", chunk))
-            try:
-                return _numeric_numpy(mapped)
-            except pa.ArrowInvalid:
-                return None
-
-        def slow(v: Any, row: int) -> None:
-            x, err = parse_number(name, v, allow_bool=allow_bool)
-            out[row] = x
-            if err:
-                errors[row] = err
-
-        def put(lo: int, hi: int, got: Any) -> None:
-            out[lo:hi] = got
-
-        _bisect(arr, fast, slow, put)
+        out, errors = _floats_of_strings(name, arr, allow_bool)
     else:  # nested JSON values
-        out = np.full(n, np.nan)
-        for i, v in enumerate(arr.to_pylist()):
-            x, err = parse_number(name, v, allow_bool=allow_bool)
-            out[i] = x
-            if err:
-                errors[i] = err
-        return out, errors
+        return _floats_value_by_value(name, arr, allow_bool)
+    return _explain_non_finite(name, arr, out, errors, allow_bool), errors
+
+
+def _floats_of_booleans(name: str, arr: Any, allow_bool: bool) -> tuple[F64, Errors]:
+    """A boolean column: 0/1 where booleans count as numbers, else each value rejected."""
+    out = _numeric_numpy(arr)
+    errors: Errors = {}
+    if not allow_bool:
+        out = out.copy()
+        for i in np.flatnonzero(~np.isnan(out)).tolist():
+            out[i] = np.nan
+            errors[i] = f"{name}: {show(bool(arr[i].as_py()))} is not a number"
+    return out, errors
+
+
+def _floats_of_text(chunk: Any, allow_bool: bool) -> F64 | None:
+    """A chunk of strings cast at once (with true/false as 1/0 where booleans count as numbers);
+    None when a value does not cast."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return _numeric_numpy(chunk)
+    except pa.ArrowInvalid:
+        pass
+    if not allow_bool:
+        return None
+    low = pc.utf8_lower(chunk)
+    mapped = pc.if_else(pc.equal(low, "true"), "1", pc.if_else(pc.equal(low, "false"), "0", chunk))
+    try:
+        return _numeric_numpy(mapped)
+    except pa.ArrowInvalid:
+        return None
+
+
+def _floats_of_strings(name: str, arr: Any, allow_bool: bool) -> tuple[F64, Errors]:
+    """A string column: vectorised chunk by chunk, value by value in the chunks that fail."""
+    out = np.full(len(arr), np.nan)
+    errors: Errors = {}
+
+    def slow(v: Any, row: int) -> None:
+        x, err = parse_number(name, v, allow_bool=allow_bool)
+        out[row] = x
+        if err:
+            errors[row] = err
+
+    def put(lo: int, hi: int, got: Any) -> None:
+        out[lo:hi] = got
+
+    _bisect(arr, partial(_floats_of_text, allow_bool=allow_bool), slow, put)
+    return out, errors
+
+
+def _floats_value_by_value(name: str, arr: Any, allow_bool: bool) -> tuple[F64, Errors]:
+    """Any other column (nested JSON values): each value by the per-value definition."""
+    out = np.full(len(arr), np.nan)
+    errors: Errors = {}
+    for i, v in enumerate(arr.to_pylist()):
+        x, err = parse_number(name, v, allow_bool=allow_bool)
+        out[i] = x
+        if err:
+            errors[i] = err
+    return out, errors
+
+
+def _explain_non_finite(name: str, arr: Any, out: F64, errors: Errors, allow_bool: bool) -> F64:
+    """The values a cast left NaN or infinite though present, per value (adding their reasons
+    to ``errors``); ``out`` itself, or a writable copy when it had to change."""
     bad = ~np.isfinite(out) & ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False), bool)
     if bad.any() and not out.flags.writeable:
         out = out.copy()
@@ -237,34 +268,57 @@ def to_float(name: str, arr: Any, *, allow_bool: bool = False) -> tuple[F64, Err
             out[i] = x
             if err:
                 errors[i] = err
-    return out, errors
+    return out
+
+
+def _ms_of_epoch(chunk: Any) -> tuple[I64, Any] | None:
+    """Epoch seconds to ms at once (nulls unknown); None when one is outside years 1..9999."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    x = np.asarray(pc.cast(chunk, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    valid = ~np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), bool)
+    with np.errstate(invalid="ignore"):
+        if not np.all((x[valid] >= MIN_EPOCH_S) & (x[valid] <= MAX_EPOCH_S)):
+            return None
+    return np.round(np.where(valid, x, 0.0) * 1000.0).astype(np.int64), valid
+
+
+def _ms_of_timestamp(chunk: Any) -> tuple[I64, Any]:
+    """A timestamp column to epoch ms (nulls unknown)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    valid = ~np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), bool)
+    unit = chunk.type.unit
+    raw = np.asarray(pc.cast(chunk, pa.int64()).fill_null(0).to_numpy(), np.int64)
+    div = {"s": None, "ms": 1, "us": 1000, "ns": 1_000_000}[unit]
+    return (raw * 1000 if div is None else raw // div), valid
+
+
+def _ms_of_text(chunk: Any) -> tuple[I64, Any] | None:
+    """A chunk of strings as epoch seconds, else as ISO 8601 times; None when neither casts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return _ms_of_epoch(chunk)
+    except pa.ArrowInvalid:
+        pass
+    try:
+        return _ms_of_timestamp(pc.cast(chunk, pa.timestamp("ns", "UTC")))
+    except pa.ArrowInvalid:
+        return None
 
 
 def to_time_ms(arr: Any) -> tuple[I64, Any, Errors]:
     """(epoch ms, known mask, reasons) of a time column: epoch seconds or ISO 8601 with offset."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = len(arr)
     ms = np.zeros(n, np.int64)
     known = np.zeros(n, bool)
     errors: Errors = {}
-    t = arr.type
-
-    def from_epoch(chunk: Any) -> tuple[I64, Any] | None:
-        x = np.asarray(pc.cast(chunk, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
-        valid = ~np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), bool)
-        with np.errstate(invalid="ignore"):
-            if not np.all((x[valid] >= MIN_EPOCH_S) & (x[valid] <= MAX_EPOCH_S)):
-                return None
-        return np.round(np.where(valid, x, 0.0) * 1000.0).astype(np.int64), valid
-
-    def from_timestamp(chunk: Any) -> tuple[I64, Any]:
-        valid = ~np.asarray(chunk.is_null().to_numpy(zero_copy_only=False), bool)
-        unit = chunk.type.unit
-        raw = np.asarray(pc.cast(chunk, pa.int64()).fill_null(0).to_numpy(), np.int64)
-        div = {"s": None, "ms": 1, "us": 1000, "ns": 1_000_000}[unit]
-        return (raw * 1000 if div is None else raw // div), valid
 
     def slow(v: Any, row: int) -> None:
         value, err = parse_time(v)
@@ -277,30 +331,18 @@ def to_time_ms(arr: Any) -> tuple[I64, Any, Errors]:
     def put(lo: int, hi: int, got: Any) -> None:
         ms[lo:hi], known[lo:hi] = got
 
+    t = arr.type
+    got = None
     if pa.types.is_timestamp(t):
-        put(0, n, from_timestamp(arr))
+        got = _ms_of_timestamp(arr)
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
-        got = from_epoch(arr)
-        if got is not None:
-            put(0, n, got)
-        else:
-            for i, v in enumerate(arr.to_pylist()):
-                slow(v, i)
+        got = _ms_of_epoch(arr)
     elif _is_string(t):
-        stamp = pa.timestamp("ns", "UTC")
-
-        def fast(chunk: Any) -> Any:
-            try:
-                return from_epoch(chunk)
-            except pa.ArrowInvalid:
-                pass
-            try:
-                return from_timestamp(pc.cast(chunk, stamp))
-            except pa.ArrowInvalid:
-                return None
-
-        _bisect(arr, fast, slow, put)
-    else:
+        _bisect(arr, _ms_of_text, slow, put)
+        return ms, known, errors
+    if got is None:
         for i, v in enumerate(arr.to_pylist()):
             slow(v, i)
+    else:
+        put(0, n, got)
     return ms, known, errors

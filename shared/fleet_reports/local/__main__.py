@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from fleet_reports.local.persist import StateError
 from fleet_reports.local.stack import SAVE_EVERY_S, SEED_GENERATE, Stack, find_root, report_status, start, write_state
+from fleet_reports.local.template import TemplateError
 
 PROGRESS_EVERY_S = 1.0
 
@@ -166,9 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-workers", action="store_true", help="do not run the worker and importer (reports stay queued)"
     )
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameters, as sam deploy takes them (CallerRateLimit=500 MaxParallelReports=10)",
+    )
     args = parser.parse_args(argv)
     if args.save_every <= 0:
         parser.error("--save-every must be a number of seconds above 0")
+    overrides = dict(item.partition("=")[::2] for item in args.parameter_overrides)
+    if any("=" not in item for item in args.parameter_overrides):
+        parser.error("--parameter-overrides takes NAME=VALUE pairs")
 
     root = find_root()
     state = args.state or root / ".local" / "stack.json"
@@ -184,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             state_dir=state_dir,
             fresh=args.fresh,
             save_every_s=args.save_every,
+            parameter_overrides=overrides or None,
         )
-    except StateError as exc:
+    except (StateError, TemplateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     done = threading.Event()  # Ctrl-C from here on stops the stack cleanly (and saves its state)

@@ -4,6 +4,7 @@ and calls the functions' own handlers in-process, as API Gateway would call the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -69,6 +70,9 @@ def api_event(
     }
 
 
+_FORMAT = "Wrong request format"
+
+
 def _gateway_error(code: int, description: str) -> bytes:
     return json.dumps({"success": False, "status": {"code": code, "description": description}}).encode()
 
@@ -91,6 +95,18 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
 
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (OPTIONS, TRACE, ...) is routed too: 405 on a known path, 111 elsewhere,
+                # never http.server's HTML 501.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                # http.server's own refusals (a malformed request line, a URI or headers too long): the
+                # envelope, not an HTML page.
+                gateway.refuse(self, code)
+
         self.server = ThreadingHTTPServer((host, port), _Req)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
@@ -106,13 +122,21 @@ class Gateway:
         self.server.shutdown()
         self.server.server_close()
 
+    @classmethod
+    def refuse(cls, req: BaseHTTPRequestHandler, status: int) -> None:
+        """An answer of the gateway itself, before any routing, and the connection closed."""
+        req.close_connection = True
+        if req.request_version == "HTTP/0.9":  # a request line http.server could not read: answer with headers
+            req.request_version = "HTTP/1.1"
+        error = _gateway_error(9, "Too large request") if status in (413, 414, 431) else _gateway_error(5, _FORMAT)
+        with contextlib.suppress(OSError):  # the client went away
+            cls._send(req, status, {"Content-Type": "application/json"}, error)
+
     def serve(self, req: BaseHTTPRequestHandler) -> None:
         url = urlsplit(req.path)
-        length = int(req.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._send(req, 413, {"Content-Type": "application/json"}, _gateway_error(9, "Too large request"))
+        body = self._body(req)
+        if body is None:
             return
-        body = req.rfile.read(length) if length else b""
         route = self.routes.get((req.command, url.path.rstrip("/") or "/"))
         if route is None:
             if not any(p == (url.path.rstrip("/") or "/") for _, p in self.routes):
@@ -136,6 +160,41 @@ class Gateway:
         raw = result.get("body") or ""
         data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
         self._send(req, int(result.get("statusCode", 200)), out_headers, data)
+
+    def _body(self, req: BaseHTTPRequestHandler) -> bytes | None:
+        """The request's body (by its Content-Length, or chunked), or None once refused: a garbled
+        length (a negative one would make the read hang), a body over :data:`MAX_BODY` (never read:
+        the connection is closed instead)."""
+        if "chunked" in req.headers.get("Transfer-Encoding", "").lower():
+            return self._chunked(req)
+        declared = (req.headers.get("Content-Length") or "0").strip()
+        if not declared.isdigit():
+            self.refuse(req, 400)
+            return None
+        length = int(declared)
+        if length > MAX_BODY:
+            self.refuse(req, 413)
+            return None
+        return req.rfile.read(length) if length else b""
+
+    def _chunked(self, req: BaseHTTPRequestHandler) -> bytes | None:
+        body = bytearray()
+        while True:
+            line = req.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                self.refuse(req, 400)
+                return None
+            if size < 0 or len(body) + size > MAX_BODY:
+                self.refuse(req, 413 if size > 0 else 400)
+                return None
+            if size == 0:
+                while req.rfile.readline(1024).strip():
+                    pass  # trailers, up to the empty line
+                return bytes(body)
+            body += req.rfile.read(size)
+            req.rfile.readline(1024)  # the CRLF after the chunk
 
     @staticmethod
     def _send(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str], data: bytes) -> None:

@@ -169,11 +169,25 @@ def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str] |
         allowed = spec.get("AllowedValues")
         if isinstance(allowed, list) and str(value) not in {literal(a) for a in allowed}:
             raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
+        _check_range(name, str(value), spec)
         values[name] = str(value)
     missing = sorted(str(n) for n in declared if n not in values)
     if missing:
         raise TemplateError(f"parameters without a default need an override: {missing}")
     return values
+
+
+def _check_range(name: str, value: str, spec: Mapping[str, Any]) -> None:
+    """A Number parameter's MinValue and MaxValue, as CloudFormation checks them."""
+    if spec.get("Type") != "Number":
+        return
+    try:
+        number = float(value)
+    except ValueError:
+        raise TemplateError(f"parameter {name}={value!r} is not a number") from None
+    low, high = spec.get("MinValue"), spec.get("MaxValue")
+    if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        raise TemplateError(f"parameter {name}={value!r} is outside {low} .. {high}")
 
 
 def literal(value: Any) -> str:

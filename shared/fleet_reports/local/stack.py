@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from fleet_reports.local.gateway import Gateway, Handler
+from fleet_reports.local.moto_guards import atomic_conditional_writes
 from fleet_reports.local.persist import Counts, Restored, StateFolder, WriteCounter
 from fleet_reports.local.poller import QueuePoller, S3EventPoller
 
@@ -171,7 +172,6 @@ def start(
     from moto.server import ThreadedMotoServer
 
     from fleet_reports.local import resources as res
-    from fleet_reports.settings import get_settings
     from fleet_reports.store.aws import reset_clients
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -187,48 +187,14 @@ def start(
 
     template = res.load_template(root / "template.yaml")
     resources = res.create_resources(template, parameter_overrides=parameter_overrides)
-    state: StateFolder | None = None
-    restored: Restored | None = None
-    if state_dir is not None:
-        state = StateFolder(state_dir, endpoint, REGION)
-        try:
-            state.lock()
-            if fresh:
-                state.wipe()
-            elif state.exists():
-                restored = state.restore(defer=pending_upload_rule(resources))
-        except BaseException:
-            state.unlock()
-            moto.stop()
-            raise
+    state, restored = _open_state(state_dir, endpoint, resources, moto, fresh=fresh)
     specs = res.functions(template)
-    for logical_id in specs:
-        env.update(res.function_environment(template, logical_id, resources))
-    env.update(aws_environment(endpoint))
-    os.environ.update(env)
-    get_settings.cache_clear()
+    _set_function_environment(env, template, specs, resources, endpoint)
 
     handlers = {lid: load_handler(root, s.code_uri, s.handler, lid) for lid, s in specs.items()}
-    routes: dict[tuple[str, str], tuple[str, Handler]] = {}
-    for lid, s in specs.items():
-        for method, path in s.api_routes:
-            routes[(method.upper(), path)] = (lid, handlers[lid])
-    gateway = Gateway(routes, port=port)
-    gateway.start()
-
+    gateway = _start_gateway(specs, handlers, port)
     atomic_conditional_writes()
-    pollers: list[QueuePoller] = []
-    pollers += connect_s3_events(specs, resources, handlers)
-    for lid, s in specs.items():
-        if s.sqs_queue:
-            poller = QueuePoller(
-                resources.names[s.sqs_queue],
-                resources.arns[s.sqs_queue],
-                handlers[lid],
-                function_name=lid,
-                batch_size=s.batch_size or 5,
-            )
-            pollers.append(poller)
+    pollers = _pollers(specs, resources, handlers)
     if start_pollers:
         for poller in pollers:
             poller.start()
@@ -245,8 +211,89 @@ def start(
         writes=writes,
         restored=restored,
     )
-    stack.info = {
-        "api_url": stack.api_url,
+    stack.info = _stack_info(stack.api_url, endpoint, resources)
+    if state is not None:
+        stack.info["state_dir"] = str(state.folder)
+    if restored is not None and state is not None:
+        _resume(stack, state, restored)
+    elif demo:
+        stack.seed_since = time.monotonic()
+        stack.demo = load_demo()
+    stack.info.update(stack.demo)
+    if save_every_s is not None:
+        stack.autosave(save_every_s)
+    return stack
+
+
+def _open_state(
+    state_dir: Path | None, endpoint: str, resources: Any, moto: Any, *, fresh: bool
+) -> tuple[StateFolder | None, Restored | None]:
+    """The state folder locked, and wiped (``fresh``) or restored into moto when it holds a
+    snapshot; (None, None) without a folder. On failure the folder is unlocked, moto stopped."""
+    if state_dir is None:
+        return None, None
+    state = StateFolder(state_dir, endpoint, REGION)
+    restored: Restored | None = None
+    try:
+        state.lock()
+        if fresh:
+            state.wipe()
+        elif state.exists():
+            restored = state.restore(defer=pending_upload_rule(resources))
+    except BaseException:
+        state.unlock()
+        moto.stop()
+        raise
+    return state, restored
+
+
+def _set_function_environment(
+    env: dict[str, str], template: Any, specs: dict[str, Any], resources: Any, endpoint: str
+) -> None:
+    """Every function's environment from the template (the AWS endpoint kept local), into
+    ``env`` and this process's environment; the settings are read again."""
+    from fleet_reports.local import resources as res
+    from fleet_reports.settings import get_settings
+
+    for logical_id in specs:
+        env.update(res.function_environment(template, logical_id, resources))
+    env.update(aws_environment(endpoint))
+    os.environ.update(env)
+    get_settings.cache_clear()
+
+
+def _start_gateway(specs: dict[str, Any], handlers: dict[str, Handler], port: int) -> Gateway:
+    """The API gateway on ``port``, routing each function's API events to its handler."""
+    routes: dict[tuple[str, str], tuple[str, Handler]] = {}
+    for lid, s in specs.items():
+        for method, path in s.api_routes:
+            routes[(method.upper(), path)] = (lid, handlers[lid])
+    gateway = Gateway(routes, port=port)
+    gateway.start()
+    return gateway
+
+
+def _pollers(specs: dict[str, Any], resources: Any, handlers: dict[str, Handler]) -> list[QueuePoller]:
+    """The pollers (unstarted) that feed the functions their S3 and SQS events."""
+    pollers: list[QueuePoller] = []
+    pollers += connect_s3_events(specs, resources, handlers)
+    for lid, s in specs.items():
+        if s.sqs_queue:
+            poller = QueuePoller(
+                resources.names[s.sqs_queue],
+                resources.arns[s.sqs_queue],
+                handlers[lid],
+                function_name=lid,
+                batch_size=s.batch_size or 5,
+            )
+            pollers.append(poller)
+    return pollers
+
+
+def _stack_info(api_url: str, endpoint: str, resources: Any) -> dict[str, Any]:
+    """Where the stack's API and resources are (written to the state file for tests and tools)."""
+    return {
+        "api_url": api_url,
         "aws_endpoint_url": endpoint,
         "region": REGION,
         "data_bucket": resources.names["TrackBucket"],
@@ -259,31 +306,27 @@ def start(
         "import_prefix": IMPORT_PREFIX,
         "import_dlq_url": resources.names["ImportDLQ"],
     }
-    if state is not None:
-        stack.info["state_dir"] = str(state.folder)
-    if restored is not None and state is not None:
-        stack.mark_saved()  # what was just restored is what the folder holds
-        stack.resumed_reports = resume_unfinished_work(resources)
-        state.put_objects(restored.deferred)  # uploads not imported yet: the importer listens now
-        stack.demo = dict(restored.notes.get("demo") or {})
-        if stack.demo:
-            from fleet_reports.errors import ApiError
 
-            try:
-                seed, generated = ensure_seed_report(stack.demo["demo_hash"], stack.demo.get("seed_report_id"))
-            except ApiError:  # the demo owner was removed from the fleet: no demo to show
-                stack.demo = {}
-            else:
-                stack.demo["seed_report_id"] = seed
-                if generated or seed in stack.resumed_reports:
-                    stack.seed_since = time.monotonic()
-    elif demo:
+
+def _resume(stack: Stack, state: StateFolder, restored: Restored) -> None:
+    """After a restore: unfinished work goes on, pending uploads are put again, and the demo's
+    example report is found (or generated again) if the demo owner is still in the fleet."""
+    stack.mark_saved()  # what was just restored is what the folder holds
+    stack.resumed_reports = resume_unfinished_work(stack.resources)
+    state.put_objects(restored.deferred)  # uploads not imported yet: the importer listens now
+    stack.demo = dict(restored.notes.get("demo") or {})
+    if not stack.demo:
+        return
+    from fleet_reports.errors import ApiError
+
+    try:
+        seed, generated = ensure_seed_report(stack.demo["demo_hash"], stack.demo.get("seed_report_id"))
+    except ApiError:  # the demo owner was removed from the fleet: no demo to show
+        stack.demo = {}
+        return
+    stack.demo["seed_report_id"] = seed
+    if generated or seed in stack.resumed_reports:
         stack.seed_since = time.monotonic()
-        stack.demo = load_demo()
-    stack.info.update(stack.demo)
-    if save_every_s is not None:
-        stack.autosave(save_every_s)
-    return stack
 
 
 def count_writes(moto: Any) -> WriteCounter | None:
@@ -396,33 +439,6 @@ def connect_s3_events(specs: dict[str, Any], resources: Any, handlers: dict[str,
             NotificationConfiguration={"QueueConfigurations": queue_configs},  # type: ignore[typeddict-item]
         )
     return pollers
-
-
-def atomic_conditional_writes() -> None:
-    """Give moto's S3 PutObject the atomicity of real S3's conditional writes.
-
-    Real S3 checks ``If-Match`` / ``If-None-Match`` and stores the object as one atomic step
-    (a concurrent writer gets 412 PreconditionFailed or 409 ConditionalRequestConflict). moto 5
-    checks, then writes, with no lock between: two threads that read the same ETag can both
-    "succeed", and the store's optimistic concurrency (fleet_reports.store.tracks) would lose
-    the first write - locally only. Serialising moto's PutObject handler restores S3's
-    semantics; it changes nothing else. Idempotent; for the local stack, tests and benchmarks.
-    """
-    import threading
-
-    from moto.s3.responses import S3Response
-
-    if getattr(S3Response.put_object, "_fleet_reports_atomic", False):
-        return
-    original = S3Response.put_object
-    lock = threading.Lock()
-
-    def put_object(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    put_object._fleet_reports_atomic = True  # type: ignore[attr-defined]
-    S3Response.put_object = put_object  # type: ignore[method-assign]
 
 
 def load_demo() -> dict[str, Any]:

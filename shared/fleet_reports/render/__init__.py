@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import quote
 
+from fleet_reports.engine import document as doc
 from fleet_reports.render.document import DocumentInfo
 
 __all__ = ["CONTENT_TYPES", "DocumentInfo", "content_disposition", "file_name", "render_report"]
@@ -71,7 +70,7 @@ _NOT_ASCII_SAFE = re.compile(r"[^A-Za-z0-9-]+")
 _NOT_FILE_SAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
-def render_report(report: Mapping[str, Any], fmt: str, *, headless: bool, info: DocumentInfo) -> bytes:
+def render_report(report: doc.ReportDocument, fmt: str, *, headless: bool, info: DocumentInfo) -> bytes:
     """The report as a document in ``fmt`` (xlsx, xls or pdf); ``headless`` drops the title
     page and the table of contents."""
     if fmt == "xlsx":

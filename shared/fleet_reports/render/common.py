@@ -1,9 +1,12 @@
 """What the three renderers share: reading the report document, sheet names, cell values,
 formula safety, chart data and the few words the renderers print themselves.
 
-The report document is the engine's JSON (spec/report-model.md); renderers only read it.
+The report document is the engine's JSON (docs/report-model.md); renderers only read it.
 Cells carry a display string ``v`` (already localised) and the number behind it, ``raw``.
 A spreadsheet gets a real number only when that number shows exactly as ``v`` does.
+
+The document is typed (:mod:`fleet_reports.engine.document`, imported as ``doc``); the readers
+still take what they read with ``get`` and defaults, so a document short of a key renders.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import Enum
-from typing import Any
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
+from fleet_reports.engine import document as doc
 from fleet_reports.render.document import DocumentInfo
 
 MAX_SHEET_NAME = 31  # Excel's limit, in UTF-16 code units
@@ -111,7 +115,12 @@ def printable(text: str) -> str:
     return _CONTROL.sub("", text).replace("\t", " ").replace("\r", "").replace("\x7f", "")
 
 
-def text_of(cell: Any) -> str:
+CellValue = doc.Value | str | None
+"""What a renderer finds where a cell goes: a cell (or a map row: both carry ``v`` and ``raw``),
+a string (a group's header, a total's text) or nothing (a field the row leaves out)."""
+
+
+def text_of(cell: CellValue) -> str:
     """The display string of a cell (``{"v": ...}``), a plain value, or "" when missing."""
     if type(cell) is dict:  # the engine's cells: no isinstance check against the ABC
         value = cell.get("v")
@@ -162,7 +171,7 @@ class SheetNamer:
 class NamedSheet:
     name: str  # the safe, unique sheet (or PDF part) name
     header: str  # the sheet's full header
-    sheet: Mapping[str, Any]
+    sheet: doc.Sheet
 
 
 @dataclass(frozen=True)
@@ -175,7 +184,7 @@ class Plan:
     namer: SheetNamer
 
 
-def plan(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> Plan:
+def plan(report: doc.ReportDocument, *, headless: bool, info: DocumentInfo) -> Plan:
     namer = SheetNamer()
     words = labels(info.locale)
     title_sheet = None if headless else namer.take(words["title_sheet"])
@@ -198,7 +207,7 @@ class Column:
     width: float  # relative width, 1 = a number column
 
 
-def columns_of(section: Mapping[str, Any]) -> list[Column]:
+def columns_of(section: doc.TableSection) -> list[Column]:
     return [
         Column(
             field=str(column.get("field", "")),
@@ -210,8 +219,24 @@ def columns_of(section: Mapping[str, Any]) -> list[Column]:
     ]
 
 
-def sections_of(sheet: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def sections_of(sheet: doc.Sheet) -> list[doc.Section]:
     return list(sheet.get("sections") or ())
+
+
+def is_table(section: doc.Section) -> TypeGuard[doc.TableSection]:
+    return section.get("type") == "table"
+
+
+def is_map_table(section: doc.Section) -> TypeGuard[doc.MapTableSection]:
+    return section.get("type") == "map_table"
+
+
+def is_text(section: doc.Section) -> TypeGuard[doc.TextSection]:
+    return section.get("type") == "text"
+
+
+def is_chart(section: doc.Section) -> TypeGuard[doc.ChartSection]:
+    return section.get("type") == "chart"
 
 
 class RowKind(Enum):
@@ -230,26 +255,26 @@ class TableGroup:
     """One group of a table section: its header row, data rows (the document's row mappings) and
     total row; header and total are cells per column (the text first), or None when absent."""
 
-    header: list[Any] | None
-    rows: Sequence[Mapping[str, Any]]
-    total: list[Any] | None
+    header: list[CellValue] | None
+    rows: Sequence[doc.TableRow]
+    total: list[CellValue] | None
 
 
-def table_groups(section: Mapping[str, Any], columns: Sequence[Column]) -> Iterator[TableGroup]:
+def table_groups(section: doc.TableSection, columns: Sequence[Column]) -> Iterator[TableGroup]:
     width = len(columns)
     if not width:
         return
     for group in section.get("data") or ():
-        header = [group["header"]] + [None] * (width - 1) if group.get("header") else None
+        header: list[CellValue] | None = [group["header"]] + [None] * (width - 1) if group.get("header") else None
         total = group.get("total")
-        total_cells = None
+        total_cells: list[CellValue] | None = None
         if total:
             total_cells = [total.get(column.field) for column in columns]
             total_cells[0] = total.get("text", total_cells[0])
         yield TableGroup(header, group.get("rows") or (), total_cells)
 
 
-def table_rows(section: Mapping[str, Any], columns: Sequence[Column]) -> Iterator[tuple[RowKind, list[Any]]]:
+def table_rows(section: doc.TableSection, columns: Sequence[Column]) -> Iterator[tuple[RowKind, list[CellValue]]]:
     """A table section's groups as rows of cells (``{"v", "raw"}`` mappings, strings or None),
     one per column: a GROUP row (its header in the first column), DATA rows, a TOTAL row."""
     for group in table_groups(section, columns):
@@ -261,21 +286,21 @@ def table_rows(section: Mapping[str, Any], columns: Sequence[Column]) -> Iterato
             yield RowKind.TOTAL, group.total
 
 
-def map_rows(section: Mapping[str, Any]) -> Iterator[tuple[bool, str, Any]]:
+def map_rows(section: doc.MapTableSection) -> Iterator[tuple[bool, str, doc.MapRow]]:
     """A map_table section's rows as (highlight, name, cell)."""
     for row in section.get("rows") or ():
         yield bool(row.get("highlight")), str(row.get("name", "")), row
 
 
-def exact_seconds(row: Any) -> float | None:
+def exact_seconds(row: doc.Value) -> float | None:
     """The exact seconds behind a map_table duration, when the engine handed them over.
 
     A summary duration's ``raw`` is in minutes rounded to 2 decimals (the wire format's quirk:
     9,622 s is 160.37 min, 9,622.2 s), so the engine's duration rows also carry the exact
-    seconds as the attribute ``exact_seconds`` (engine.plugins.common.MapRow), not as a key: the
-    document keeps the seed's keys. A row read back from JSON has none (None: use ``raw``).
+    seconds (``engine.document.with_exact_seconds``), not as a key: the document keeps the
+    seed's keys. A row read back from JSON has none (None: use ``raw``).
     """
-    seconds: Any = getattr(row, "exact_seconds", None)
+    seconds = doc.exact_seconds_of(row)
     return float(seconds) if is_finite_number(seconds) else None
 
 
@@ -334,14 +359,14 @@ def axis_title(title: str, units: str) -> str:
     return f"{title}, {units}" if title and units else title or units
 
 
-def is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> TypeGuard[float]:
     """A real, finite int or float (not a bool, NaN or infinity)."""
     if type(value) is float:  # the common case, without isinstance checks
         return bool(value - value == 0.0)  # False for NaN and infinities
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def chart_of(section: Mapping[str, Any]) -> Chart:
+def chart_of(section: doc.ChartSection) -> Chart:
     axis = section.get("x_axis") or {}
     series = []
     for item in section.get("series") or ():

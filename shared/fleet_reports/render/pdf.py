@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from functools import cache
@@ -33,6 +33,7 @@ from fpdf import FPDF
 from fpdf.bidi import BidiParagraph
 from fpdf.enums import XPos, YPos
 
+from fleet_reports.engine import document as doc
 from fleet_reports.render.common import (
     Chart,
     Column,
@@ -40,6 +41,10 @@ from fleet_reports.render.common import (
     RowKind,
     chart_of,
     columns_of,
+    is_chart,
+    is_map_table,
+    is_table,
+    is_text,
     labels,
     local_time,
     map_rows,
@@ -151,7 +156,7 @@ def _glyphs(font: Any) -> set[int]:
     return set(getattr(font, "cmap", None) or ())
 
 
-def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> bytes:
+def render(report: doc.ReportDocument, *, headless: bool, info: DocumentInfo) -> bytes:
     words = labels(info.locale)
     pdf = _Pdf(info.title[:200], words["page"])
     pdf.set_title(info.title[:200])
@@ -175,13 +180,11 @@ def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> 
     return bytes(pdf.output())
 
 
-def sheet_orientation(sheet: Mapping[str, Any]) -> str:
+def sheet_orientation(sheet: doc.Sheet) -> str:
     """The orientation of a sheet's pages: "L" (landscape) when a table of the sheet has more
     columns than a portrait page holds, else "P" (portrait)."""
     wide = any(
-        len(section.get("columns") or ()) > _PORTRAIT_MAX_COLUMNS
-        for section in sections_of(sheet)
-        if section.get("type") == "table"
+        len(section.get("columns") or ()) > _PORTRAIT_MAX_COLUMNS for section in sections_of(sheet) if is_table(section)
     )
     return "L" if wide else "P"
 
@@ -323,9 +326,9 @@ def _front_pages(pdf: _Pdf, layout: Plan, info: DocumentInfo) -> list[int]:
 # ---------------------------------------------------------------- sections
 
 
-def _section(pdf: _Pdf, section: Mapping[str, Any], zone: tzinfo, decimal: str = ".") -> None:
+def _section(pdf: _Pdf, section: doc.Section, zone: tzinfo, decimal: str = ".") -> None:
     kind = section.get("type")
-    chart = chart_of(section) if kind == "chart" else None
+    chart = chart_of(section) if is_chart(section) else None
     pdf.ln(2)
     if kind in ("table", "map_table", "chart"):
         # a heading stays with what follows it; a chart that fits on a page is not split
@@ -336,20 +339,21 @@ def _section(pdf: _Pdf, section: Mapping[str, Any], zone: tzinfo, decimal: str =
             needed = _BAR_HEADING + (whole if whole <= page else _bar_chart_height(chart, _BAR_MIN_SLOTS))
         if pdf.will_page_break(needed):
             pdf.add_page(same=True)
-        if section.get("header"):
-            _heading(pdf, str(section["header"]), 10)
-    if kind == "table":
+        header = section.get("header")
+        if header:
+            _heading(pdf, str(header), 10)
+    if is_table(section):
         columns = columns_of(section)
         rows = ((row_kind, [text_of(cell) for cell in cells]) for row_kind, cells in table_rows(section, columns))
         _table(pdf, columns, rows, pdf.epw, with_header=True)
-    elif kind == "map_table":
+    elif is_map_table(section):
         columns = [Column("name", "", "left", 3), Column("v", "", "right", 1)]
         rows = (
             (RowKind.TOTAL if highlight else RowKind.DATA, [name, text_of(cell)])
             for highlight, name, cell in map_rows(section)
         )
         _table(pdf, columns, rows, min(pdf.epw, 130), with_header=False)
-    elif kind == "text":
+    elif is_text(section):
         _note(pdf, str(section.get("text", "")), 6.5)
     elif chart is not None and chart.kind == "bar":
         _bar_chart(pdf, chart, decimal)
@@ -722,16 +726,33 @@ def _decimals(values: Iterable[float]) -> int:
     return next((d for d in (0, 1) if all(abs(round(v, d) - v) < 1e-9 for v in items)), 2)
 
 
-def _bar_chart(pdf: _Pdf, chart: Chart, decimal: str = ".") -> None:
-    """A horizontal bar chart: one bar per category and series, top down in the document's
-    order, the category labels on the left, each bar's value at its end (with the locale's
-    ``decimal`` separator), round values along the bottom from 0. A chart taller than the room
-    left goes on over the next pages."""
-    bars = chart.bars()
-    if not bars or not any(v is not None for _, values in bars for v in values):
-        return
-    numbers = [v for _, values in bars for v in values if v is not None]
-    decimals = _decimals(numbers)
+@dataclass(frozen=True)
+class _BarLayout:
+    """A bar chart laid out across the page: its bars and their value texts, the value axis
+    (``ticks``, from ``ticks[0]`` to ``ticks[-1]``, ``width`` mm long from ``left``) and the
+    category labels' column (``label_width`` mm, left of the axis)."""
+
+    chart: Chart
+    bars: list[tuple[str, list[float | None]]]
+    texts: list[list[str | None]]  # each bar's value as printed at its end
+    ticks: list[float]
+    tick_decimals: int
+    label_width: float
+    left: float
+    width: float
+    slot: float  # mm per category
+    thickness: float  # mm per bar
+    decimal: str
+
+    def px(self, value: float) -> float:
+        """The x (mm) of ``value`` on the value axis."""
+        low, high = self.ticks[0], self.ticks[-1]
+        return self.left + (value - low) / (high - low) * self.width
+
+
+def _value_ticks(numbers: Sequence[float]) -> list[float]:
+    """Round values along a bar chart's value axis: from 0 (or below, for negative bars) to a
+    round value past the longest bar."""
     ticks = nice_ticks(min(0.0, *numbers), max(0.0, *numbers))
     if len(ticks) < 2:  # every value 0
         ticks = [0.0, 1.0]
@@ -740,9 +761,14 @@ def _bar_chart(pdf: _Pdf, chart: Chart, decimal: str = ".") -> None:
         ticks.append(ticks[-1] + step)
     while ticks[0] > min(numbers) + 1e-9:
         ticks.insert(0, ticks[0] - step)
-    low, high = ticks[0], ticks[-1]
-    tick_decimals = _decimals(ticks)
+    return ticks
 
+
+def _bar_layout(pdf: _Pdf, chart: Chart, bars: list[tuple[str, list[float | None]]], decimal: str) -> _BarLayout:
+    """Ticks, value texts and widths of a bar chart with at least one value (at the chart's font)."""
+    numbers = [v for _, values in bars for v in values if v is not None]
+    decimals = _decimals(numbers)
+    ticks = _value_ticks(numbers)
     units = {s.units for s in chart.series}
     suffix = f" {next(iter(units))}" if len(units) == 1 and next(iter(units)) else ""
     pdf.set_font(_FONT, "", _CHART_PT)
@@ -753,61 +779,101 @@ def _bar_chart(pdf: _Pdf, chart: Chart, decimal: str = ".") -> None:
     value_width = max(pdf.width_of(t) for row in texts for t in row if t is not None) + 2
     widest = max(pdf.width_of(pdf.safe(label[:_MAX_CHARS])) for label, _ in bars) + 2
     label_width = min(max(widest, 15.0), pdf.epw * _BAR_LABEL_SHARE)
-    left = pdf.l_margin + label_width
-    width = max(pdf.epw - label_width - value_width, 20.0)
-    slot, count = _bar_slot(chart), len(chart.series)
-    thickness = (slot - _BAR_GAP) / count
+    slot = _bar_slot(chart)
+    return _BarLayout(
+        chart=chart,
+        bars=bars,
+        texts=texts,
+        ticks=ticks,
+        tick_decimals=_decimals(ticks),
+        label_width=label_width,
+        left=pdf.l_margin + label_width,
+        width=max(pdf.epw - label_width - value_width, 20.0),
+        slot=slot,
+        thickness=(slot - _BAR_GAP) / len(chart.series),
+        decimal=decimal,
+    )
 
-    def px(value: float) -> float:
-        return left + (value - low) / (high - low) * width
 
+def _bar_chart(pdf: _Pdf, chart: Chart, decimal: str = ".") -> None:
+    """A horizontal bar chart: one bar per category and series, top down in the document's
+    order, the category labels on the left, each bar's value at its end (with the locale's
+    ``decimal`` separator), round values along the bottom from 0. A chart taller than the room
+    left goes on over the next pages."""
+    bars = chart.bars()
+    if not bars or not any(v is not None for _, values in bars for v in values):
+        return
+    layout = _bar_layout(pdf, chart, bars, decimal)
     start = 0
     while start < len(bars):
-        room = int((pdf.page_break_trigger - pdf.y - _bar_frame(chart)) // slot)
+        room = int((pdf.page_break_trigger - pdf.y - _bar_frame(chart)) // layout.slot)
         if room < min(len(bars) - start, _BAR_MIN_SLOTS) and pdf.y > pdf.t_margin + 1:
             pdf.add_page(same=True)
             continue
         chunk = range(start, start + max(min(room, len(bars) - start), 1))
         start = chunk.stop
-        top = pdf.y + _BAR_TOP
-        bottom = top + len(chunk) * slot
-        pdf.set_font(_FONT, "", _CHART_PT)
-        if chart.x_title:  # the category axis' title over the labels
-            pdf.text(pdf.l_margin, top - 1.5, _fit(pdf, chart.x_title, label_width - 1))
-        pdf.set_line_width(0.1)
-        pdf.set_draw_color(225, 225, 225)
-        for tick in ticks:  # grid lines and tick labels at round values
-            label = _fit(pdf, f"{tick:.{tick_decimals}f}".replace(".", decimal), 24)
-            pdf.line(px(tick), top, px(tick), bottom)
-            pdf.text(px(tick) - pdf.width_of(label) / 2, bottom + 3.5, label)
-        for row, k in enumerate(chunk):
-            label, values = bars[k]
-            y = top + row * slot + _BAR_GAP / 2
-            name = _fit(pdf, label, label_width - 2)
-            pdf.text(left - 1.5 - pdf.width_of(name), y + (slot - _BAR_GAP) / 2 + 0.3 * pdf.font_size, name)
-            for i, value in enumerate(values):
-                if value is None:
-                    continue
-                pdf.set_fill_color(*_SERIES_COLORS[i % len(_SERIES_COLORS)])
-                x0, x1 = sorted((px(0.0), px(value)))
-                pdf.rect(x0, y + i * thickness, max(x1 - x0, 0.2), thickness * 0.92, style="F")
-                text = texts[k][i] or ""
-                at = x1 + 1 if value >= 0 else x0 - 1 - pdf.width_of(text)
-                pdf.text(at, y + i * thickness + thickness / 2 + 0.3 * pdf.font_size, text)
-        pdf.set_draw_color(0, 0, 0)
-        pdf.set_line_width(0.3)
-        pdf.line(px(0.0), top, px(0.0), bottom)
-        pdf.line(left, bottom, left + width, bottom)
-        below = bottom + 8.5
-        if chart.value_title:
-            title = _fit(pdf, chart.value_title, width - 2)
-            pdf.text(left + (width - pdf.width_of(title)) / 2, below, title)
-        if count > 1:  # a legend: which color is which series
-            legend_x, below = left, below + 5
-            for i, series in enumerate(chart.series):
-                name = _fit(pdf, series.name or f"#{i + 1}", 50)
-                pdf.set_fill_color(*_SERIES_COLORS[i % len(_SERIES_COLORS)])
-                pdf.rect(legend_x, below - 2, 4, 2, style="F")
-                pdf.text(legend_x + 5, below, name)
-                legend_x += 10 + pdf.width_of(name)
-        pdf.set_xy(pdf.l_margin, top + len(chunk) * slot + _bar_frame(chart) - _BAR_TOP)
+        _bar_piece(pdf, layout, chunk)
+
+
+def _bar_piece(pdf: _Pdf, layout: _BarLayout, chunk: range) -> None:
+    """The categories ``chunk`` of a bar chart, from the current position: the grid, the bars,
+    the axes and their titles (and the legend); the position ends below them."""
+    top = pdf.y + _BAR_TOP
+    bottom = top + len(chunk) * layout.slot
+    pdf.set_font(_FONT, "", _CHART_PT)
+    if layout.chart.x_title:  # the category axis' title over the labels
+        pdf.text(pdf.l_margin, top - 1.5, _fit(pdf, layout.chart.x_title, layout.label_width - 1))
+    _bar_grid(pdf, layout, top, bottom)
+    for row, k in enumerate(chunk):
+        _bar_row(pdf, layout, k, top + row * layout.slot + _BAR_GAP / 2)
+    _bar_axes(pdf, layout, top, bottom)
+    pdf.set_xy(pdf.l_margin, top + len(chunk) * layout.slot + _bar_frame(layout.chart) - _BAR_TOP)
+
+
+def _bar_grid(pdf: _Pdf, layout: _BarLayout, top: float, bottom: float) -> None:
+    """Grid lines and tick labels at the value axis' round values."""
+    pdf.set_line_width(0.1)
+    pdf.set_draw_color(225, 225, 225)
+    for tick in layout.ticks:
+        label = _fit(pdf, f"{tick:.{layout.tick_decimals}f}".replace(".", layout.decimal), 24)
+        pdf.line(layout.px(tick), top, layout.px(tick), bottom)
+        pdf.text(layout.px(tick) - pdf.width_of(label) / 2, bottom + 3.5, label)
+
+
+def _bar_row(pdf: _Pdf, layout: _BarLayout, k: int, y: float) -> None:
+    """Category ``k`` at ``y``: its label, then a bar per series with its value at the end."""
+    label, values = layout.bars[k]
+    thickness = layout.thickness
+    name = _fit(pdf, label, layout.label_width - 2)
+    pdf.text(layout.left - 1.5 - pdf.width_of(name), y + (layout.slot - _BAR_GAP) / 2 + 0.3 * pdf.font_size, name)
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        pdf.set_fill_color(*_SERIES_COLORS[i % len(_SERIES_COLORS)])
+        x0, x1 = sorted((layout.px(0.0), layout.px(value)))
+        pdf.rect(x0, y + i * thickness, max(x1 - x0, 0.2), thickness * 0.92, style="F")
+        text = layout.texts[k][i] or ""
+        at = x1 + 1 if value >= 0 else x0 - 1 - pdf.width_of(text)
+        pdf.text(at, y + i * thickness + thickness / 2 + 0.3 * pdf.font_size, text)
+
+
+def _bar_axes(pdf: _Pdf, layout: _BarLayout, top: float, bottom: float) -> None:
+    """The axes (the value axis at the bottom, the zero line), the value axis' title and, with
+    several series, a legend: which color is which series."""
+    chart, left, width = layout.chart, layout.left, layout.width
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_line_width(0.3)
+    pdf.line(layout.px(0.0), top, layout.px(0.0), bottom)
+    pdf.line(left, bottom, left + width, bottom)
+    below = bottom + 8.5
+    if chart.value_title:
+        title = _fit(pdf, chart.value_title, width - 2)
+        pdf.text(left + (width - pdf.width_of(title)) / 2, below, title)
+    if len(chart.series) > 1:
+        legend_x, below = left, below + 5
+        for i, series in enumerate(chart.series):
+            name = _fit(pdf, series.name or f"#{i + 1}", 50)
+            pdf.set_fill_color(*_SERIES_COLORS[i % len(_SERIES_COLORS)])
+            pdf.rect(legend_x, below - 2, 4, 2, style="F")
+            pdf.text(legend_x + 5, below, name)
+            legend_x += 10 + pdf.width_of(name)

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, NamedTuple
 
+from fleet_reports.engine import document as doc
 from fleet_reports.render.common import (
+    CellValue,
     Chart,
     Column,
     RowKind,
@@ -28,7 +30,11 @@ from fleet_reports.render.common import (
     clean_text,
     columns_of,
     exact_seconds,
+    is_chart,
     is_finite_number,
+    is_map_table,
+    is_table,
+    is_text,
     local_time,
     map_rows,
     sections_of,
@@ -81,7 +87,7 @@ class Layout:
 # ---------------------------------------------------------------- cells
 
 
-def _raw(cell: Any) -> float | None:
+def _raw(cell: CellValue) -> float | None:
     """A cell's ``raw`` when it is a finite number."""
     if type(cell) is dict:
         raw: Any = cell.get("raw")
@@ -112,7 +118,7 @@ def _number_format(text: str, raw: float) -> str:
     return found
 
 
-def number_of(cell: Any, *, duration_unit_s: float = 1.0) -> NumberCell | None:
+def number_of(cell: CellValue, *, duration_unit_s: float = 1.0) -> NumberCell | None:
     """The real number a spreadsheet should hold for ``cell``, or None to write its text.
 
     A number is written only when it shows as ``v`` does: a plain localised number, or a
@@ -139,7 +145,7 @@ _SEEN_MAX = 50_000
 _MISSING = object()
 
 
-def _number_of(cell: Any, duration_unit_s: float) -> NumberCell | None:
+def _number_of(cell: CellValue, duration_unit_s: float) -> NumberCell | None:
     number = _raw(cell)
     if number is None:
         return None
@@ -230,7 +236,7 @@ class ColumnPlan:
         return self.column.align == "right"
 
 
-def _column_kind(section: Mapping[str, Any], column: Column) -> str:
+def _column_kind(section: doc.TableSection, column: Column) -> str:
     if column.align == "right":
         return WHOLE
     seen = time = split = 0
@@ -256,7 +262,7 @@ def _column_kind(section: Mapping[str, Any], column: Column) -> str:
     return WHOLE
 
 
-def plan_table(section: Mapping[str, Any]) -> list[ColumnPlan]:
+def plan_table(section: doc.TableSection) -> list[ColumnPlan]:
     return [ColumnPlan(column, _column_kind(section, column)) for column in columns_of(section)]
 
 
@@ -292,11 +298,11 @@ def out_widths(plans: Sequence[ColumnPlan], seconds: bool) -> list[float]:
 class SheetView:
     """One report sheet read for a spreadsheet: rows, and the layout they make."""
 
-    def __init__(self, sheet: Mapping[str, Any], header: str, zone: tzinfo, words: Mapping[str, str]) -> None:
+    def __init__(self, sheet: doc.Sheet, header: str, zone: tzinfo, words: Mapping[str, str]) -> None:
         self.sheet, self.header, self.words = sheet, header, words
         self.clock = Clock(zone)
         self.formats = (words["datetime_format"], words["datetime_format"] + ":ss")
-        self.plans = {id(s): plan_table(s) for s in sections_of(sheet) if s.get("type") == "table"}
+        self.plans = {id(s): plan_table(s) for s in sections_of(sheet) if is_table(s)}
 
     def _steps(self) -> Iterator[tuple[RowKind, bool, Chart | None, Callable[[], tuple[CellOut, ...]] | None]]:
         """(kind, bold, chart, make cells) per row; ``make`` is None for a blank row."""
@@ -305,19 +311,19 @@ class SheetView:
             yield RowKind.NOTE, False, None, _const((clean_text(str(self.sheet["additional_field"])),))
         for section in sections_of(self.sheet):
             yield RowKind.BLANK, False, None, None
-            kind = section.get("type")
-            if section.get("header") and kind in ("table", "map_table", "chart"):
-                yield RowKind.SECTION, True, None, _const((clean_text(str(section["header"])),))
-            if kind == "table":
+            header = section.get("header")
+            if header and section.get("type") in ("table", "map_table", "chart"):
+                yield RowKind.SECTION, True, None, _const((clean_text(str(header)),))
+            if is_table(section):
                 plans = self.plans[id(section)]
                 yield RowKind.HEADER, True, None, _const(tuple(out_titles(plans, self.words)))
                 yield from self._table_steps(section, plans)
-            elif kind == "map_table":
+            elif is_map_table(section):
                 for highlight, name, cell in map_rows(section):
                     yield RowKind.DATA, highlight, None, _bind(self._map_cells, name, cell)
-            elif kind == "text":
+            elif is_text(section):
                 yield RowKind.NOTE, False, None, _const((clean_text(str(section.get("text", ""))),))
-            elif kind == "chart":
+            elif is_chart(section):
                 chart = chart_of(section)
                 yield RowKind.HEADER, True, chart, _const(_chart_header(chart))
                 points = max((len(s.points) for s in chart.series), default=0)
@@ -327,7 +333,7 @@ class SheetView:
                     yield RowKind.BLANK, False, None, None
 
     def _table_steps(
-        self, section: Mapping[str, Any], plans: Sequence[ColumnPlan]
+        self, section: doc.TableSection, plans: Sequence[ColumnPlan]
     ) -> Iterator[tuple[RowKind, bool, Chart | None, Callable[[], tuple[CellOut, ...]] | None]]:
         """A table's groups: header, data rows (converted a group at a time, column by column,
         when first asked for), total."""
@@ -340,7 +346,7 @@ class SheetView:
             if group.total is not None:
                 yield RowKind.TOTAL, True, None, _bind(self._table_cells, group.total, plans)
 
-    def convert_rows(self, rows: Sequence[Mapping[str, Any]], plans: Sequence[ColumnPlan]) -> list[tuple[CellOut, ...]]:
+    def convert_rows(self, rows: Sequence[doc.TableRow], plans: Sequence[ColumnPlan]) -> list[tuple[CellOut, ...]]:
         """Data rows of a table, converted column by column (list comprehensions, no per-cell
         dispatch)."""
         out_columns: list[list[CellOut]] = []
@@ -364,12 +370,11 @@ class SheetView:
     def layout(self) -> Layout:
         widths: list[float] = []
         for section in sections_of(self.sheet):
-            section_type = section.get("type")
-            if section_type == "table":
+            if is_table(section):
                 _widen(widths, out_widths(self.plans[id(section)], _has_seconds(section)))
-            elif section_type == "map_table":
+            elif is_map_table(section):
                 _widen(widths, [36.0, 14.0])
-            elif section_type == "chart":
+            elif is_chart(section):
                 if section.get("kind") == "bar":  # (label, value) per series: room for the labels
                     bar = chart_of(section)
                     longest = max((len(label) for label in bar.categories), default=0)
@@ -398,7 +403,7 @@ class SheetView:
     # -- cells
 
     @staticmethod
-    def _table_cells(cells: list[Any], plans: Sequence[ColumnPlan]) -> tuple[CellOut, ...]:
+    def _table_cells(cells: list[CellValue], plans: Sequence[ColumnPlan]) -> tuple[CellOut, ...]:
         """A group header or a total row: text first, numbers in place."""
         out: list[CellOut] = []
         for k, (cell, p) in enumerate(zip(cells, plans, strict=True)):
@@ -408,7 +413,7 @@ class SheetView:
         return tuple(out)
 
     @staticmethod
-    def _map_cells(name: str, cell: Any) -> tuple[CellOut, ...]:
+    def _map_cells(name: str, cell: doc.MapRow) -> tuple[CellOut, ...]:
         # map_table durations carry raw in minutes rounded to 2 decimals (a Navixy quirk the
         # engine keeps): the exact seconds, when the row has them, so that the summary equals
         # the sum of its rows to the second
@@ -439,7 +444,7 @@ class SheetView:
 class _Batch:
     """A group's data rows, converted on the first ask."""
 
-    def __init__(self, view: SheetView, rows: Sequence[Mapping[str, Any]], plans: Sequence[ColumnPlan]) -> None:
+    def __init__(self, view: SheetView, rows: Sequence[doc.TableRow], plans: Sequence[ColumnPlan]) -> None:
         self._view, self._rows, self._plans = view, rows, plans
         self._done: list[tuple[CellOut, ...]] | None = None
 
@@ -449,18 +454,18 @@ class _Batch:
         return self._done[i]
 
 
-def _plain(cell: Any) -> CellOut:
+def _plain(cell: CellValue) -> CellOut:
     return clean_text(text_of(cell)) or None
 
 
-def _time_of_day(clock: Clock, cell: Any, formats: tuple[str, str]) -> CellOut:
+def _time_of_day(clock: Clock, cell: CellValue, formats: tuple[str, str]) -> CellOut:
     text = text_of(cell).strip()
     match = _TIME_OF_DAY.match(text)
     stamp = clock.time_cell(_raw(cell), match, formats) if match else None
     return stamp if stamp is not None else (clean_text(text) or None)
 
 
-def _time_and_text(clock: Clock, cell: Any, formats: tuple[str, str]) -> tuple[CellOut, CellOut]:
+def _time_and_text(clock: Clock, cell: CellValue, formats: tuple[str, str]) -> tuple[CellOut, CellOut]:
     text = text_of(cell).strip()
     split = _TIME_TEXT.match(text)
     stamp = clock.time_cell(_raw(cell), split, formats) if split else None
@@ -477,7 +482,7 @@ def _bind(fn: Callable[..., tuple[CellOut, ...]], *args: Any) -> Callable[[], tu
     return lambda: fn(*args)
 
 
-def _whole(cell: Any, numeric: bool) -> CellOut:
+def _whole(cell: CellValue, numeric: bool) -> CellOut:
     if numeric:
         number = number_of(cell)
         if number is not None:
@@ -501,7 +506,7 @@ def _chart_header(chart: Chart) -> tuple[CellOut, ...]:
     return tuple(header)
 
 
-def _has_seconds(section: Mapping[str, Any]) -> bool:
+def _has_seconds(section: doc.TableSection) -> bool:
     """Whether the table's first row shows times with seconds (``show_seconds``)."""
     for group in section.get("data") or ():
         for row in (group.get("rows") or ())[:1]:

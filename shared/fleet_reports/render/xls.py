@@ -5,13 +5,14 @@ the 256th are dropped. Text cells are labels: xlwt never turns a string into a f
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from io import BytesIO
 from typing import Any
 
 import xlwt
 from xlwt.Row import Row as XlsRow
 
+from fleet_reports.engine import document as doc
 from fleet_reports.render.common import (
     Plan,
     RowKind,
@@ -162,7 +163,7 @@ class _SheetWriter:
         return b"".join(parts)
 
 
-def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> bytes:
+def render(report: doc.ReportDocument, *, headless: bool, info: DocumentInfo) -> bytes:
     book = xlwt.Workbook(encoding="utf-8")
     styles = _Styles(book)
     layout = plan(report, headless=headless, info=info)

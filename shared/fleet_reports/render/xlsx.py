@@ -10,7 +10,7 @@ Text cells are inline strings: they never become formulas; one that starts like 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from fleet_reports.engine import document as doc
 from fleet_reports.render.common import (
     FORMULA_PREFIXES,
     Chart,
@@ -76,7 +77,7 @@ class _Styles:
         return found
 
 
-def render(report: Mapping[str, Any], *, headless: bool, info: DocumentInfo) -> bytes:
+def render(report: doc.ReportDocument, *, headless: bool, info: DocumentInfo) -> bytes:
     book = Workbook(write_only=True)
     book.properties.title = clean_text(info.title)
     book.properties.creator = "Fleet Reports"

@@ -15,10 +15,14 @@ from fleet_reports.store.records import CredentialRecord, UserRecord
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated (sub-)user. ``pool`` is its own report pool."""
+    """The authenticated (sub-)user. ``pool`` is its own report pool.
+
+    ``caller`` is whose requests these count as (service.limits): the user, for its sessions
+    together, or the API key, which has a count of its own (as on Navixy)."""
 
     user: UserRecord
     master_id: int
+    caller: str = ""
 
     @property
     def pool(self) -> int:
@@ -58,7 +62,8 @@ def authenticate(credential: str | None) -> Principal:
         master = fleet.get_user(user.parent_id)
         if master is None or master.blocked:
             raise ApiError(11, "Access denied: the master user is blocked")
-    return Principal(user=user, master_id=master_id)
+    caller = f"KEY#{fleet.digest(credential)[:32]}" if cred.kind == "api_key" else f"USER#{user.user_id}"
+    return Principal(user=user, master_id=master_id, caller=caller)
 
 
 def require_right(principal: Principal, right: str) -> None:

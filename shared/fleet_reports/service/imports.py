@@ -12,7 +12,8 @@ one at ``incoming/<tracker_id>/events/<name>`` holds device events (NDJSON). Its
    and reason, good rows go on; a file that is unusable as a whole fails the import;
 4. splits the rows by UTC day and merges each day into its object, the days in parallel, each
    with optimistic concurrency (:mod:`fleet_reports.store.tracks`), so concurrent imports for
-   the same tracker and day never lose a fix;
+   the same tracker and day never lose a fix; then records the merged days' odometer figures in
+   the tracker's summary, with the same concurrency (:mod:`fleet_reports.store.odometer`);
 5. records the outcome in the fleet table and as JSON at ``outcomes/<tracker_id>/<name>.json``
    beside the upload.
 
@@ -190,10 +191,29 @@ def _import_fixes(bucket: str, base: dict[str, Any], name: str, data: bytes, now
     parsed = parse_fixes(data, name, now_ms=now_ms)
     tracker_id = int(base["tracker_id"])
     days = split_utc_days(parsed.track)
-    results = _merge_days(
-        sorted(days), lambda day: tracks.merge_day(tracker_id, day, days[day], bucket=bucket), base["key"]
-    )
+    try:
+        results = _merge_days(
+            sorted(days), lambda day: tracks.merge_day(tracker_id, day, days[day], bucket=bucket), base["key"]
+        )
+    finally:  # the days that landed, even when others could not be merged now
+        _record_odometer(bucket, tracker_id, sorted(days), base["key"])
     return _parsed_outcome(base, parsed.rows, len(parsed.track), parsed, results)
+
+
+def _record_odometer(bucket: str, tracker_id: int, days: list[date], key: str) -> None:
+    """The merged days' odometer figures into the tracker's summary (:mod:`fleet_reports.store.odometer`);
+    ImportRetry when it kept changing or the store failed (the retry records them again)."""
+    from fleet_reports.store import odometer
+    from fleet_reports.store.errors import StoreError
+
+    if not days:
+        return
+    try:
+        settings = odometer.tracker_settings(tracker_id)
+        if settings is not None:
+            odometer.record_days(tracker_id, days, settings, bucket=bucket)
+    except StoreError as exc:
+        raise ImportRetry(f"{key}: the odometer summary could not be updated now: {exc}") from exc
 
 
 def _import_events(bucket: str, base: dict[str, Any], name: str, data: bytes, now_ms: int) -> ImportOutcome:

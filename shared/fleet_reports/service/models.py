@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"  # HH:mm or HH:mm:ss (the OpenAPI document says it too)
+_TIME = re.compile(TIME_PATTERN)
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):  # pydantic's lax int would take true for 1
+        raise ValueError("an id is a number, not true or false")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_not_a_boolean)]
 
 
 class _Params(BaseModel):
@@ -36,8 +46,10 @@ class TimeFilter(_Params):
 
     @model_validator(mode="after")
     def _order(self) -> TimeFilter:
-        if self.to <= self.from_:
-            raise ValueError("'to' must be after 'from'")
+        # A window whose 'to' is before its 'from' runs overnight (22:00-06:00) and belongs to
+        # the day it opens (docs/analytics.md); an empty window is a mistake.
+        if self.to == self.from_:
+            raise ValueError("'to' must differ from 'from' (a window ending before it starts runs overnight)")
         return self
 
     def wire(self) -> dict[str, Any]:
@@ -49,8 +61,8 @@ class GenerateParams(_Params):
     to: str = Field(min_length=1)
     title: str | None = Field(default=None, max_length=256)
     geocoder: str | None = Field(default=None, max_length=64)
-    trackers: list[int] | None = None
-    employees: list[int] | None = None
+    trackers: list[Id] | None = None
+    employees: list[Id] | None = None
     time_filter: TimeFilter = Field(default_factory=TimeFilter)
     plugin: dict[str, Any]
     include_places_in_address: bool = True
@@ -71,11 +83,11 @@ class GenerateParams(_Params):
     def _ids(cls, v: list[int] | None) -> list[int] | None:
         if v is not None and any(i <= 0 for i in v):
             raise ValueError("ids are positive integers")
-        return v
+        return v if v is None else list(dict.fromkeys(v))  # each once: 10,000 copies are one id
 
 
 class ReportIdParams(_Params):
-    report_id: int = Field(gt=0)
+    report_id: Id = Field(gt=0)
 
 
 class DownloadParams(ReportIdParams):

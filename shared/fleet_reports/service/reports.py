@@ -6,9 +6,8 @@ import gzip
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from fleet_reports.engine.catalog import PluginParams, PluginSpec, References, plugin_spec
 from fleet_reports.errors import CODES, ApiError, ErrorCode, invalid, validate
 from fleet_reports.service import times
 from fleet_reports.service.auth import Principal
@@ -19,11 +18,16 @@ from fleet_reports.store import fleet, queue
 from fleet_reports.store import reports as store
 from fleet_reports.store.records import LocaleInfo, ReportRecord, ReportState, TrackerRecord
 
+if TYPE_CHECKING:
+    # The catalog (every plugin's model) loads at the first generate, not in every API function's cold start.
+    from fleet_reports.engine.catalog import PluginParams, PluginSpec, References
+    from fleet_reports.engine.document import ReportDocument
+
 # ============================================================================ generate
 
 
 def generate(principal: Principal, params: GenerateParams, *, iso: bool = False) -> int:
-    """Validate in api.md's order, store the report as queued, send the job; the new id.
+    """Validate in docs/api.md's order, store the report as queued, send the job; the new id.
 
     Every plugin is validated from its spec alone (its model, span, single tracker, and the
     entities its options reference): nothing here knows a plugin."""
@@ -57,6 +61,8 @@ def _period(params: GenerateParams, tz: str, iso: bool) -> tuple[datetime, datet
 
 def _check_plugin(params: GenerateParams) -> tuple[PluginSpec, PluginParams]:
     """The plugin's spec (222 when unknown) and its options validated by its model (7)."""
+    from fleet_reports.engine.catalog import plugin_spec
+
     spec = plugin_spec(int(params.plugin["plugin_id"]))
     if spec is None:
         if not params.trackers:  # a parameter error (7) comes before an unknown plugin (222)
@@ -129,7 +135,7 @@ def _new_report(
     """The queued report, with a new id."""
     user, created = principal.user, times.now()
     tz = user.time_zone
-    # Options the plugin does not know are ignored, not stored (api.md): only its own fields.
+    # Options the plugin does not know are ignored, not stored (docs/api.md): only its own fields.
     # Null fields are left out, as Navixy leaves them out when it echoes the parameters.
     options = plugin.model_dump(mode="json", include=set(type(plugin).model_fields), exclude_none=True)
     return ReportRecord.model_validate(
@@ -171,6 +177,7 @@ def _store(report: ReportRecord) -> None:
         raise ApiError(
             ErrorCode.TOO_MANY_REQUESTS,
             f"{CODES[ErrorCode.TOO_MANY_REQUESTS][0]}: at most {cap} reports may generate at once",
+            extra={"limit": "parallel_reports"},
         ) from exc
 
 
@@ -271,16 +278,18 @@ def _done(report: ReportRecord) -> None:
         raise ApiError(ErrorCode.NOT_READY)
 
 
-def retrieve(principal: Principal, report_id: int, *, iso: bool = False) -> dict[str, Any]:
+def retrieve(principal: Principal, report_id: int, *, iso: bool = False) -> ReportDocument:
     report = _owned(principal, report_id)
     _done(report)
     data = store.read_document(report) if not report.doc_key else report_files.get(report.doc_key)
     if data is None:
         raise ApiError(ErrorCode.UNEXPECTED, "Report document is missing")
-    doc: dict[str, Any] = json.loads(gzip.decompress(data))
+    # The document the worker stored (engine.document.ReportDocument): read back, not checked again.
+    doc = cast("ReportDocument", json.loads(gzip.decompress(data)))
     if iso:
         tz = report.time_zone(principal.user.time_zone)
-        for name in ("created", "from", "to"):
+        names: tuple[Literal["created", "from", "to"], ...] = ("created", "from", "to")
+        for name in names:
             if name in doc:
                 doc[name] = _wire_time(report, name, tz, iso=True)
     return doc

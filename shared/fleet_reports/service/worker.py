@@ -45,6 +45,10 @@ class RetryLater(Exception):
     """Another worker holds a live claim on this report: try the message again later."""
 
 
+class ClaimLost(Exception):
+    """This attempt no longer holds the report (deleted, or taken over once its lease ran out)."""
+
+
 class JobOutcome(StrEnum):
     """How a job ended (when it did not raise to be retried)."""
 
@@ -80,8 +84,14 @@ class _Progress:
         if not force and percent - self.last_percent < 5 and now - self.last_time < 2:
             return
         if percent > self.last_percent or force:
-            store.set_progress(self.job.pool, self.job.report_id, self.token, percent)
+            if not store.set_progress(self.job.pool, self.job.report_id, self.token, percent):
+                raise ClaimLost(f"report {self.job.report_id} is no longer this attempt's")
             self.last_percent, self.last_time = percent, now
+
+    def still_ours(self) -> None:
+        """Raise ClaimLost unless this attempt still holds the report (called before each write
+        to the bucket, so an attempt that was taken over writes nothing over the new one's files)."""
+        self.set(self.last_percent, force=True)
 
     def scaled(self, lo: int, hi: int) -> Callable[[float], None]:
         return lambda fraction: self.set(lo + round((hi - lo) * max(0.0, min(1.0, fraction))))
@@ -192,6 +202,8 @@ def process(job: Job, receive_count: int, delivery: Delivery | None = None) -> J
     try:
         output = _compute(job, token, report)
         finished = store.finish(job.pool, job.report_id, token, output)
+    except ClaimLost:
+        finished = False
     except Exception as exc:
         reason = public_reason(exc)
         if receive_count >= settings.max_receive_count:
@@ -207,8 +219,10 @@ def process(job: Job, receive_count: int, delivery: Delivery | None = None) -> J
                 _retry_soon(delivery, receive_count)
         raise
     if not finished:
-        # deleted (or taken over) while we worked: leave nothing behind
-        report_files.delete_prefix(job.report_id)
+        # Deleted while we worked: leave nothing behind. Taken over (our lease ran out while we
+        # still ran): the files are the new attempt's now, leave them.
+        if store.get_report(job.pool, job.report_id) is None:
+            report_files.delete_prefix(job.report_id)
         return JobOutcome.LOST
     return JobOutcome.DONE
 
@@ -245,11 +259,12 @@ def public_reason(exc: BaseException) -> str:
 def _compute(job: Job, token: str, record: ReportRecord) -> ReportOutput:
     from fleet_reports.engine.report import build_report
     from fleet_reports.render import CONTENT_TYPES, render_report
+    from fleet_reports.store import odometer
 
     progress = _Progress(job, token)
     progress.set(2, force=True)
     ctx = build_context(record)
-    report = build_report(ctx, tracks.load, progress.scaled(5, 70))
+    report = build_report(ctx, tracks.load, progress.scaled(5, 70), odometer_history=odometer.history)
 
     settings = get_settings()
     doc = gzip.compress(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode(), 6)
@@ -257,6 +272,7 @@ def _compute(job: Job, token: str, record: ReportRecord) -> ReportOutput:
     doc_key: str | None = None
     if len(doc) > settings.inline_report_max_bytes:
         inline, doc_key = None, f"{report_files.prefix(job.report_id)}report.json.gz"
+        progress.still_ours()
         report_files.put(doc_key, doc, "application/gzip")
     progress.set(75)
 
@@ -267,6 +283,7 @@ def _compute(job: Job, token: str, record: ReportRecord) -> ReportOutput:
         data = render_report(report, fmt, headless=headless, info=info)
         name = f"{fmt}-headless" if headless else fmt
         key = f"{report_files.prefix(job.report_id)}report{'-headless' if headless else ''}.{fmt}"
+        progress.still_ours()
         report_files.put(key, data, CONTENT_TYPES[fmt])
         files[name] = ReportFile(key=key, size=len(data))
         progress.set(75 + round(24 * (n + 1) / len(variants)))

@@ -2,7 +2,7 @@
 
 A :class:`Scenario` is written as a day would be told: park, drive along waypoints, idle, lose the
 signal, refuel. ``build()`` samples the continuous motion into fixes (a :class:`Track`) and
-derives the :class:`Truth` that analytics.md defines for that story: trips, parkings, gaps.
+derives the :class:`Truth` that docs/analytics.md defines for that story: trips, parkings, gaps.
 
 The motion is continuous and exact: the vehicle moves along a dense polyline with a speed
 profile made of constant-acceleration pieces (speed limits by road class, acceleration and

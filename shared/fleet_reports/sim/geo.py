@@ -1,6 +1,6 @@
 """Spherical geometry for the simulator: distances, bearings, destinations (vectorised numpy).
 
-The sphere is the one the engine measures on (analytics.md section 2): mean Earth radius
+The sphere is the one the engine measures on (docs/analytics.md, "Trips and parkings"): mean Earth radius
 6,371,008.8 m. All angles are degrees; every function broadcasts over array arguments.
 """
 

@@ -10,7 +10,7 @@ by road class, acceleration and braking limits, halts at lights and in queues.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,57 +179,17 @@ class SpeedPlan:
         s = np.linspace(0.0, total, n_nodes)
         cruise = cruise_kmh / 3.6
         floor = max(5.0 / 3.6, min(0.25 * cruise, cruise))
-        # Road classes: stretches of 1.5-7 km, town at both ends, the longest inner one fast.
-        m = np.ones(n_nodes)
-        if variation > 0:
-            edges = np.cumsum(rng.uniform(1500.0, 7000.0, int(total // 1500.0) + 2))
-            cls = rng.choice(_ROAD_CLASSES, edges.shape[0])
-            sect = np.searchsorted(edges, s)
-            if total > 3000.0:
-                inner = np.unique(sect[(s > 1000.0) & (s < total - 1000.0)])
-                if inner.size:
-                    cls[inner[np.argmax(np.bincount(sect)[inner])]] = 1.0
-            m = cls[sect]
-            town = (s < 1000.0) | (s > total - 1000.0)
-            m = np.where(town, np.minimum(m, 0.55), m)
-            if total <= 3000.0:
-                m = np.where(town, 0.7, m)
-                m[n_nodes // 2] = 1.0
-            wobble = np.sin(2 * math.pi * s / rng.uniform(1500, 3000) + rng.uniform(0, 2 * math.pi))
-            m = m * (1.0 - 0.03 * (1.0 + wobble))
-            m /= m.max()
-        stops = [0, n_nodes - 1]
-        halt_nodes = np.empty(0, np.int64)
-        if halt_list:
-            # Halts inside the drive, never on neighbouring nodes (there must be motion between).
-            lo, hi = max(2, int(0.1 * n_nodes)), min(n_nodes - 3, int(0.9 * n_nodes))
-            room = hi - lo + 1 - (len(halt_list) - 1)
-            if room < len(halt_list):
-                raise ValueError("the drive is too short for that many halts")
-            pick = np.sort(rng.choice(room, len(halt_list), replace=False))
-            halt_nodes = (lo + pick + np.arange(len(halt_list))).astype(np.int64)
-            stops.extend(halt_nodes.tolist())
-        stop_idx = np.array(stops, np.int64)
-        q0 = 2.0 * variation
+        m = _road_classes(s, total, variation, rng) if variation > 0 else np.ones(n_nodes)
+        halt_nodes = _halt_nodes(n_nodes, len(halt_list), rng)
+        stop_idx = np.array([0, n_nodes - 1, *halt_nodes.tolist()], np.int64)
 
         def moving_time(q: float, k: float = 1.0) -> float:
             v = _profile(s, np.maximum(floor, k * cruise * m**q), stop_idx)
             return float(_segment_times(s, v).sum())
 
-        q, k = q0, 1.0
+        q, k = 2.0 * variation, 1.0
         if duration_s is not None:
-            target = duration_s - sum(halt_list)
-            if target <= 0:
-                raise ValueError("duration_s must exceed the halts")
-            if moving_time(0.0) > target:
-                q = 0.0
-                if moving_time(0.0, 4.0) > target:
-                    raise ValueError("the drive cannot be that fast")
-                k = 1.0 / solve(lambda x: moving_time(0.0, 1.0 / x), target, 0.25, 1.0, tol=1e-3)
-            else:
-                if moving_time(12.0) < target:
-                    raise ValueError("the drive cannot be that slow; add halts")
-                q = solve(moving_time, target, 0.0, 12.0, tol=1e-3)
+            q, k = _fit_duration(moving_time, duration_s - sum(halt_list))
         v = _profile(s, np.maximum(floor, k * cruise * m**q), stop_idx)
         dt = _segment_times(s, v)
         if duration_s is not None:
@@ -262,3 +222,54 @@ class SpeedPlan:
             start = float(kt[second[j] - 1])
             halts.append((start, start + h))
         return Knots(kt, ks, kv, ka, np.ones(kt.shape[0], np.bool_)), halts
+
+
+def _road_classes(s: F64, total: float, variation: float, rng: np.random.Generator) -> F64:
+    """Each node's share of the cruise speed: road classes in stretches of 1.5-7 km, town at
+    both ends, the longest inner stretch fast, a gentle wobble; the fastest node 1."""
+    edges = np.cumsum(rng.uniform(1500.0, 7000.0, int(total // 1500.0) + 2))
+    cls = rng.choice(_ROAD_CLASSES, edges.shape[0])
+    sect = np.searchsorted(edges, s)
+    if total > 3000.0:
+        inner = np.unique(sect[(s > 1000.0) & (s < total - 1000.0)])
+        if inner.size:
+            cls[inner[np.argmax(np.bincount(sect)[inner])]] = 1.0
+    m = cls[sect]
+    town = (s < 1000.0) | (s > total - 1000.0)
+    m = np.where(town, np.minimum(m, 0.55), m)
+    if total <= 3000.0:
+        m = np.where(town, 0.7, m)
+        m[s.shape[0] // 2] = 1.0
+    wobble = np.sin(2 * math.pi * s / rng.uniform(1500, 3000) + rng.uniform(0, 2 * math.pi))
+    m = m * (1.0 - 0.03 * (1.0 + wobble))
+    m /= m.max()
+    out: F64 = m
+    return out
+
+
+def _halt_nodes(n_nodes: int, halts: int, rng: np.random.Generator) -> I64:
+    """The nodes of ``halts`` halts inside the drive, never on neighbouring nodes (there must be
+    motion between); none without halts."""
+    if not halts:
+        return np.empty(0, np.int64)
+    lo, hi = max(2, int(0.1 * n_nodes)), min(n_nodes - 3, int(0.9 * n_nodes))
+    room = hi - lo + 1 - (halts - 1)
+    if room < halts:
+        raise ValueError("the drive is too short for that many halts")
+    pick = np.sort(rng.choice(room, halts, replace=False))
+    out: I64 = (lo + pick + np.arange(halts)).astype(np.int64)
+    return out
+
+
+def _fit_duration(moving_time: Callable[..., float], target: float) -> tuple[float, float]:
+    """(q, k) of the speeds ``k * cruise * m**q`` that drive in ``target`` seconds of motion:
+    q spreads the road classes out (slower), k scales them all (faster, with q = 0)."""
+    if target <= 0:
+        raise ValueError("duration_s must exceed the halts")
+    if moving_time(0.0) > target:
+        if moving_time(0.0, 4.0) > target:
+            raise ValueError("the drive cannot be that fast")
+        return 0.0, 1.0 / solve(lambda x: moving_time(0.0, 1.0 / x), target, 0.25, 1.0, tol=1e-3)
+    if moving_time(12.0) < target:
+        raise ValueError("the drive cannot be that slow; add halts")
+    return solve(moving_time, target, 0.0, 12.0, tol=1e-3), 1.0

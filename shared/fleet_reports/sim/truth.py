@@ -1,8 +1,8 @@
-"""The known answer of a scenario: what analytics.md says the engine should find in its fixes.
+"""The known answer of a scenario: what docs/analytics.md says the engine should find in its fixes.
 
 How the truth is decided. It comes from the story itself, not from the fixes' speeds, so that a
-known-answer test never checks the engine against a copy of its own rules (analytics.md section 2
-gives the product's definitions; the thresholds below are its defaults):
+known-answer test never checks the engine against a copy of its own rules (docs/analytics.md,
+"Trips and parkings", gives the product's definitions; the thresholds below are its defaults):
 
 - a *standstill* is a span during which the vehicle really stood: stand phases in a row
   (:meth:`Scenario.park`, :meth:`Scenario.idle`, a parked :meth:`Scenario.gap`) and every halt
@@ -31,7 +31,7 @@ gives the product's definitions; the thresholds below are its defaults):
 - a trip's distance is the true path length driven from the last fix before it (the departure
   leg; none after a data gap over ``MAX_GAP_S``) to its end fix. Where no fix shows the way the
   vehicle went, the straight leg between the fixes around that stretch is counted instead, as
-  the best any method can do: across a signal loss (analytics.md: a gap under ``MAX_GAP_S``
+  the best any method can do: across a signal loss (docs/analytics.md: a gap under ``MAX_GAP_S``
   counts the straight leg; one over it is never distance, as no trip spans it), and across a
   standstill with no fix inside (a logger asleep while standing does not record the vehicle
   rolling into the halt and out of it, perhaps another way). Its max speed is the highest
@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from fleet_reports.engine.intervals import runs
 from fleet_reports.engine.model import Track
 from fleet_reports.sim import geo
 from fleet_reports.sim.motion import EPS_S, Phase, State
@@ -58,7 +59,7 @@ F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 LatLng = tuple[float, float]
 
-# Thresholds of analytics.md (the engine's defaults) that the truth is computed with. (The
+# Thresholds of docs/analytics.md (the engine's defaults) that the truth is computed with. (The
 # parking radius plays no part: the vehicle never moves during a standstill.)
 IDLE_SPEED_KMH = 3.0
 MIN_PARKING_S = 300.0
@@ -152,22 +153,19 @@ class Stills:
         t0 = np.array([p.t0 for p in phases])
         t1 = np.array([p.t1 for p in phases])
 
-        def runs(mask: Bool) -> tuple[F64, F64]:
+        def spans(mask: Bool) -> tuple[F64, F64]:
             """Spans of consecutive phases under ``mask`` (phases follow each other without a break)."""
-            first = mask.copy()
-            first[1:] &= ~mask[:-1]
-            last = mask.copy()
-            last[:-1] &= ~mask[1:]
+            first, last = runs(mask)
             return t0[first], t1[last]
 
         halt_spans = np.array(halts, np.float64).reshape(-1, 2)
-        a, b = runs(stand)
+        a, b = spans(stand)
         a, b = np.concatenate((a, halt_spans[:, 0])), np.concatenate((b, halt_spans[:, 1]))
         order = np.argsort(a, kind="stable")
         a, b = a[order], b[order]
         long_enough = (b - a) >= MIN_PARKING_S - EPS_S
         if ignition_aware:  # ignition off parks at once, whatever the length
-            oa, _ = runs(stand & off)
+            oa, _ = spans(stand & off)
             held = np.zeros(a.shape[0], np.bool_)
             held[np.searchsorted(a, oa, side="right") - 1] = True  # the standstill holding it
             return Stills(a, b, a, b, long_enough | held)
@@ -264,9 +262,8 @@ def derive_truth(
     p_end = np.minimum(after[park], n - 1)
     parkings: list[TruthParking] = []
     if pa.size:
-        new = np.concatenate(([True], state_at(pa[1:]).s - state_at(pb[:-1]).s >= 1.0))
-        first = np.flatnonzero(new)
-        last = np.append(first[1:], pa.shape[0]) - 1
+        moved_between = state_at(pa[1:]).s - state_at(pb[:-1]).s >= 1.0
+        first, last = runs(np.ones(pa.shape[0], np.bool_), moved_between)
         spot = state_at(pa[first])
         parkings = [
             TruthParking(int(t[p_start[i]]), int(t[p_end[j]]), lat, lng)

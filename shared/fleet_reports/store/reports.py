@@ -4,6 +4,10 @@ Keys (pk / sk):
   POOL#<user id> / REPORT#<id, 12 digits>   one report of that (sub-)user's pool
   POOL#<user id> / ACTIVE                   {active}: reports queued or running (parallel cap)
   COUNTER / REPORT_ID                       {n}: the last report id handed out
+  RATE#<caller> / <limit>#<window>          {n, ttl}: a caller's requests (store.ratelimit)
+
+Every report item carries ``ttl`` (created + RetentionDays): past it the report is gone for
+every reader (:func:`_live`), before DynamoDB's TTL deletes it.
 
 A report item is a :class:`~fleet_reports.store.records.ReportRecord` (plus its keys and, when
 small, its gzip'd document ``doc``); this module takes and gives records, never raw items.

@@ -6,7 +6,11 @@ Keys (Hive-style, so Athena can query the same files with partition pruning)::
     events/tracker_id=<id>/date=<YYYY-MM-DD>/events.parquet   device events
 
 The bytes are :mod:`fleet_reports.ingest`'s codec (compact Parquet; it also reads the first
-format this module wrote). A report reads only the days, and the columns, it needs, in parallel.
+format this module wrote). A report reads only the days, and the columns, it needs, in parallel;
+over a long span it lists the days that exist first (:func:`list_days`, one request per 1,000
+days) instead of asking for every calendar day. Beside the days, each tracker's odometer summary
+(``odometer/tracker_id=<id>/summary.json.gz``, :mod:`fleet_reports.store.odometer`) keeps their
+per-day odometer figures; whoever writes or merges days records them there afterwards.
 
 Writers
 -------
@@ -69,6 +73,7 @@ EVENTS_PREFIX = "events/"
 _CONFLICTS = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 MAX_ATTEMPTS = 10
+LIST_AFTER_DAYS = 31  # a longer span is listed first (see ``load``)
 _BACKOFF_BASE_S = 0.02
 _BACKOFF_CAP_S = 1.0
 
@@ -125,7 +130,7 @@ def decode(data: bytes, columns: Sequence[str] | None = None) -> Track:
 
 
 # ----------------------------------------------------------------------------- objects
-def _get(bucket: str, key: str) -> tuple[bytes, str] | None:
+def get_object(bucket: str, key: str) -> tuple[bytes, str] | None:
     """The object's bytes and ETag; None when it does not exist."""
     try:
         with store_call(f"track get {key}"):
@@ -137,7 +142,7 @@ def _get(bucket: str, key: str) -> tuple[bytes, str] | None:
         raise
 
 
-def _put(bucket: str, key: str, body: bytes, etag: str | None) -> bool:
+def put_if(bucket: str, key: str, body: bytes, etag: str | None) -> bool:
     """Conditional PUT: over exactly ``etag``, or only if absent. False when the condition failed."""
     condition: dict[str, Any] = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
     try:
@@ -151,7 +156,7 @@ def _put(bucket: str, key: str, body: bytes, etag: str | None) -> bool:
         raise
 
 
-def _merge_object(
+def merge_object(
     bucket: str,
     key: str,
     merge: Callable[[bytes | None], tuple[bytes, int, int]],
@@ -163,11 +168,11 @@ def _merge_object(
     nothing changed and nothing is written.
     """
     for attempt in range(1, max_attempts + 1):
-        current = _get(bucket, key)
+        current = get_object(bucket, key)
         body, before, after = merge(current[0] if current else None)
         if current is not None and body == current[0]:
             return MergeResult(key, before, after, attempt, written=False)
-        if _put(bucket, key, body, current[1] if current else None):
+        if put_if(bucket, key, body, current[1] if current else None):
             return MergeResult(key, before, after, attempt, written=True)
         # Full jitter: spread the losers so they do not collide again in lockstep.
         time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
@@ -194,26 +199,55 @@ def merge_day(
         merged = merge_tracks(older, track)
         return encode_fixes(merged), len(older), len(merged)
 
-    return _merge_object(_bucket(bucket), day_key(tracker_id, day), merge, max_attempts or MAX_ATTEMPTS)
+    return merge_object(_bucket(bucket), day_key(tracker_id, day), merge, max_attempts or MAX_ATTEMPTS)
 
 
 def read_day(
     tracker_id: int, day: date, *, columns: Sequence[str] | None = None, bucket: str | None = None
 ) -> Track | None:
-    found = _get(_bucket(bucket), day_key(tracker_id, day))
+    found = get_object(_bucket(bucket), day_key(tracker_id, day))
     return decode(found[0], columns) if found else None
+
+
+def list_days(
+    tracker_id: int, first: date | None = None, last: date | None = None, *, bucket: str | None = None
+) -> list[date]:
+    """The UTC days (from ``first`` to ``last``, inclusive, when given) that have a fixes object,
+    in order: one LIST request per 1,000 days stored, none per day absent."""
+    prefix = f"{FIXES_PREFIX}tracker_id={tracker_id}/date="
+    args: dict[str, Any] = {"Bucket": _bucket(bucket), "Prefix": prefix}
+    if first is not None:
+        args["StartAfter"] = f"{prefix}{first.isoformat()}"  # sorts just before that day's key
+    days: list[date] = []
+    with store_call(f"track list {prefix}"):
+        for page in s3().get_paginator("list_objects_v2").paginate(**args):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if not key.endswith("/fixes.parquet"):
+                    continue
+                day = date.fromisoformat(key[len(prefix) : len(prefix) + 10])
+                if last is not None and day > last:
+                    return days
+                days.append(day)
+    return days
 
 
 def load(tracker_id: int, from_ms: int, to_ms: int, *, columns: Sequence[str] | None = None) -> Track:
     """The tracker's fixes with ``from_ms <= t <= to_ms``, time-ordered.
 
     ``columns`` (e.g. ``("lat", "lng", "speed")``) reads only those columns of each day; the
-    others come back unknown (NaN / -1) and sensors only when named.
+    others come back unknown (NaN / -1) and sensors only when named. A span of more than
+    :data:`LIST_AFTER_DAYS` days first lists the days that exist (one request per 1,000), so
+    that a long, sparse span costs the days it has, not the calendar's.
     """
     days = utc_days(from_ms, to_ms)
     bucket = _bucket()
+    if len(days) > LIST_AFTER_DAYS:
+        days = list_days(tracker_id, days[0], days[-1], bucket=bucket)
+        if not days:
+            return Track.empty()
     with ThreadPoolExecutor(max_workers=min(32, len(days))) as pool:
-        found = list(pool.map(lambda d: _get(bucket, day_key(tracker_id, d)), days))
+        found = list(pool.map(lambda d: get_object(bucket, day_key(tracker_id, d)), days))
     # Decoding is Arrow work that releases the GIL only in part; decode in order, after the I/O,
     # letting go of each object's bytes as soon as it is decoded.
     parts: list[Track] = []
@@ -247,11 +281,11 @@ def merge_events_day(
         merged = merge_events(older, events)
         return encode_events(merged), len(older), len(merged)
 
-    return _merge_object(_bucket(bucket), events_day_key(tracker_id, day), merge, max_attempts or MAX_ATTEMPTS)
+    return merge_object(_bucket(bucket), events_day_key(tracker_id, day), merge, max_attempts or MAX_ATTEMPTS)
 
 
 def read_events_day(tracker_id: int, day: date, *, bucket: str | None = None) -> Events | None:
     from fleet_reports.ingest import decode_events
 
-    found = _get(_bucket(bucket), events_day_key(tracker_id, day))
+    found = get_object(_bucket(bucket), events_day_key(tracker_id, day))
     return decode_events(found[0]) if found else None

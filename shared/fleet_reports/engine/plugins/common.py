@@ -1,24 +1,43 @@
-"""Building blocks of the report document (report-model.md): cells, columns, sections, sheets,
+"""Building blocks of the report document (docs/report-model.md): cells, columns, sections, sheets,
 the per-report formatting context shared by the plugins, and how a table's rows are grouped
-(per local day, or per driver and day: :func:`row_groups`)."""
+(per local day, or per driver and day: :func:`row_groups`).
+
+Each builder returns its part of the document typed (:mod:`fleet_reports.engine.document`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.address import format_coordinates
+from fleet_reports.engine.document import (
+    Align,
+    Cell,
+    Column,
+    Group,
+    MapRow,
+    MapTableSection,
+    Section,
+    Sheet,
+    TableRow,
+    TableSection,
+    TextSection,
+    TextStyle,
+    Total,
+    with_exact_seconds,
+)
 from fleet_reports.engine.i18n import Messages, format_duration, format_time_of_day, messages
+from fleet_reports.engine.intervals import key_runs
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.motion import TripSettings
+from fleet_reports.engine.odometer import OdometerStart
 from fleet_reports.engine.units import UnitSystem, unit_system
 
-Json = dict[str, Any]
 I64 = npt.NDArray[np.int64]
 
 LOCATION_DECIMALS = 7
@@ -35,7 +54,9 @@ class TrackerData:
     info: TrackerInfo
     settings: TripSettings
     track: Track  # cleaned fixes within the report period
-    history: Track  # cleaned fixes from the odometer base to the period start (often empty)
+    # the odometer at the period start from the base and the history before it (the trips'
+    # odometer, engine/odometer.py); None when not needed or there is no base before the period
+    odometer_start: OdometerStart | None = None
 
 
 @dataclass(frozen=True)
@@ -53,17 +74,17 @@ class Formatter:
             messages(ctx.locale), unit_system(ctx.measurement_system), ZoneInfo(ctx.time_zone), show_seconds
         )
 
-    def number(self, value: float, decimals: int) -> Json:
+    def number(self, value: float, decimals: int) -> Cell:
         v, raw = self.msg.number(value, decimals)
         return cell(v, raw)
 
-    def distance(self, km: float, decimals: int) -> Json:
+    def distance(self, km: float, decimals: int) -> Cell:
         return self.number(self.units.distance(km), decimals)
 
-    def speed(self, kmh: float) -> Json:
+    def speed(self, kmh: float) -> Cell:
         return self.number(self.units.speed(kmh), 0)
 
-    def duration(self, seconds: float) -> Json:
+    def duration(self, seconds: float) -> Cell:
         """Table duration: ``raw`` in seconds."""
         return cell(format_duration(seconds, self.show_seconds), round(float(seconds), 3))  # whole ms
 
@@ -80,8 +101,8 @@ class Formatter:
         return self.msg.with_unit(key, self.units.altitude_unit, column=column)
 
 
-def cell(v: str, raw: float, location: tuple[float, float] | None = None) -> Json:
-    out: Json = {"v": v, "raw": float(raw), "type": "value"}
+def cell(v: str, raw: float, location: tuple[float, float] | None = None) -> Cell:
+    out: Cell = {"v": v, "raw": float(raw), "type": "value"}
     if location is not None:
         out["location"] = {
             "lat": round(float(location[0]), LOCATION_DECIMALS),
@@ -97,12 +118,12 @@ def with_coordinates(address: str, lat: float, lng: float, show: bool) -> str:
     return f"{address} ({plain})" if show and not address.endswith(plain) else address
 
 
-def place_cell(address: str, lat: float, lng: float, coords: bool, ms: int) -> Json:
+def place_cell(address: str, lat: float, lng: float, coords: bool, ms: int) -> Cell:
     """An address cell (``raw``: the instant it belongs to, UTC ms); ``coords`` appends the coordinates."""
     return cell(with_coordinates(address, lat, lng, coords), float(ms), (lat, lng))
 
 
-def column(field: str, title: str, *, align: str = "right", width: int = 1, weight: int = 0) -> Json:
+def column(field: str, title: str, *, align: Align = "right", width: int = 1, weight: int = 0) -> Column:
     return {
         "align": align,
         "field": field,
@@ -113,56 +134,47 @@ def column(field: str, title: str, *, align: str = "right", width: int = 1, weig
     }
 
 
-def group(header: str, rows: list[Json], total: Json | None) -> Json:
-    out: Json = {"header": header, "rows": rows}
+def group(header: str, rows: list[TableRow], total: Total | None) -> Group:
+    out: Group = {"header": header, "rows": rows}
     if total is not None:
         out["total"] = total
     return out
 
 
-def table(header: str, columns: Sequence[Json], data: Iterable[Json]) -> Json:
+def table(header: str, columns: Sequence[Column], data: Iterable[Group]) -> TableSection:
     return {"type": "table", "header": header, "columns": list(columns), "column_groups": [], "data": list(data)}
 
 
-class MapRow(dict[str, Any]):
-    """A map_table row with the seed's keys ``name, v, raw, highlight`` and nothing else, that
-    also knows the exact seconds behind a duration.
-
-    A summary duration's ``raw`` is in MINUTES rounded to 2 decimals (the wire format's
-    compatibility quirk), too coarse for a spreadsheet cell to equal the sum of the rows it
-    totals (9,622 s -> 160.37 min -> 9,622.2 s). The exact seconds ride along as the attribute
-    ``exact_seconds``, which the renderers read (``render.common.exact_seconds``): an attribute,
-    not a key, so the JSON and equality stay the seed's (report-model.md fixes the row's keys).
-    """
-
-    exact_seconds: float | None = None
-
-
-def map_row(name: str, value: Json) -> Json:
+def map_row(name: str, value: Cell) -> MapRow:
     return {"name": name, "v": value["v"], "raw": value["raw"], "highlight": False}
 
 
-def map_duration(name: str, seconds: float, fmt: Formatter) -> Json:
+def map_duration(name: str, seconds: float, fmt: Formatter) -> MapRow:
     """A summary (map_table) duration: ``v`` from the exact seconds, ``raw`` in MINUTES with 2
-    decimals (the wire format's compatibility quirk), the exact seconds for the renderers."""
-    row = MapRow(name=name, v=format_duration(seconds, fmt.show_seconds), raw=round(seconds / 60.0, 2), highlight=False)
-    row.exact_seconds = float(seconds)
-    return row
+    decimals (the wire format's compatibility quirk), the exact seconds for the renderers
+    (``document.with_exact_seconds``: an attribute, not a key; the row keeps the seed's keys)."""
+    row: MapRow = {
+        "name": name,
+        "v": format_duration(seconds, fmt.show_seconds),
+        "raw": round(seconds / 60.0, 2),
+        "highlight": False,
+    }
+    return with_exact_seconds(row, seconds)
 
 
-def map_table(header: str, rows: Iterable[Json]) -> Json:
+def map_table(header: str, rows: Iterable[MapRow]) -> MapTableSection:
     return {"type": "map_table", "header": header, "rows": list(rows)}
 
 
-def text(content: str, style: str = "normal") -> Json:
+def text(content: str, style: TextStyle = "normal") -> TextSection:
     return {"type": "text", "text": content, "style": style}
 
 
-def sheet(header: str, entity_ids: Sequence[int], sections: Sequence[Json]) -> Json:
+def sheet(header: str, entity_ids: Sequence[int], sections: Sequence[Section]) -> Sheet:
     return {"header": header, "entity_ids": list(entity_ids), "additional_field": "", "sections": list(sections)}
 
 
-def no_data_sheet(info: TrackerInfo, msg: Messages) -> Json:
+def no_data_sheet(info: TrackerInfo, msg: Messages) -> Sheet:
     return sheet(info.label, [info.id], [text(msg("no_data"))])
 
 
@@ -204,5 +216,5 @@ def row_groups(
         rank = np.array([rank_of[name] for name in drivers], np.int64)
     key = rank * (int(days.max()) + 1) + days
     by_key = np.argsort(key, kind="stable")
-    change = np.flatnonzero(np.diff(key[by_key]) != 0) + 1
-    return list(np.split(by_key, change))
+    first, last = key_runs(key[by_key])
+    return [by_key[a : b + 1] for a, b in zip(first.tolist(), last.tolist(), strict=True)]

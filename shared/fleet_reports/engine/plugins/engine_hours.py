@@ -1,6 +1,6 @@
 """Plugin 7, Engine hours: ignition-on intervals of at least a minute (cut at data gaps over
 15 minutes), split into time in motion and idle time; per local day, with every interval listed
-under its day when ``show_detailed``; a summary sheet over several trackers (report-model.md).
+under its day when ``show_detailed``; a summary sheet over several trackers (docs/report-model.md).
 
 A tracker without an ignition sensor (a discrete sensor of type ``ignition``) gets a sheet with
 a text section saying so.
@@ -16,13 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.catalog import EngineHoursParams
+from fleet_reports.engine.document import Cell, Column, Group, Sheet, TableRow, Total
 from fleet_reports.engine.ignition import ignition_series, on_intervals
 from fleet_reports.engine.intervals import Intervals, key_runs, time_on_function
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.motion import segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
-    Json,
     TrackerData,
     cell,
     column,
@@ -94,7 +94,7 @@ def engine_on_intervals(t: I64, on: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
     return starts[keep], ends[keep]
 
 
-def build_sheets(ctx: ReportContext, params: EngineHoursParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: EngineHoursParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     fmt = Formatter.of(ctx, params.show_seconds)
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
@@ -102,7 +102,7 @@ def build_sheets(ctx: ReportContext, params: EngineHoursParams, trackers: Iterab
     results = [compute_hours(data, wins, params.filter) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
-    sheets: list[Json] = []
+    sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
         sheets.append(_summary_sheet(results, fmt))
     if summary_only:
@@ -119,7 +119,7 @@ def build_sheets(ctx: ReportContext, params: EngineHoursParams, trackers: Iterab
     return sheets
 
 
-def _stats(fmt: Formatter, duration: float, motion: float, idle: float) -> Json:
+def _stats(fmt: Formatter, duration: float, motion: float, idle: float) -> dict[str, Cell]:
     pct = 100.0 * idle / duration if duration > 0 else 0.0
     return {
         "duration": fmt.duration(duration),
@@ -129,7 +129,7 @@ def _stats(fmt: Formatter, duration: float, motion: float, idle: float) -> Json:
     }
 
 
-def _stat_columns(fmt: Formatter) -> list[Json]:
+def _stat_columns(fmt: Formatter) -> list[Column]:
     msg = fmt.msg
     return [
         column("duration", msg("engine_hours.duration")),
@@ -146,13 +146,13 @@ def _day_label(fmt: Formatter, day: date) -> str:
 
 def _tracker_sheet(
     info: TrackerInfo, iv: EngineIntervals, params: EngineHoursParams, fmt: Formatter, dates: list[date], bounds: I64
-) -> Json:
+) -> Sheet:
     msg = fmt.msg
     dur, motion, idle = iv.duration_s, iv.motion_s, iv.idle_s
     day = day_index(bounds, iv.start_ms)
     first, last = key_runs(day)
     day_rows = list(zip(first.tolist(), (last + 1).tolist(), strict=True))  # each day's rows, as slices
-    groups: list[Json] = []
+    groups: list[Group] = []
     if params.show_detailed:
         columns = [
             column("start", msg("engine_hours.start"), align="left", width=2, weight=1),
@@ -160,7 +160,7 @@ def _tracker_sheet(
             *_stat_columns(fmt),
         ]
         for a, b in day_rows:
-            rows = [
+            rows: list[TableRow] = [
                 {
                     "start": cell(fmt.time_of_day(int(iv.start_ms[k])), float(iv.start_ms[k])),
                     "end": cell(fmt.time_of_day(int(iv.end_ms[k])), float(iv.end_ms[k])),
@@ -168,7 +168,7 @@ def _tracker_sheet(
                 }
                 for k in range(a, b)
             ]
-            total = {
+            total: Total = {
                 "text": msg("in_total"),
                 **_stats(fmt, float(dur[a:b].sum()), float(motion[a:b].sum()), float(idle[a:b].sum())),
             }
@@ -182,7 +182,7 @@ def _tracker_sheet(
         rows = []
         for a, b in day_rows:
             d = int(day[a])
-            row: Json = {"day": cell(_day_label(fmt, dates[d]), float(bounds[d]))}
+            row: TableRow = {"day": cell(_day_label(fmt, dates[d]), float(bounds[d]))}
             row.update(_stats(fmt, float(dur[a:b].sum()), float(motion[a:b].sum()), float(idle[a:b].sum())))
             row["intervals"] = fmt.number(b - a, 0)
             rows.append(row)
@@ -205,7 +205,7 @@ def _tracker_sheet(
     return sheet(info.label, [info.id], [table(msg("engine_hours.table"), columns, groups), summary])
 
 
-def _summary_sheet(results: list[TrackerHours], fmt: Formatter) -> Json:
+def _summary_sheet(results: list[TrackerHours], fmt: Formatter) -> Sheet:
     """One row per tracker with an ignition sensor: its engine hours, motion, idle, intervals."""
     msg = fmt.msg
     cols = [
@@ -216,11 +216,11 @@ def _summary_sheet(results: list[TrackerHours], fmt: Formatter) -> Json:
     known = [(r.info, r.intervals) for r in results if r.intervals is not None]
     rows = []
     for info, iv in known:
-        row: Json = {"tracker": cell(info.label, float(info.id))}
+        row: TableRow = {"tracker": cell(info.label, float(info.id))}
         row.update(_stats(fmt, float(iv.duration_s.sum()), float(iv.motion_s.sum()), float(iv.idle_s.sum())))
         row["intervals"] = fmt.number(len(iv), 0)
         rows.append(row)
-    total: Json = {
+    total: Total = {
         "text": msg("in_total"),
         **_stats(
             fmt,

@@ -1,6 +1,6 @@
 """Plugin 8, Geofence visits: every visit of a tracker to the selected zones, from entry to exit
 (interpolated at the boundary), grouped by local day with totals; a summary, optionally the
-zones never visited, and a summary sheet over several trackers (report-model.md)."""
+zones never visited, and a summary sheet over several trackers (docs/report-model.md)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.catalog import GeofenceParams
+from fleet_reports.engine.document import BarChartSection, Cell, Column, Section, Sheet, TableRow, TableSection, Total
 from fleet_reports.engine.intervals import MS_PER_S, Intervals, key_runs
 from fleet_reports.engine.model import ReportContext, TrackerInfo, Zone
 from fleet_reports.engine.motion import segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
-    Json,
     ReportError,
     TrackerData,
     cell,
@@ -118,7 +118,7 @@ def compute_visits(
     )
 
 
-def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     fmt = Formatter.of(ctx, params.show_seconds)
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
@@ -131,7 +131,7 @@ def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[
     results = [compute_visits(shapes, params, data, wins) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
-    sheets: list[Json] = []
+    sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
         sheets.append(_summary_sheet(results, params, fmt))
     if summary_only:
@@ -144,7 +144,7 @@ def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[
     return sheets
 
 
-def _columns(params: GeofenceParams, fmt: Formatter) -> list[Json]:
+def _columns(params: GeofenceParams, fmt: Formatter) -> list[Column]:
     msg = fmt.msg
     cols = [
         column("zone", msg("geofences.zone"), align="left", width=4, weight=3),
@@ -157,7 +157,7 @@ def _columns(params: GeofenceParams, fmt: Formatter) -> list[Json]:
     return cols
 
 
-def _zone_cell(zone: Zone) -> Json:
+def _zone_cell(zone: Zone) -> Cell:
     return cell(zone.label, float(zone.id))
 
 
@@ -170,13 +170,13 @@ def _cut(fmt: Formatter, ms: int, edge_ms: int, key: str) -> str:
 
 def _tracker_sheet(
     r: TrackerVisits, zones: list[Zone], params: GeofenceParams, fmt: Formatter, dates: list[date], bounds: I64
-) -> Json:
+) -> Sheet:
     msg = fmt.msg
     dur = r.duration_s
     km = r.distance_m / 1000.0
-    rows: list[Json] = []
+    rows: list[TableRow] = []
     for k in range(len(r)):
-        row: Json = {
+        row: TableRow = {
             "zone": _zone_cell(zones[int(r.zone[k])]),
             "entry": cell(_cut(fmt, int(r.start_ms[k]), r.first_ms, "geofences.already_inside"), float(r.start_ms[k])),
             "exit": cell(_cut(fmt, int(r.end_ms[k]), r.last_ms, "geofences.still_inside"), float(r.end_ms[k])),
@@ -190,7 +190,7 @@ def _tracker_sheet(
     first, last = key_runs(day)
     groups = []
     for a, b in zip(first.tolist(), (last + 1).tolist(), strict=True):
-        total: Json = {"text": msg("in_total"), "duration": fmt.duration(float(dur[a:b].sum()))}
+        total: Total = {"text": msg("in_total"), "duration": fmt.duration(float(dur[a:b].sum()))}
         if params.show_mileage:
             total["mileage"] = fmt.distance(float(km[a:b].sum()), DISTANCE_DECIMALS)
         groups.append(group(msg.day_header(dates[int(day[a])], b - a), rows[a:b], total))
@@ -209,7 +209,10 @@ def _tracker_sheet(
                 fmt.distance(r.total_km, DISTANCE_DECIMALS),
             )
         )
-    sections = [table(msg("geofences.table"), _columns(params, fmt), groups), map_table(msg("summary"), summary_rows)]
+    sections: list[Section] = [
+        table(msg("geofences.table"), _columns(params, fmt), groups),
+        map_table(msg("summary"), summary_rows),
+    ]
     if not params.hide_charts:
         sections.append(_time_chart(r, zones, fmt))
     if params.show_not_visited_zones:
@@ -217,7 +220,7 @@ def _tracker_sheet(
     return sheet(r.info.label, [r.info.id], sections)
 
 
-def _time_chart(r: TrackerVisits, zones: list[Zone], fmt: Formatter) -> Json:
+def _time_chart(r: TrackerVisits, zones: list[Zone], fmt: Formatter) -> BarChartSection:
     """A bar chart of the time spent in each zone, the ``CHART_ZONES`` zones with the most
     (Navixy's limit), longest first; hours with 2 decimals (``x``: the bar's index)."""
     seconds = np.bincount(r.zone, weights=r.duration_s, minlength=len(zones))
@@ -244,13 +247,13 @@ def _time_chart(r: TrackerVisits, zones: list[Zone], fmt: Formatter) -> Json:
     }
 
 
-def _not_visited(zones: list[Zone], visited: set[int], fmt: Formatter) -> Json:
+def _not_visited(zones: list[Zone], visited: set[int], fmt: Formatter) -> TableSection:
     msg = fmt.msg
     cols = [
         column("zone", msg("geofences.zone"), align="left", width=4, weight=3),
         column("address", msg("geofences.address"), align="left", width=4, weight=3),
     ]
-    rows = [
+    rows: list[TableRow] = [
         {"zone": _zone_cell(z), "address": cell(z.address, float(z.id))}
         for k, z in enumerate(zones)
         if k not in visited
@@ -259,7 +262,7 @@ def _not_visited(zones: list[Zone], visited: set[int], fmt: Formatter) -> Json:
     return table(msg("geofences.not_visited"), cols, [group(header, rows, None)] if rows else [])
 
 
-def _summary_sheet(results: list[TrackerVisits], params: GeofenceParams, fmt: Formatter) -> Json:
+def _summary_sheet(results: list[TrackerVisits], params: GeofenceParams, fmt: Formatter) -> Sheet:
     """One row per tracker with its totals."""
     msg = fmt.msg
     cols = [
@@ -271,7 +274,7 @@ def _summary_sheet(results: list[TrackerVisits], params: GeofenceParams, fmt: Fo
         cols.append(column("mileage", fmt.distance_title("geofences.total_mileage")))
     rows = []
     for r in results:
-        row: Json = {
+        row: TableRow = {
             "tracker": cell(r.info.label, float(r.info.id)),
             "visits": fmt.number(len(r), 0),
             "duration": fmt.duration(r.total_s),
@@ -279,7 +282,7 @@ def _summary_sheet(results: list[TrackerVisits], params: GeofenceParams, fmt: Fo
         if params.show_mileage:
             row["mileage"] = fmt.distance(r.total_km, DISTANCE_DECIMALS)
         rows.append(row)
-    total: Json = {
+    total: Total = {
         "text": msg("in_total"),
         "visits": fmt.number(sum(len(r) for r in results), 0),
         "duration": fmt.duration(sum(r.total_s for r in results)),

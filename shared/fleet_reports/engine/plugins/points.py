@@ -19,12 +19,12 @@ import numpy.typing as npt
 
 from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import PointsParams
+from fleet_reports.engine.document import Cell, Column, Location, Sheet, TableRow
 from fleet_reports.engine.intervals import key_runs
 from fleet_reports.engine.model import ReportContext, Track
 from fleet_reports.engine.motion import fix_speeds
 from fleet_reports.engine.plugins.common import (
     Formatter,
-    Json,
     TrackerData,
     column,
     group,
@@ -63,27 +63,27 @@ def local_times(t_ms: I64, zone: ZoneInfo, show_seconds: bool) -> list[str]:
     return [f"{a:02d}:{b:02d}" for a, b in zip(h.tolist(), m.tolist(), strict=True)]
 
 
-def number_cells(fmt: Formatter, values: F64, decimals: int) -> list[Json | None]:
+def number_cells(fmt: Formatter, values: F64, decimals: int) -> list[Cell | None]:
     """A number cell per value (``None`` for NaN), each distinct rounded value formatted once."""
     known = np.isfinite(values)
-    out: list[Json | None] = [None] * values.shape[0]
+    out: list[Cell | None] = [None] * values.shape[0]
     if not known.any():
         return out
     rounded = np.round(values[known], decimals)
     uniq, inverse = np.unique(rounded, return_inverse=True)
     cells = [fmt.number(float(u), decimals) for u in uniq.tolist()]
     for k, j in zip(np.flatnonzero(known).tolist(), inverse.tolist(), strict=True):
-        out[k] = dict(cells[j])
+        out[k] = cells[j].copy()
     return out
 
 
-def build_sheets(ctx: ReportContext, params: PointsParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: PointsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     fmt = Formatter.of(ctx, params.show_seconds)
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
     wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
     book = AddressBook.of(ctx)
-    sheets: list[Json] = []
+    sheets: list[Sheet] = []
     for data in trackers:
         track = data.track
         if wins is not None and len(track):
@@ -95,7 +95,7 @@ def build_sheets(ctx: ReportContext, params: PointsParams, trackers: Iterable[Tr
     return sheets
 
 
-def _columns(params: PointsParams, fmt: Formatter) -> list[Json]:
+def _columns(params: PointsParams, fmt: Formatter) -> list[Column]:
     msg = fmt.msg
     cols = [
         column("time", msg("points.time"), align="left", width=2, weight=1),
@@ -119,7 +119,7 @@ def _tracker_sheet(
     book: AddressBook,
     dates: list[date],
     bounds: I64,
-) -> Json:
+) -> Sheet:
     msg = fmt.msg
     n = len(track)
     lat_l, lng_l, t_l = track.lat.tolist(), track.lng.tolist(), track.t.tolist()
@@ -133,11 +133,11 @@ def _tracker_sheet(
     sats = track.satellites.astype(np.float64)
     sats[track.satellites < 0] = np.nan
     satellites = number_cells(fmt, sats, 0)
-    rows: list[Json] = []
+    rows: list[TableRow] = []
     for k in range(n):
         lat, lng, ms = lat_l[k], lng_l[k], float(t_l[k])
-        location = {"lat": round(lat, 7), "lng": round(lng, 7)}
-        row: Json = {
+        location: Location = {"lat": round(lat, 7), "lng": round(lng, 7)}
+        row: TableRow = {
             "time": {"v": times[k], "raw": ms, "type": "value"},
             "address": {"v": addresses[k], "raw": ms, "type": "value", "location": location},
         }

@@ -1,5 +1,5 @@
 """Plugin 9, Measuring sensors: readings bucketed by ``details_interval_seconds`` (min / max /
-average) in per-day groups, and a chart over time or mileage (report-model.md ``chart``)."""
+average) in per-day groups, and a chart over time or mileage (docs/report-model.md ``chart``)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,21 @@ import numpy.typing as npt
 
 from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import SensorsParams
+from fleet_reports.engine.document import (
+    Cell,
+    LineAxis,
+    LineChartSection,
+    Section,
+    Sheet,
+    TableRow,
+    TableSection,
+    Total,
+)
 from fleet_reports.engine.intervals import key_runs, runs
 from fleet_reports.engine.model import ReportContext, SensorInfo, Track
 from fleet_reports.engine.motion import Segments, in_trips, segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
-    Json,
     ReportError,
     TrackerData,
     cell,
@@ -126,7 +135,7 @@ def downsample(x: F64, y: F64, limit: int = MAX_CHART_POINTS) -> tuple[F64, F64]
     return x[idx], y[idx]
 
 
-def build_sheets(ctx: ReportContext, params: SensorsParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: SensorsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     fmt = Formatter.of(ctx, params.show_seconds)
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
@@ -138,13 +147,13 @@ def build_sheets(ctx: ReportContext, params: SensorsParams, trackers: Iterable[T
         if ref.sensor_id not in ids:
             ids.append(ref.sensor_id)
 
-    sheets: list[Json] = []
+    sheets: list[Sheet] = []
     for data in trackers:
         by_id = {s.id: s for s in data.info.sensors}
         track = data.track
         keep = np.ones(len(track), np.bool_) if wins is None else in_windows(track.t, *wins)
         mileage_km: F64 | None = None
-        sections: list[Json] = []
+        sections: list[Section] = []
         for sensor_id in wanted.get(data.info.id, []):
             sensor = by_id.get(sensor_id)
             if sensor is None:
@@ -178,10 +187,10 @@ def mileage_of(seg: Segments, smart_filter: bool) -> F64:
     return np.concatenate(([0.0], np.cumsum(steps))) / 1000.0
 
 
-def _places(track: Track, fixes: I64, book: AddressBook, show_coordinates: bool) -> list[Json]:
+def _places(track: Track, fixes: I64, book: AddressBook, show_coordinates: bool) -> list[Cell]:
     """The address cell of each row: where its first reading was taken (with coordinates)."""
     lat, lng = track.lat[fixes], track.lng[fixes]
-    out: list[Json] = []
+    out: list[Cell] = []
     named = book.lookup(lat, lng)
     for name, la, ln, ms in zip(named, lat.tolist(), lng.tolist(), track.t[fixes].tolist(), strict=True):
         out.append(place_cell(name, la, ln, show_coordinates, ms))
@@ -192,7 +201,9 @@ def _title(fmt: Formatter, key: str, units: str) -> str:
     return fmt.msg("with_unit.column", name=fmt.msg(key), unit=units) if units else fmt.msg(key)
 
 
-def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date], places: list[Json] | None) -> Json:
+def _table(
+    sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date], places: list[Cell] | None
+) -> TableSection:
     msg = fmt.msg
     cols = [
         column("time", msg("sensors.time"), align="left", width=2, weight=1),
@@ -203,7 +214,7 @@ def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date], pl
     if places is not None:
         cols.append(column("address", msg("sensors.address"), align="left", width=4, weight=3))
     avg = b.average
-    rows = [
+    rows: list[TableRow] = [
         {
             "time": cell(fmt.time_of_day(int(b.start_ms[k])), float(b.start_ms[k])),
             "min": fmt.number(float(b.minimum[k]), VALUE_DECIMALS),
@@ -218,7 +229,7 @@ def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date], pl
     first, last = key_runs(b.day)
     groups = []
     for a, z in zip(first.tolist(), (last + 1).tolist(), strict=True):
-        total = {
+        total: Total = {
             "text": msg("in_total"),
             "min": fmt.number(float(b.minimum[a:z].min()), VALUE_DECIMALS),
             "max": fmt.number(float(b.maximum[a:z].max()), VALUE_DECIMALS),
@@ -228,11 +239,11 @@ def _table(sensor: SensorInfo, b: Buckets, fmt: Formatter, dates: list[date], pl
     return table(sensor.name, cols, groups)
 
 
-def _chart(sensor: SensorInfo, r: Readings, fmt: Formatter, mileage_km: F64 | None) -> Json:
+def _chart(sensor: SensorInfo, r: Readings, fmt: Formatter, mileage_km: F64 | None) -> LineChartSection:
     """Time axis: x = UTC epoch ms (shown in the report's zone); mileage: x = distance driven."""
     if mileage_km is None:
         x = r.t.astype(np.float64)
-        axis = {"type": "time", "title": fmt.msg("sensors.axis_time"), "units": ""}
+        axis: LineAxis = {"type": "time", "title": fmt.msg("sensors.axis_time"), "units": ""}
     else:
         x = np.round(mileage_km[r.fix_index] / fmt.units.km_per_unit, 3)
         axis = {

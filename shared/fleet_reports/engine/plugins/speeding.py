@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import SpeedingParams
+from fleet_reports.engine.document import Cell, Column, Section, Sheet, TableRow, Total
 from fleet_reports.engine.drivers import drivers_at
 from fleet_reports.engine.geo import leg_lengths_m
 from fleet_reports.engine.intervals import MS_PER_S, Intervals, expand_ranges, runs
@@ -38,7 +39,6 @@ from fleet_reports.engine.motion import (
 from fleet_reports.engine.plugins.common import (
     DriverOrder,
     Formatter,
-    Json,
     TrackerData,
     cell,
     column,
@@ -171,7 +171,7 @@ def overlaps_trips(start_ms: I64, end_ms: I64, trips: Trips) -> Bool:
     return out
 
 
-def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     fmt = Formatter.of(ctx, params.show_seconds)
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
@@ -181,7 +181,7 @@ def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[
     results = [compute_violations(params, limit_kmh, data, wins) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
-    sheets: list[Json] = []
+    sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
         sheets.append(_summary_sheet(results, fmt))
     if summary_only:
@@ -194,7 +194,7 @@ def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[
     return sheets
 
 
-def _columns(fmt: Formatter) -> list[Json]:
+def _columns(fmt: Formatter) -> list[Column]:
     msg = fmt.msg
     return [
         column("start", msg("speeding.start"), align="left", width=2, weight=1),
@@ -207,7 +207,7 @@ def _columns(fmt: Formatter) -> list[Json]:
     ]
 
 
-def _totals(fmt: Formatter, seconds: float, km: float, top_kmh: float) -> Json:
+def _totals(fmt: Formatter, seconds: float, km: float, top_kmh: float) -> dict[str, Cell]:
     """A total over rows: ``top_kmh`` the highest of their maxima. Their average cannot exceed
     it (each row's max is at least its average); ``max`` only absorbs floating-point rounding."""
     avg = km / (seconds / 3600.0) if seconds > 0 else 0.0
@@ -227,11 +227,11 @@ def _tracker_sheet(
     book: AddressBook,
     dates: list[date],
     bounds: I64,
-) -> Json:
+) -> Sheet:
     msg = fmt.msg
     dur, km, avg = r.duration_s, r.distance_m / 1000.0, r.avg_speed_kmh
     addresses = book.lookup(r.lat, r.lng)
-    rows: list[Json] = []
+    rows: list[TableRow] = []
     for k in range(len(r)):
         lat, lng = float(r.lat[k]), float(r.lng[k])
         rows.append(
@@ -252,7 +252,7 @@ def _tracker_sheet(
     groups = []
     for ks in row_groups(day, names, unidentified=unidentified, order=DRIVER_ORDER):
         d = int(day[ks[0]])
-        total: Json = {"text": msg("in_total")}
+        total: Total = {"text": msg("in_total")}
         total.update(_totals(fmt, float(dur[ks].sum()), float(km[ks].sum()), float(r.max_speed_kmh[ks].max())))
         header = msg.day_header(dates[d], len(ks))
         if names is not None:
@@ -272,11 +272,11 @@ def _tracker_sheet(
     limit, _ = msg.number(float(params.max_speed), 0, trim=True)
     minutes, _ = msg.number(float(params.min_duration_minutes), 2, trim=True)
     note = msg("speeding.note", limit=limit, unit=msg.unit(fmt.units.speed_unit), minutes=minutes)
-    sections = [table(msg("speeding.table"), _columns(fmt), groups), summary, text(note, "small_print")]
+    sections: list[Section] = [table(msg("speeding.table"), _columns(fmt), groups), summary, text(note, "small_print")]
     return sheet(r.info.label, [r.info.id], sections)
 
 
-def _summary_sheet(results: list[Violations], fmt: Formatter) -> Json:
+def _summary_sheet(results: list[Violations], fmt: Formatter) -> Sheet:
     """One row per tracker with its totals."""
     msg = fmt.msg
     cols = [
@@ -289,10 +289,10 @@ def _summary_sheet(results: list[Violations], fmt: Formatter) -> Json:
     ]
     rows = []
     for r in results:
-        row: Json = {"tracker": cell(r.info.label, float(r.info.id)), "count": fmt.number(len(r), 0)}
+        row: TableRow = {"tracker": cell(r.info.label, float(r.info.id)), "count": fmt.number(len(r), 0)}
         row.update(_totals(fmt, r.total_s, r.total_km, r.top_kmh))
         rows.append(row)
-    total: Json = {"text": msg("in_total"), "count": fmt.number(sum(len(r) for r in results), 0)}
+    total: Total = {"text": msg("in_total"), "count": fmt.number(sum(len(r) for r in results), 0)}
     total.update(
         _totals(
             fmt,

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import StopsParams
+from fleet_reports.engine.document import Cell, Column, Section, Sheet, TableRow, Total
 from fleet_reports.engine.drivers import drivers_at
 from fleet_reports.engine.ignition import ignition_series, on_intervals
 from fleet_reports.engine.intervals import overlap_s, time_on_function
@@ -23,7 +24,6 @@ from fleet_reports.engine.motion import Parkings, segment
 from fleet_reports.engine.plugins.common import (
     DriverOrder,
     Formatter,
-    Json,
     TrackerData,
     cell,
     column,
@@ -79,7 +79,7 @@ def compute_stops(data: TrackerData, filter_windows: tuple[I64, I64] | None, sma
     return TrackerStops(data.info, parkings, ignition)
 
 
-def build_sheets(ctx: ReportContext, params: StopsParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: StopsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     fmt = Formatter.of(ctx, params.show_seconds)
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
@@ -88,7 +88,7 @@ def build_sheets(ctx: ReportContext, params: StopsParams, trackers: Iterable[Tra
     results = [compute_stops(data, wins, params.filter) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
-    sheets: list[Json] = []
+    sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
         sheets.append(_summary_sheet(results, fmt))
     if summary_only:
@@ -101,7 +101,7 @@ def build_sheets(ctx: ReportContext, params: StopsParams, trackers: Iterable[Tra
     return sheets
 
 
-def _columns(fmt: Formatter, ignition: bool) -> list[Json]:
+def _columns(fmt: Formatter, ignition: bool) -> list[Column]:
     msg = fmt.msg
     cols = [
         column("start", msg("stops.start"), align="left", width=2, weight=1),
@@ -115,7 +115,7 @@ def _columns(fmt: Formatter, ignition: bool) -> list[Json]:
     return cols
 
 
-def _ignition_cells(fmt: Formatter, on_s: float, duration_s: float) -> Json:
+def _ignition_cells(fmt: Formatter, on_s: float, duration_s: float) -> dict[str, Cell]:
     """The ignition-on time of a stop (or of several) and its share of their duration."""
     pct = min(100.0 * on_s / duration_s, 100.0) if duration_s > 0 else 0.0
     return {"ignition": fmt.duration(on_s), "ignition_pct": fmt.number(pct, PERCENT_DECIMALS)}
@@ -129,13 +129,13 @@ def _tracker_sheet(
     book: AddressBook,
     dates: list[date],
     bounds: I64,
-) -> Json:
+) -> Sheet:
     msg, p = fmt.msg, r.parkings
     addresses = book.lookup(p.lat, p.lng)
     dur = p.duration_s
-    rows: list[Json] = []
+    rows: list[TableRow] = []
     for k in range(len(p)):
-        row: Json = {
+        row: TableRow = {
             "start": cell(fmt.time_of_day(int(p.start_ms[k])), float(p.start_ms[k])),
             "end": cell(fmt.time_of_day(int(p.end_ms[k])), float(p.end_ms[k])),
             "duration": fmt.duration(float(dur[k])),
@@ -159,7 +159,7 @@ def _tracker_sheet(
         lo = np.clip(p.start_ms[idx], bounds[d], bounds[d + 1])
         hi = np.clip(p.end_ms[idx], bounds[d], bounds[d + 1])
         day_s = float((hi - lo).sum()) / 1000.0
-        total: Json = {"text": msg("in_total"), "duration": fmt.duration(day_s)}
+        total: Total = {"text": msg("in_total"), "duration": fmt.duration(day_s)}
         if r.ignition_fn is not None:
             total.update(_ignition_cells(fmt, float(overlap_s(r.ignition_fn, lo, hi).sum()), day_s))
         header = msg.day_header(dates[d], len(idx))
@@ -175,14 +175,14 @@ def _tracker_sheet(
         summary_rows.append(map_duration(msg("stops.ignition"), r.ignition_total_s, fmt))
         share = _ignition_cells(fmt, r.ignition_total_s, r.duration_s)["ignition_pct"]
         summary_rows.append(map_row(msg("stops.ignition_pct"), share))
-    sections = [
+    sections: list[Section] = [
         table(msg("stops.table"), _columns(fmt, r.ignition_s is not None), groups),
         map_table(msg("summary"), summary_rows),
     ]
     return sheet(r.info.label, [r.info.id], sections)
 
 
-def _summary_sheet(results: list[TrackerStops], fmt: Formatter) -> Json:
+def _summary_sheet(results: list[TrackerStops], fmt: Formatter) -> Sheet:
     """One row per tracker: its count of stops, their duration and the ignition-on time."""
     msg = fmt.msg
     ignition = any(r.ignition_s is not None for r in results)
@@ -196,7 +196,7 @@ def _summary_sheet(results: list[TrackerStops], fmt: Formatter) -> Json:
         cols.append(column("ignition_pct", msg("stops.ignition_pct")))
     rows = []
     for r in results:
-        row: Json = {
+        row: TableRow = {
             "tracker": cell(r.info.label, float(r.info.id)),
             "count": fmt.number(len(r.parkings), 0),
             "duration": fmt.duration(r.duration_s),
@@ -204,7 +204,7 @@ def _summary_sheet(results: list[TrackerStops], fmt: Formatter) -> Json:
         if r.ignition_s is not None:
             row.update(_ignition_cells(fmt, r.ignition_total_s, r.duration_s))
         rows.append(row)
-    total: Json = {
+    total: Total = {
         "text": msg("in_total"),
         "count": fmt.number(sum(len(r.parkings) for r in results), 0),
         "duration": fmt.duration(sum(r.duration_s for r in results)),

@@ -1,6 +1,6 @@
 """Plugin 4, Trips: one sheet per tracker with trips grouped by local day (or per driver and day
 with ``group_by_driver``, drivers by name and the unidentified last), a summary, and the
-odometer at the end of the period; a summary sheet over several trackers (report-model.md)."""
+odometer at the end of the period; a summary sheet over several trackers (docs/report-model.md)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ import numpy.typing as npt
 
 from fleet_reports.engine.address import AddressBook
 from fleet_reports.engine.catalog import TripsParams
+from fleet_reports.engine.document import Cell, Column, Section, Sheet, TableRow, Total
 from fleet_reports.engine.drivers import drivers_at
 from fleet_reports.engine.i18n import format_duration
 from fleet_reports.engine.intervals import overlap_s, time_on_function
 from fleet_reports.engine.model import DriverShift, ReportContext, TrackerInfo
 from fleet_reports.engine.motion import Parkings, Segments, Trips, merge_by_day, segment
+from fleet_reports.engine.odometer import trip_distance_after
 from fleet_reports.engine.plugins.common import (
     DriverOrder,
     Formatter,
-    Json,
     TrackerData,
     cell,
     column,
@@ -140,41 +141,26 @@ def idle_after(trips: Trips, parkings: Parkings, to_ms: int) -> Idle:
     return Idle(parked, trips.end_ms, hi.astype(np.int64))
 
 
-def trip_distance_after(seg: Segments, since_ms: int) -> float:
-    """Metres driven in the segments' trips after ``since_ms``."""
-    trips = seg.trips
-    if len(trips) == 0:
-        return 0.0
-    cum = seg.cum_distance_m
-    at = float(np.interp(float(since_ms), seg.t.astype(np.float64), cum))
-    end = cum[trips.end_idx]
-    after = end - np.maximum(end - trips.distance_m, at)  # a trip's distance includes its departure leg
-    return float(np.clip(after, 0.0, None).sum())
-
-
 def odometer_km(data: TrackerData, seg: Segments, from_ms: int) -> float:
-    """Odometer at the period end: the last device odometer reading plus trips since; else the
-    tracker's odometer base plus trips since its time; else the trip distance of the period."""
-    history = segment(data.history, data.settings) if len(data.history) else None
-    for track, track_seg in ((data.track, seg), (data.history, history)):
-        known = np.flatnonzero(np.isfinite(track.odometer))
-        if known.size and track_seg is not None:
-            k = int(known[-1])
-            since = int(track.t[k])
-            later = trip_distance_after(seg, since)
-            if track_seg is not seg:
-                later += trip_distance_after(track_seg, since)
-            return float(track.odometer[k]) + later / 1000.0
+    """Odometer at the period end (docs/analytics.md, "odometer"): the last device odometer
+    reading of the period plus its trips since; else the odometer at the period start (the last
+    reading before it, or the base, plus the trips since: :mod:`fleet_reports.engine.odometer`)
+    plus the period's trips; else the base (set within the period) plus the trips since it; else
+    the trip distance of the period."""
+    known = np.flatnonzero(np.isfinite(data.track.odometer))
+    if known.size:
+        k = int(known[-1])
+        return float(data.track.odometer[k]) + trip_distance_after(seg, int(data.track.t[k])) / 1000.0
+    start = data.odometer_start
+    if start is not None:
+        return start.km + trip_distance_after(seg, start.since_ms) / 1000.0
     info = data.info
     base_km = info.odometer_base_km if info.odometer_base_km is not None else 0.0
     since = from_ms if info.odometer_base_km is None or info.odometer_base_ms is None else info.odometer_base_ms
-    metres = trip_distance_after(seg, since)
-    if history is not None:
-        metres += trip_distance_after(history, since)
-    return base_km + metres / 1000.0
+    return base_km + trip_distance_after(seg, since) / 1000.0
 
 
-def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[TrackerData]) -> list[Json]:
+def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
     fmt = Formatter.of(ctx, params.show_seconds)
     tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
@@ -183,7 +169,7 @@ def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[Tra
     results = [compute_trips(ctx, params, data, bounds, wins) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
-    sheets: list[Json] = []
+    sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
         sheets.append(_summary_sheet(results, fmt))
     if summary_only:
@@ -196,7 +182,7 @@ def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[Tra
     return sheets
 
 
-def _columns(params: TripsParams, fmt: Formatter) -> list[Json]:
+def _columns(params: TripsParams, fmt: Formatter) -> list[Column]:
     msg = fmt.msg
     cols = [
         column("from", msg("trips.from"), align="left", width=4, weight=3),
@@ -211,7 +197,7 @@ def _columns(params: TripsParams, fmt: Formatter) -> list[Json]:
     return cols
 
 
-def _place_cell(fmt: Formatter, ms: int, address: str, lat: float, lng: float, coords: bool) -> Json:
+def _place_cell(fmt: Formatter, ms: int, address: str, lat: float, lng: float, coords: bool) -> Cell:
     """A trip's start or end: the time of day, then the address."""
     return cell(f"{fmt.time_of_day(ms)} - {with_coordinates(address, lat, lng, coords)}", float(ms), (lat, lng))
 
@@ -224,16 +210,16 @@ def _tracker_sheet(
     dates: list[date],
     bounds: I64,
     shifts: Sequence[DriverShift] = (),
-) -> Json:
+) -> Sheet:
     msg, trips = fmt.msg, r.trips
     starts = book.lookup(trips.start_lat, trips.start_lng)
     ends = book.lookup(trips.end_lat, trips.end_lng)
     km = trips.distance_m / 1000.0
     dur = trips.duration_s
     avg = trips.avg_speed_kmh
-    rows: list[Json] = []
+    rows: list[TableRow] = []
     for k in range(len(trips)):
-        row: Json = {
+        row: TableRow = {
             "from": _place_cell(
                 fmt,
                 int(trips.start_ms[k]),
@@ -267,7 +253,7 @@ def _tracker_sheet(
         names = drivers_at(r.info.id, trips.start_ms, shifts)
     parts = row_groups(day, names, order=DRIVER_ORDER)
     for ks in parts:
-        total: Json = {"text": msg("in_total")}
+        total: Total = {"text": msg("in_total")}
         total.update(_totals(fmt, float(km[ks].sum()), float(dur[ks].sum()), float(trips.max_speed_kmh[ks].max())))
         if params.show_idle_duration:  # within the group's day: a day never holds more than 24 h
             d = int(day[int(ks[0])])
@@ -293,7 +279,7 @@ def _tracker_sheet(
             map_row(fmt.distance_title("trips.odometer", column=False), fmt.distance(r.odometer_km, 0)),
         ],
     )
-    sections = [
+    sections: list[Section] = [
         table(msg("trips.table"), columns, groups),
         summary,
         text(msg("trips.odometer_note"), "small_print"),
@@ -312,7 +298,7 @@ def _tracker_sheet(
     return sheet(r.info.label, [r.info.id], sections)
 
 
-def _totals(fmt: Formatter, km: float, seconds: float, max_kmh: float) -> Json:
+def _totals(fmt: Formatter, km: float, seconds: float, max_kmh: float) -> dict[str, Cell]:
     """A total over trips: ``max_kmh`` the highest of their maxima. Their average cannot exceed
     it (each trip's max is at least its average); ``max`` only absorbs floating-point rounding."""
     avg = km / (seconds / 3600.0) if seconds > 0 else 0.0
@@ -324,7 +310,7 @@ def _totals(fmt: Formatter, km: float, seconds: float, max_kmh: float) -> Json:
     }
 
 
-def _summary_sheet(results: list[TrackerTrips], fmt: Formatter) -> Json:
+def _summary_sheet(results: list[TrackerTrips], fmt: Formatter) -> Sheet:
     """One row per tracker with its totals."""
     msg = fmt.msg
     cols = [
@@ -338,12 +324,12 @@ def _summary_sheet(results: list[TrackerTrips], fmt: Formatter) -> Json:
     ]
     rows = []
     for r in results:
-        row: Json = {"tracker": cell(r.info.label, float(r.info.id)), "count": fmt.number(len(r.trips), 0)}
+        row: TableRow = {"tracker": cell(r.info.label, float(r.info.id)), "count": fmt.number(len(r.trips), 0)}
         row.update(_totals(fmt, r.distance_km, r.duration_s, r.max_speed_kmh))
         row["length"] = fmt.distance(r.distance_km, ROW_LENGTH_DECIMALS)
         row["odometer"] = fmt.distance(r.odometer_km, 0)
         rows.append(row)
-    total: Json = {"text": msg("in_total"), "count": fmt.number(sum(len(r.trips) for r in results), 0)}
+    total: Total = {"text": msg("in_total"), "count": fmt.number(sum(len(r.trips) for r in results), 0)}
     total.update(
         _totals(
             fmt,

@@ -33,6 +33,15 @@ def find_pruned(plan: Plan) -> None:
 def plan_prune(plan: Plan) -> None:
     """Queue the removals, after the writes (assignments, zones, places and employees per master,
     then trackers, sub-users and the API keys no listed user keeps)."""
+    _prune_owned_items(plan)
+    for tid, uid in sorted(plan.pruned_trackers.items()):
+        plan.count("trackers", "pruned")
+        plan.ops.append(partial(fleet.delete_tracker, tid, uid))
+    _prune_users_and_keys(plan)
+
+
+def _prune_owned_items(plan: Plan) -> None:
+    """Per master: the assignments, zones, places and employees of theirs the manifest does not list."""
     m = plan.m
     keep_assignments = {(owner, a.tracker, start) for a, (owner, start, _) in plan.resolved()}
     keep_zones = {(z.owner, z.id) for z in m.zones}
@@ -55,9 +64,11 @@ def plan_prune(plan: Plan) -> None:
             if (uid, e.employee_id) not in plan.employees_in:
                 plan.count("employees", "pruned")
                 plan.ops.append(partial(fleet.delete_employee, uid, e.employee_id))
-    for tid, uid in sorted(plan.pruned_trackers.items()):
-        plan.count("trackers", "pruned")
-        plan.ops.append(partial(fleet.delete_tracker, tid, uid))
+
+
+def _prune_users_and_keys(plan: Plan) -> None:
+    """The pruned sub-users (with their keys), then the API keys no listed user keeps."""
+    m = plan.m
     wanted = {key_digest(k) for u in m.users for k in u.api_keys}  # a key moved to a listed user stays
     for sid in sorted(plan.pruned_subs):
         plan.count("users", "pruned")

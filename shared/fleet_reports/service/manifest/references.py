@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from fleet_reports.service.manifest.checks import Interval, key_digest, local_time, overlap_problems, to_ms
 from fleet_reports.service.manifest.plan import Plan
-from fleet_reports.service.manifest.schema import entity_where
+from fleet_reports.service.manifest.schema import Assignment, entity_where
 from fleet_reports.store import fleet
 from fleet_reports.store.records import TrackerRecord
 
@@ -104,60 +104,91 @@ def _api_keys(plan: Plan, here: str, user_id: int, keys: Sequence[str]) -> None:
 
 
 def _assignments(plan: Plan) -> None:
+    """Resolve each assignment's owner and interval; refuse overlaps among them and with the
+    stored assignments the manifest does not list (unless prune removes those)."""
     intervals: list[Interval] = []
     for i, a in enumerate(plan.m.assignments):
-        here = entity_where("assignments", i, a)
-        if a.tracker in plan.trackers_in:
-            owner = plan.trackers_in[a.tracker].owner
-        else:
-            rec = _store_tracker(plan, f"{here}.tracker", a.tracker)
-            if rec is None:
-                continue
-            owner = rec.owner_id
-            if a.employee in plan.employee_owner and plan.employee_owner[a.employee] != owner:
-                plan.add(
-                    f"{here}.employee",
-                    f"employee {a.employee} belongs to user {plan.employee_owner[a.employee]}, "
-                    f"the tracker {a.tracker} to user {owner}",
-                )
-                continue
-        if (owner, a.employee) not in plan.employees_in:
-            if plan.prune and owner in plan.masters_in:
-                plan.add(f"{here}.employee", f"employee {a.employee} is not in the manifest, so prune removes it")
-                continue
-            if not any(e.employee_id == a.employee for e in plan.owned(owner).employees):
-                plan.add(
-                    f"{here}.employee",
-                    f"employee {a.employee} of user {owner} is neither in the manifest nor in the store",
-                )
-                continue
-        tz = plan.time_zone(owner)
-        start, end = to_ms(a.start, tz), (to_ms(a.end, tz) if a.end is not None else None)
-        if end is not None and end <= start:
-            plan.add(f"{here}.to", "must be after 'from'")
-            continue
-        plan.intervals[i] = (owner, start, end)
-        intervals.append(Interval(i, a, start, end))
+        interval = _resolve_assignment(plan, i, a)
+        if interval is not None:
+            intervals.append(interval)
     plan.problems.extend(overlap_problems(intervals))
     if plan.problems:
         return
     wanted = {(iv.assignment.tracker, iv.start_ms) for iv in intervals}
     for iv in intervals:
-        owner = plan.intervals[iv.index][0]
-        if plan.prune and owner in plan.masters_in:
-            continue  # the stored ones that the manifest does not list are pruned
-        for old in plan.owned(owner).assignments:
-            if old.tracker_id != iv.assignment.tracker or (old.tracker_id, old.from_ms) in wanted:
-                continue
-            if _overlap(old.from_ms, old.to_ms, iv.start_ms, iv.end_ms):
-                tz = plan.time_zone(owner)
-                until = local_time(old.to_ms, tz).isoformat() if old.to_ms is not None else "open"
-                span = f"{local_time(old.from_ms, tz).isoformat()} .. {until}"
-                plan.add(
-                    f"{entity_where('assignments', iv.index, iv.assignment)}.from",
-                    f"overlaps the stored assignment of employee {old.employee_id} ({span}), which the "
-                    "manifest does not list (apply with prune to remove it)",
-                )
+        _stored_overlaps(plan, iv, wanted)
+
+
+def _resolve_assignment(plan: Plan, i: int, a: Assignment) -> Interval | None:
+    """The assignment's owner and interval (kept in ``plan.intervals``), or None with the
+    problem added when its tracker, employee or times do not hold."""
+    here = entity_where("assignments", i, a)
+    owner = _assignment_owner(plan, here, a)
+    if owner is None or not _employee_known(plan, here, a, owner):
+        return None
+    tz = plan.time_zone(owner)
+    start, end = to_ms(a.start, tz), (to_ms(a.end, tz) if a.end is not None else None)
+    if end is not None and end <= start:
+        plan.add(f"{here}.to", "must be after 'from'")
+        return None
+    plan.intervals[i] = (owner, start, end)
+    return Interval(i, a, start, end)
+
+
+def _assignment_owner(plan: Plan, here: str, a: Assignment) -> int | None:
+    """The owner of the assignment's tracker (in the manifest, else in the store, where the
+    employee must then be the same user's); None with the problem added."""
+    if a.tracker in plan.trackers_in:
+        return plan.trackers_in[a.tracker].owner
+    rec = _store_tracker(plan, f"{here}.tracker", a.tracker)
+    if rec is None:
+        return None
+    owner = rec.owner_id
+    if a.employee in plan.employee_owner and plan.employee_owner[a.employee] != owner:
+        plan.add(
+            f"{here}.employee",
+            f"employee {a.employee} belongs to user {plan.employee_owner[a.employee]}, "
+            f"the tracker {a.tracker} to user {owner}",
+        )
+        return None
+    return owner
+
+
+def _employee_known(plan: Plan, here: str, a: Assignment, owner: int) -> bool:
+    """Whether the assignment's employee is the owner's, in the manifest or in the store (and
+    not about to be pruned); the problem added when not."""
+    if (owner, a.employee) in plan.employees_in:
+        return True
+    if plan.prune and owner in plan.masters_in:
+        plan.add(f"{here}.employee", f"employee {a.employee} is not in the manifest, so prune removes it")
+        return False
+    if not any(e.employee_id == a.employee for e in plan.owned(owner).employees):
+        plan.add(
+            f"{here}.employee",
+            f"employee {a.employee} of user {owner} is neither in the manifest nor in the store",
+        )
+        return False
+    return True
+
+
+def _stored_overlaps(plan: Plan, iv: Interval, wanted: set[tuple[int, int]]) -> None:
+    """Problems for the stored assignments of the same tracker that ``iv`` overlaps and the
+    manifest does not list (none under prune: those are removed)."""
+    owner = plan.intervals[iv.index][0]
+    if plan.prune and owner in plan.masters_in:
+        return  # the stored ones that the manifest does not list are pruned
+    for old in plan.owned(owner).assignments:
+        if old.tracker_id != iv.assignment.tracker or (old.tracker_id, old.from_ms) in wanted:
+            continue
+        if _overlap(old.from_ms, old.to_ms, iv.start_ms, iv.end_ms):
+            tz = plan.time_zone(owner)
+            until = local_time(old.to_ms, tz).isoformat() if old.to_ms is not None else "open"
+            span = f"{local_time(old.from_ms, tz).isoformat()} .. {until}"
+            plan.add(
+                f"{entity_where('assignments', iv.index, iv.assignment)}.from",
+                f"overlaps the stored assignment of employee {old.employee_id} ({span}), which the "
+                "manifest does not list (apply with prune to remove it)",
+            )
 
 
 def _overlap(a_from: int, a_to: int | None, b_from: int, b_to: int | None) -> bool:

@@ -1,0 +1,1 @@
+"""The tests of Fleet Reports (a package, so that test modules import shared helpers from ``tests.support``)."""

@@ -1,0 +1,1 @@
+"""The functions through their real handlers, on moto, each with only its template environment."""

@@ -1,0 +1,1 @@
+"""The running local stack (`make run`), driven over loopback."""

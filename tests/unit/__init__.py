@@ -1,0 +1,1 @@
+"""Unit tests: the engine, renderers and service logic in-process, without AWS and without a network."""
