@@ -8,11 +8,9 @@ from fleet_reports.engine.model import ReportContext, Track, TrackerInfo, Zone
 from fleet_reports.sim import geo
 from fleet_reports.sim.drive import Scenario
 
-DAY_MS = 86_400_000
-FROM_MS = 1_601_931_600_000  # 2020-10-06 00:00 Moscow
-TO_MS = FROM_MS + 2 * DAY_MS - 1000  # 2020-10-07 23:59:59
-T0 = FROM_MS + 7 * 3_600_000  # 07:00 Moscow
-A = (55.0, 37.0)
+from tests.support.moscow import DAY_MS, FROM_MS, T0, TO_MS, A, two_days
+
+__all__ = ["DAY_MS", "FROM_MS", "T0", "TO_MS", "A"]  # the shared period, re-exported for the tests that read it here
 TRACKER = TrackerInfo(101, "Van 1")
 OTHER = TrackerInfo(102, "Van 2")
 
@@ -56,19 +54,10 @@ def drive_north(start_ms: int = T0, km: float = 10.0, kmh: float = 72.0) -> Trac
 
 def context(trackers: tuple[TrackerInfo, ...] = (TRACKER,), **plugin: Any) -> ReportContext:
     """The geofence visits report (plugin 8) of ``trackers`` over 2020-10-06 and -07 in Moscow, with :data:`ZONES`."""
-    return ReportContext(
-        report_id=1,
-        title="Geofence visits report",
-        created="2020-10-08 10:00:00",
-        period_from="2020-10-06 00:00:00",
-        period_to="2020-10-07 23:59:59",
-        from_ms=FROM_MS,
-        to_ms=TO_MS,
-        time_zone="Europe/Moscow",
-        locale="en_US",
-        measurement_system="metric",
-        time_filter={"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-        plugin={"plugin_id": 8, "show_seconds": True, "min_minutes_in_zone": 0, **plugin},
-        trackers=trackers,
+    return two_days(
+        1,
+        "Geofence visits report",
+        {"plugin_id": 8, "show_seconds": True, "min_minutes_in_zone": 0, **plugin},
+        trackers,
         zones=ZONES,
     )

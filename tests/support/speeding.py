@@ -11,12 +11,9 @@ from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.sim import geo
 
 from tests.support.drives import Drive
+from tests.support.moscow import DAY_MS, FROM_MS, T0, TO_MS, A, two_days
 
-DAY_MS = 86_400_000
-FROM_MS = 1_601_931_600_000  # 2020-10-06 00:00 Moscow
-TO_MS = FROM_MS + 2 * DAY_MS - 1000
-T0 = FROM_MS + 7 * 3_600_000  # 07:00 Moscow
-A = (55.0, 37.0)
+__all__ = ["DAY_MS", "FROM_MS", "T0", "TO_MS", "A"]  # the shared period, re-exported for the tests that read it here
 TRACKER = TrackerInfo(201, "Truck 1")
 OTHER = TrackerInfo(202, "Truck 2")
 
@@ -45,20 +42,11 @@ def steps(speeds: list[float], start_ms: int = T0, step_s: float = 10.0) -> Trac
 
 def context(trackers: tuple[TrackerInfo, ...] = (TRACKER,), **plugin: Any) -> ReportContext:
     """The speed violation report (plugin 27, limit 90 km/h) of ``trackers`` over 2020-10-06 and -07 in Moscow."""
-    return ReportContext(
-        report_id=2,
-        title="Speed violation report",
-        created="2020-10-08 10:00:00",
-        period_from="2020-10-06 00:00:00",
-        period_to="2020-10-07 23:59:59",
-        from_ms=FROM_MS,
-        to_ms=TO_MS,
-        time_zone="Europe/Moscow",
-        locale="en_US",
-        measurement_system="metric",
-        time_filter={"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-        plugin={"plugin_id": 27, "show_seconds": True, "max_speed": 90, "min_duration_minutes": 0, **plugin},
-        trackers=trackers,
+    return two_days(
+        2,
+        "Speed violation report",
+        {"plugin_id": 27, "show_seconds": True, "max_speed": 90, "min_duration_minutes": 0, **plugin},
+        trackers,
     )
 
 
