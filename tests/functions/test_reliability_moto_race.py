@@ -192,20 +192,24 @@ def test_a_cancelled_transaction_undoes_exactly_its_own_writes(moto_endpoint: st
     ddb.put_item(TableName=table, Item={"pk": {"S": "doomed"}, "sk": {"S": "-"}, "v": {"S": "kept"}})
     before = stored_keys(moto_endpoint, table)
 
+    writes: list[Any] = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": {"S": "counter"}, "sk": {"S": "-"}},
+                "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        },
+        {"Delete": {"TableName": table, "Key": {"pk": {"S": "doomed"}, "sk": {"S": "-"}}}},
+        {"Put": {"TableName": table, "Item": {"pk": {"S": "new"}, "sk": {"S": "-"}}}},
+    ]
+
     # When a transaction updates, deletes and puts, then fails its last condition
     with pytest.raises(ClientError) as raised:
         ddb.transact_write_items(
             TransactItems=[
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": "counter"}, "sk": {"S": "-"}},
-                        "UpdateExpression": "ADD n :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
-                    }
-                },
-                {"Delete": {"TableName": table, "Key": {"pk": {"S": "doomed"}, "sk": {"S": "-"}}}},
-                {"Put": {"TableName": table, "Item": {"pk": {"S": "new"}, "sk": {"S": "-"}}}},
+                *writes,
                 {
                     "ConditionCheck": {
                         "TableName": table,
@@ -236,20 +240,7 @@ def test_a_cancelled_transaction_undoes_exactly_its_own_writes(moto_endpoint: st
         UpdateExpression="SET active = :four",
         ExpressionAttributeValues={":four": {"N": "4"}},
     )
-    ddb.transact_write_items(
-        TransactItems=[
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": {"pk": {"S": "counter"}, "sk": {"S": "-"}},
-                    "UpdateExpression": "ADD n :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}},
-                }
-            },
-            {"Delete": {"TableName": table, "Key": {"pk": {"S": "doomed"}, "sk": {"S": "-"}}}},
-            {"Put": {"TableName": table, "Item": {"pk": {"S": "new"}, "sk": {"S": "-"}}}},
-        ]
-    )
+    ddb.transact_write_items(TransactItems=writes)
     counter = ddb.get_item(TableName=table, Key={"pk": {"S": "counter"}, "sk": {"S": "-"}}, ConsistentRead=True)
     assert counter["Item"]["n"] == {"N": "8"}
     assert stored_keys(moto_endpoint, table) == (before - {"doomed"}) | {"new"}
