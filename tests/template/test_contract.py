@@ -704,7 +704,7 @@ def test_layer_requirements_split_light_from_heavy() -> None:
     compute = packages(ROOT / "layers/compute/requirements.txt")
 
     # Then the API path carries no numeric or rendering library, and boto3 comes from the runtime
-    assert api == {"aws-lambda-powertools", "pydantic", "pydantic-settings", "tzdata"}
+    assert api == {"aws-lambda-powertools", "pydantic", "tzdata"}
     assert compute == {"numpy", "pyarrow", "openpyxl", "fpdf2", "xlwt"}
 
 
