@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d'
 PORT ?= 3000
 export PORT
 
-.PHONY: help venv run test check lint format typecheck unit functions template local build bench bench-peers samples openapi clean
+.PHONY: help venv run test check lint format typecheck unit functions template local build bench bench-peers load samples openapi clean
 
 help:
 	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT);"
@@ -19,6 +19,7 @@ help:
 	@echo "make check  - the fast tier (under a minute): lint, type-check and the unit tests not marked slow"
 	@echo "make build  - sam build (needs python3.13 on PATH or pyenv)"
 	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make load   - a bounded load on the local stack: $(LOAD_USERS) users, $(LOAD_REPORTS) mixed reports while imports run"
 	@echo "make samples - render demo reports to docs/samples/ (PDF, XLSX, PNG previews of the PDF pages)"
 	@echo "make openapi - write docs/openapi.json again from the code (tests/template/test_openapi.py compares them)"
 
@@ -87,6 +88,12 @@ samples: venv
 bench: venv
 	@for b in $(filter-out bench/bench_peers.py,$(wildcard bench/bench_*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 	@echo "(bench/bench_peers.py needs the peers extra: make bench-peers)"
+
+# The load (bench/load.py): every report must end done and correct, none lost or twice; prints p50/p99 per action.
+LOAD_USERS ?= 10
+LOAD_REPORTS ?= 500
+load: venv
+	$(BIN)/python bench/load.py --users $(LOAD_USERS) --reports $(LOAD_REPORTS) $(LOAD_ARGS)
 
 # Peers (movingpandas, trackintel) for bench/bench_peers.py only: the `peers` extra, installed
 # into .venv without changing any package already there (CI never needs them).

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-Access = Literal["read", "write", "readwrite", "send", "consume"]
+Access = Literal["read", "write", "readwrite", "send", "consume", "consume-send"]
 """What a function may do with a resource.
 
 * tables: ``read`` (get/query), ``readwrite`` (also put/update/delete items), ``write`` (update
   items, never read them)
 * buckets: ``read`` (get/list objects), ``write`` (put and/or delete objects), ``readwrite``
-* queues: ``send`` (send messages, or its dead-letter queue), ``consume`` (its SQS event source: receive/delete)
+* queues: ``send`` (send messages, or its dead-letter queue), ``consume`` (its SQS event source: receive/delete),
+  ``consume-send`` (both: the worker sends the jobs of a report it splits across workers)
 """
 
 # --------------------------------------------------------------------------- resources
@@ -105,9 +106,13 @@ ENV_SOURCES: Final[dict[str, str]] = {
     "RETENTION_DAYS": "RetentionDays",
     "SESSION_DAYS": "SessionDays",
     "MAX_RECEIVE_COUNT": "MaxReceiveCount",
+    "FAN_OUT_TRACKER_DAYS": "FanOutTrackerDays",
     "MAX_BODY_BYTES": "MaxBodyBytes",
     "CALLER_RATE_LIMIT": "CallerRateLimit",
     "CALLER_GENERATE_LIMIT": "CallerGenerateLimit",
+    "LOGIN_ATTEMPT_LIMIT": "LoginAttemptLimit",
+    "ADDRESS_ATTEMPT_LIMIT": "AddressAttemptLimit",
+    "LOGIN_LOCKOUT_MAX_SECONDS": "LoginLockoutMaxSeconds",
     "POWERTOOLS_LOG_LEVEL": "LogLevel",
     "LOG_LEVEL": "LogLevel",
 }
@@ -138,7 +143,10 @@ FUNCTION_ENV: Final[dict[str, frozenset[str]]] = {
     RETRIEVE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}) | _RATE_LIMITED,
     DOWNLOAD: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}) | _RATE_LIMITED,
     DELETE: frozenset({"REPORTS_TABLE", "FLEET_TABLE", "REPORTS_BUCKET"}) | _RATE_LIMITED,
-    AUTH: frozenset({"FLEET_TABLE", "SESSION_DAYS"}) | _REQUESTS,
+    AUTH: frozenset(
+        {"FLEET_TABLE", "SESSION_DAYS", "LOGIN_ATTEMPT_LIMIT", "ADDRESS_ATTEMPT_LIMIT", "LOGIN_LOCKOUT_MAX_SECONDS"}
+    )
+    | _REQUESTS,
     LOGOUT: frozenset({"FLEET_TABLE"}) | _REQUESTS,
     PLUGINS: frozenset({"FLEET_TABLE"}) | _SPANS | _RATE_LIMITED,
     WORKER: frozenset(
@@ -149,6 +157,8 @@ FUNCTION_ENV: Final[dict[str, frozenset[str]]] = {
             "TRACK_BUCKET",
             "RETENTION_DAYS",
             "MAX_RECEIVE_COUNT",
+            "JOBS_QUEUE_URL",  # a report split across workers: its parts' and assembly's jobs
+            "FAN_OUT_TRACKER_DAYS",
         }
     ),
     # No TRACK_BUCKET: the bucket comes with each S3 record (see S3_EVENTS).
@@ -167,6 +177,10 @@ SQS event sources. A job whose worker died is delivered again this long after it
 The worker's lease and the staleness of an abandoned report are tied to both
 (:mod:`fleet_reports.settings`), and ``tests/template`` proves the template says the same."""
 
+JOBS_RETENTION_S: Final = 345600
+"""The jobs queue's ``MessageRetentionPeriod`` (4 days): a report still ``queued`` longer than this
+(plus margin) after it was created has no job message left anywhere, whatever happened to it."""
+
 # --------------------------------------------------------------------------- permissions
 FUNCTION_ACCESS: Final[dict[str, dict[str, Access]]] = {
     GENERATE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", JOBS_QUEUE: "send"},
@@ -179,18 +193,22 @@ FUNCTION_ACCESS: Final[dict[str, dict[str, Access]]] = {
     DOWNLOAD: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", REPORTS_BUCKET: "read"},
     # write = delete the report's files (s3:DeleteObject), never read them.
     DELETE: {FLEET_TABLE: "read", REPORTS_TABLE: "readwrite", REPORTS_BUCKET: "write"},
+    # readwrite = read logins and users; write only sessions (CRED#) and failed sign-ins (SIGNIN#)
     AUTH: {FLEET_TABLE: "readwrite"},
     LOGOUT: {FLEET_TABLE: "readwrite"},
     # write = its caller's request count only (RATE#<caller> items, service.limits)
     PLUGINS: {FLEET_TABLE: "read", REPORTS_TABLE: "write"},
-    # The worker writes (and, for a report deleted mid-run, deletes) files; it reads none back.
+    # The worker writes (and, for a report deleted mid-run, deletes) files; it reads back only the
+    # parts of a report split across workers (reports/<id>/parts/...).
     WORKER: {
         FLEET_TABLE: "read",
         REPORTS_TABLE: "readwrite",
-        REPORTS_BUCKET: "write",
+        REPORTS_BUCKET: "readwrite",
         # read the days; write only odometer/ (an odometer summary rebuilt, store.odometer.history)
         TRACK_BUCKET: "readwrite",
-        JOBS_QUEUE: "consume",
+        # consume its jobs; send the parts and the assembly of a report split across workers
+        JOBS_QUEUE: "consume-send",
+        JOBS_DLQ: "consume",  # a dead-lettered job fails its report (service.worker.settle_dead_letter)
     },
     # readwrite on the fleet table = read trackers, write only its IMPORT#/IMPORTS# items. On the
     # track bucket: read incoming/, tracks/, events/, odometer/; write tracks/, events/, odometer/,

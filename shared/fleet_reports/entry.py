@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fleet_reports import contract
 from fleet_reports.api.http import make_app, resolve
-from fleet_reports.observability import logger, metrics, tracer
+from fleet_reports.observability import invocation_logging, logger, metrics, tracer
 from fleet_reports.settings import function_settings
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -52,9 +52,8 @@ def api_handler(
     # No tracer: Lambda's active tracing records the invocation (fleet_reports.observability).
     # Never the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries the caller's hash (body,
     # query string or Authorization header) and /user/auth's password, base64-encoded in the body.
-    @logger.inject_lambda_context(
-        correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True, log_event=False
-    )
+    # Log keys per invocation (this thread's: the local stack runs handlers in threads of one process).
+    @invocation_logging(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         _fresh_metrics()
@@ -74,18 +73,23 @@ def worker_handler() -> Handler:
     tracing = tracer()
 
     @tracing.capture_method
-    def record_handler(record: SQSRecord) -> str:
-        from fleet_reports.service.worker import Delivery, Job, process
+    def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> str:
+        from fleet_reports.service.worker import Delivery, Job, process, settle_dead_letter
 
         job = Job.model_validate_json(record.body)
         receive_count = int(record.attributes.approximate_receive_count or 1)
-        logger.append_keys(report_id=job.report_id)
-        outcome = process(job, receive_count, Delivery(record.event_source_arn, record.receipt_handle))
+        logger.thread_safe_append_keys(report_id=job.report_id)
+        if record.attributes.dead_letter_queue_source_arn:  # from the jobs' dead-letter queue
+            outcome = settle_dead_letter(job)
+        else:
+            remaining = lambda_context.get_remaining_time_in_millis() if lambda_context is not None else None
+            delivery = Delivery(record.event_source_arn, record.receipt_handle, remaining)
+            outcome = process(job, receive_count, delivery)
         metrics.add_metric(name=outcome.metric, unit=MetricUnit.Count, value=1)
         logger.info("job processed", extra={"outcome": outcome.value, "receive_count": receive_count})
         return outcome
 
-    @logger.inject_lambda_context(clear_state=True)
+    @invocation_logging()
     @tracing.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -114,7 +118,7 @@ def import_handler() -> Handler:
     """
     tracing = tracer()
 
-    @logger.inject_lambda_context(clear_state=True)
+    @invocation_logging()
     @tracing.capture_lambda_handler
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -129,7 +133,7 @@ def import_handler() -> Handler:
         for record in event.get("Records", []):
             bucket = str(record["s3"]["bucket"]["name"])
             key = unquote_plus(str(record["s3"]["object"]["key"]))  # S3 sends keys URL-encoded
-            logger.append_keys(s3_key=key)
+            logger.thread_safe_append_keys(s3_key=key)
             try:
                 outcome = import_object(bucket, key)
             except Exception:

@@ -23,7 +23,16 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    StringConstraints,
+    ValidationError,
+)
 
 from fleet_reports import contract
 
@@ -64,10 +73,16 @@ class Settings(BaseModel):
     retention_days: int = Field(default=30, ge=1)
     session_days: int = Field(default=30, ge=1)
     max_receive_count: int = Field(default=3, ge=1)
+    # a report of at least this many tracker-days is split across workers (0: never)
+    fan_out_tracker_days: int = Field(default=60, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     # requests a second per user (its sessions together) or per API key; generates a minute
     caller_rate_limit: int = Field(default=50, ge=1)
     caller_generate_limit: int = Field(default=30, ge=1)
+    # failed sign-ins (/user/auth) per login and per client address before a lock; the longest lock
+    login_attempt_limit: int = Field(default=10, ge=1)
+    address_attempt_limit: int = Field(default=100, ge=1)
+    login_lockout_max_seconds: int = Field(default=900, ge=1)
 
     # tunables with safe defaults (not in the template)
     download_inline_max_bytes: int = 3_000_000  # about 4 MB once base64-encoded
@@ -79,6 +94,10 @@ class Settings(BaseModel):
     # A report still "running" this long after its lease ran out has no delivery left to finish
     # it (the queue's visibility timeout, plus margin): it is failed when next looked at.
     stale_after_seconds: int = contract.JOBS_VISIBILITY_TIMEOUT_S + 1800
+    # A report still "queued" this long after it was created has no job message anywhere (the
+    # queue keeps one at most JOBS_RETENTION_S): it is failed when next looked at. A job moved to
+    # the dead-letter queue fails its report at once (the worker consumes that queue too).
+    queued_stale_after_seconds: int = contract.JOBS_RETENTION_S + 3600
     inline_report_max_bytes: int = 300_000  # gzip'd JSON kept in the table up to this size
 
     def require(self, name: Resource) -> str:
@@ -190,6 +209,9 @@ class ReportFilesSettings(_RateLimited, _FleetTable, _ReportsBucket):
 
 class AuthSettings(_Requests, _FleetTable):
     session_days: PositiveInt
+    login_attempt_limit: PositiveInt
+    address_attempt_limit: PositiveInt
+    login_lockout_max_seconds: PositiveInt
 
 
 class LogoutSettings(_Requests, _FleetTable):
@@ -206,6 +228,8 @@ class PluginsSettings(_RateLimited, _FleetTable, _Spans):
 
 class WorkerSettings(_ReportsTable, _FleetTable, _ReportsBucket, _TrackBucket, _Retention):
     max_receive_count: PositiveInt
+    jobs_queue_url: Name
+    fan_out_tracker_days: NonNegativeInt
 
 
 FUNCTION_SETTINGS: dict[str, type[FunctionSettings]] = {

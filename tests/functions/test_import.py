@@ -435,9 +435,13 @@ def moto_server(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> It
         get_settings.cache_clear()
 
 
-def test_concurrent_imports_for_the_same_day_never_lose_a_fix(moto_server: Any) -> None:
+def test_concurrent_imports_for_the_same_day_never_lose_a_fix(
+    moto_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given the demo tracker, and 8 files that share one day, each with every 8th fix of it
     from fleet_reports import demo as demo_fleet
+
+    monkeypatch.setattr(tracks, "TAKE_TURNS", False)  # the threads race as separate processes would
 
     demo_fleet.load_fleet()
     bucket = moto_server.names["TrackBucket"]

@@ -331,7 +331,7 @@ def test_a_report_that_fails_in_the_worker_logs_no_secret(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the plugin broke")
 
-    monkeypatch.setattr(trips, "build_sheets", broken)
+    monkeypatch.setattr(trips, "compute", broken)
     # When the worker tries it until it gives up
     world.lambdas.run_worker()
     status = ask(world.lambdas, "StatusFunction", {"report_id": report_id}, OWNER.hash, Place.JSON_BODY)

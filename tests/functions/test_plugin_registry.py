@@ -1,13 +1,13 @@
 """A plugin is one module plus its spec: generate validates it and the worker computes it from the spec alone.
 
-A fake plugin is registered here (this module is its sheet builder): its options reference
+A fake plugin is registered here (this module is its plugin module: ``compute`` and ``sheets``): its options reference
 trackers, sensors, zones and employees, and ``generate`` checks each of them without knowing
 the plugin, answering 217 for any one unknown or not visible.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -46,12 +46,14 @@ class FakeParams(PluginParams):
         )
 
 
-def build_sheets(ctx: ReportContext, params: FakeParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
+def compute(ctx: ReportContext, params: FakeParams, data: TrackerData) -> tuple[int, str, int]:
+    """The fake plugin's part of one tracker: how many fixes it got."""
+    return (data.info.id, data.info.label, len(data.track))
+
+
+def sheets(ctx: ReportContext, params: FakeParams, results: Sequence[tuple[int, str, int]]) -> list[Sheet]:
     """The fake plugin's sheets: one per tracker, saying how many fixes it got."""
-    return [
-        sheet(data.info.label, [data.info.id], [text(f"{params.greeting}: {len(data.track)} fixes")])
-        for data in trackers
-    ]
+    return [sheet(label, [tracker_id], [text(f"{params.greeting}: {n} fixes")]) for tracker_id, label, n in results]
 
 
 @pytest.fixture

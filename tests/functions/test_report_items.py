@@ -65,7 +65,7 @@ def test_a_finished_report_gains_its_document_and_files(demo: Lambdas) -> None:
     item = raw_item(demo, report_id)
     # Then the worker added its claim, the document (inline, binary) and the files' keys and sizes
     assert item["state"] == {"S": "done"} and item["percent"] == {"N": "100"}
-    assert set(item) - set(QUEUED_ATTRIBUTES) == {"claim", "started", "doc", "files"}
+    assert set(item) - set(QUEUED_ATTRIBUTES) == {"claim", "started", "final_attempt", "doc", "files"}
     assert "B" in item["doc"]
     files = item["files"]["M"]
     assert set(files) == {"xlsx", "xlsx-headless", "xls", "xls-headless", "pdf", "pdf-headless"}

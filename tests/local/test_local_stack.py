@@ -51,6 +51,10 @@ def test_state_file_names_the_stack(stack: dict[str, Any]) -> None:
 def test_the_banner_says_when_the_example_report_is_ready(stack_state: Path, stack: dict[str, Any]) -> None:
     # Given `make run`'s output (stack.log beside its state file)
     log = stack_state.parent / "stack.log"
+    deadline = time.monotonic() + 60  # the banner follows the state file (one store read later)
+    while "example report 1234567" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
     if "the documentation's example report 1234567 is ready." in log.read_text():
         return  # it was done before the banner: the banner says so, nothing follows
     # whose banner said the documentation's example report is being generated, progress below

@@ -90,8 +90,9 @@ class Lambdas:
             payload = json.loads(payload)
         return int(result["statusCode"]), payload, out_headers
 
-    def run_worker(self, max_batches: int = 20) -> int:
-        """Drain the jobs queue through the worker handler, as Lambda's poller would."""
+    def run_worker(self, max_batches: int = 20, **extra_env: str) -> int:
+        """Drain the jobs queue through the worker handler, as Lambda's poller would (the
+        worker's environment plus ``extra_env``)."""
         import boto3
 
         from fleet_reports.local.poller import QueuePoller
@@ -102,7 +103,7 @@ class Lambdas:
         poller = QueuePoller(
             self.resources.names[spec.sqs_queue],
             self.resources.arns[spec.sqs_queue],
-            lambda event, ctx: self.invoke("WorkerFunction", event),
+            lambda event, ctx: self.invoke("WorkerFunction", event, **extra_env),
             function_name="WorkerFunction",
             retry_delay_s=0,
         )

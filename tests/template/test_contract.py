@@ -95,6 +95,7 @@ _EXPECTED: dict[str, frozenset[str]] = {
     "readwrite": frozenset({"read", "write"}),
     "send": frozenset({"send"}),
     "consume": frozenset({"consume"}),
+    "consume-send": frozenset({"consume", "send"}),
 }
 
 
@@ -298,6 +299,10 @@ def test_the_workers_lease_and_staleness_follow_the_queue_and_the_worker_timeout
     # And a running report is called abandoned only when no delivery can still come for it:
     # longer after its lease than the visibility timeout
     assert stale_after >= visibility
+    # And a report still queued is called abandoned only after its message expired, whatever happened
+    retention = int(resources_of["ReportJobsQueue"]["Properties"]["MessageRetentionPeriod"])
+    assert retention == contract.JOBS_RETENTION_S
+    assert Settings.model_fields["queued_stale_after_seconds"].default > retention
     assert not {"JOB_LEASE_SECONDS", "STALE_AFTER_SECONDS"} & set().union(*FUNCTION_ENV.values())
 
 
@@ -336,7 +341,7 @@ def test_list_has_no_s3_access(resources_of: dict[str, Any]) -> None:
     assert not {r for r in granted if resources_of[r]["Type"] == BUCKET}
 
 
-def test_only_generate_sends_to_the_jobs_queue(resources_of: dict[str, Any]) -> None:
+def test_only_generate_and_the_worker_send_to_the_jobs_queue(resources_of: dict[str, Any]) -> None:
     # Given every function's grants
     senders = {
         logical_id
@@ -344,8 +349,9 @@ def test_only_generate_sends_to_the_jobs_queue(resources_of: dict[str, Any]) -> 
         if "send" in _granted(props).get("ReportJobsQueue", frozenset())
     }
 
-    # Then only generate can send report jobs
-    assert senders == {"GenerateFunction"}
+    # Then only generate can send report jobs, and the worker the parts and the assembly of a
+    # report it splits across workers
+    assert senders == {"GenerateFunction", "WorkerFunction"}
 
 
 def test_only_the_worker_consumes_jobs_and_only_the_importer_writes_tracks(resources_of: dict[str, Any]) -> None:
@@ -360,8 +366,8 @@ def test_only_the_worker_consumes_jobs_and_only_the_importer_writes_tracks(resou
         "WorkerFunction",
     }
     assert {lid for lid, g in grants.items() if "consume" in g.get("ReportJobsQueue", ())} == {"WorkerFunction"}
-    # And no function touches the jobs' dead-letter queue; only the importer's failures reach its own
-    assert not any("ReportJobsDLQ" in g for g in grants.values())
+    # And only the worker consumes the jobs' dead-letter queue (it fails a dead-lettered job's report)
+    assert {lid for lid, g in grants.items() if "ReportJobsDLQ" in g} == {"WorkerFunction"}
     assert {lid for lid, g in grants.items() if "ImportDLQ" in g} == {"ImportFunction"}
 
 
@@ -441,8 +447,14 @@ def test_the_worker_consumes_the_jobs_queue_with_partial_failures(resources_of: 
     # Given the worker
     props = resources_of["WorkerFunction"]["Properties"]
 
-    # Then its only event is the jobs queue, in batches of 5, reporting partial batch failures
-    (event,) = props["Events"].values()
+    # Then its events are the jobs queue, in batches of 5, and the jobs' dead-letter queue, both
+    # reporting partial batch failures
+    assert set(props["Events"]) == {"Jobs", "DeadJobs"}
+    dead = props["Events"]["DeadJobs"]
+    assert dead["Type"] == "SQS"
+    assert dead["Properties"]["Queue"] == {"Fn::GetAtt": ["ReportJobsDLQ", "Arn"]}
+    assert dead["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    event = props["Events"]["Jobs"]
     assert event["Type"] == "SQS"
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["ReportJobsQueue", "Arn"]}
     assert event["Properties"]["BatchSize"] == 5
@@ -623,9 +635,14 @@ def test_parameters_and_their_defaults(sam_template: dict[str, Any]) -> None:
         "MaxBodyBytes": "1048576",
         "CallerRateLimit": "50",
         "CallerGenerateLimit": "30",
+        # failed sign-ins (tests/functions/test_auth_guessing.py)
+        "LoginAttemptLimit": "10",
+        "AddressAttemptLimit": "100",
+        "LoginLockoutMaxSeconds": "900",
         "RetentionDays": "30",
         "SessionDays": "30",
         "MaxReceiveCount": "3",
+        "FanOutTrackerDays": "60",
         "LogLevel": "INFO",
         "WorkerMemorySize": "2048",
         "WorkerTimeout": "900",
@@ -638,6 +655,15 @@ def test_parameters_and_their_defaults(sam_template: dict[str, Any]) -> None:
         "GenerateRateLimit": "10",
         "GenerateBurstLimit": "20",
         "AlarmEmail": "",
+        # the serverless lens's (tests/template/test_template_lens.py)
+        "ApiConcurrency": "20",
+        "ReserveApiConcurrency": "true",
+        "AuthRateLimit": "5",
+        "AuthBurstLimit": "10",
+        "ApiGatewayLogRole": "create",
+        "TrackVersionDays": "30",
+        "WafRateLimit": "0",
+        "WafAuthRateLimit": "100",
     }
     assert all(p.get("Description") for p in parameters.values())
 

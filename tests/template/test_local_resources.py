@@ -287,8 +287,34 @@ def test_the_track_bucket_expires_uploads_and_outcomes_locally_too(local_aws: Lo
     rules = s3.get_bucket_lifecycle_configuration(Bucket=names["TrackBucket"])["Rules"]
 
     # Then uploads expire after 30 days and outcomes after 90, as in the template
-    expiring = {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules if "Expiration" in r}
+    expiring = {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules if "Days" in r.get("Expiration", {})}
     assert expiring == {"incoming/": 30, "outcomes/": 90}
+    # And the rule of old versions is there too (TrackVersionDays), though the local bucket keeps none
+    (old_versions,) = [r for r in rules if "NoncurrentVersionExpiration" in r]
+    assert old_versions["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert old_versions["Expiration"] == {"ExpiredObjectDeleteMarker": True}
     # And the importer's DLQ exists and keeps messages 14 days
     attributes = sqs.get_queue_attributes(QueueUrl=names["ImportDLQ"], AttributeNames=["MessageRetentionPeriod"])
     assert attributes["Attributes"]["MessageRetentionPeriod"] == "1209600"
+
+
+def test_the_fleet_table_is_deletion_protected_and_the_track_bucket_unversioned_locally(local_aws: LocalAws) -> None:
+    # Given the created tables and the track bucket
+    dynamodb, s3 = _client("dynamodb"), _client("s3")
+    names = local_aws.resources.names
+
+    # When they are described
+    protected = {
+        lid: dynamodb.describe_table(TableName=names[lid])["Table"].get("DeletionProtectionEnabled", False)
+        for lid in ("FleetTable", "ReportsTable")
+    }
+    versioning = s3.get_bucket_versioning(Bucket=names["TrackBucket"])
+
+    # Then the fleet table cannot be deleted, as on AWS, and the reports table can
+    assert protected == {"FleetTable": True, "ReportsTable": False}
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="DeletionProtectionEnabled"):
+        dynamodb.delete_table(TableName=names["FleetTable"])
+    # And the track bucket keeps no versions locally, on purpose (fleet_reports.local.creation.NOT_REPRODUCED)
+    assert versioning.get("Status") is None

@@ -36,6 +36,7 @@ from fleet_reports import contract
 from fleet_reports.demo import ACCESS, OWNER_ID
 
 from tests.support.lambdas import Lambdas
+from tests.support.sam import ACCOUNT_DEFAULT_LIMIT, UNRESERVED_MINIMUM, sam_transform
 from tests.support.seed import SEED_DAYS, SEED_GENERATE
 
 FUNCTION = "AWS::Serverless::Function"
@@ -72,7 +73,7 @@ NEEDS: dict[str, dict[str, set[str]]] = {
     # report put with its parallel slot's update in one transaction (store.create_report), the
     # slot recount when the cap is hit (get, query, update), fail when the job cannot be sent.
     "GenerateFunction": {
-        "FleetTable": {"get", "batch-get", "query"},
+        "FleetTable": {"get", "batch-get"},
         "ReportsTable": {"get", "query", "put", "update"},
         "ReportJobsQueue": {"send"},
     },
@@ -100,10 +101,11 @@ NEEDS: dict[str, dict[str, set[str]]] = {
         "ReportsTable": {"get", "update", "delete"},
         "ReportsBucket": {"delete reports/*", "list"},
     },
-    # service.auth.login: the login and the user (get), the new session CRED#<sha256> (put).
-    "AuthFunction": {"FleetTable": {"get", "put CRED#*"}},
-    # service.auth.logout: the session (get), then its CRED# item goes (delete).
-    "LogoutFunction": {"FleetTable": {"get", "delete CRED#*"}},
+    # service.auth.login: the failed sign-ins of the login and the address, the login and the user
+    # (get), counting a failure or clearing the count (update SIGNIN#), the new session CRED#<sha256> (put).
+    "AuthFunction": {"FleetTable": {"get", "put CRED#*", "update SIGNIN#*"}},
+    # service.auth.logout: the session (get), then its CRED# item goes (delete); never another item.
+    "LogoutFunction": {"FleetTable": {"get CRED#*", "delete CRED#*"}},
     # api.actions.plugin_list: authenticate, count the caller's request (service.limits: an update
     # of its RATE#<caller> item, the only write); the list itself is code. The report actions count
     # their caller with the update they have already.
@@ -119,8 +121,10 @@ NEEDS: dict[str, dict[str, set[str]]] = {
         "FleetTable": {"batch-get", "query"},
         "ReportsTable": {"get", "update"},
         "TrackBucket": {"get tracks/*", "get odometer/*", "put odometer/*", "list"},
-        "ReportsBucket": {"put reports/*", "delete reports/*", "list"},
-        "ReportJobsQueue": {"consume", "change-visibility"},
+        # the files; a report split across workers: its parts put, read by the assembly, deleted
+        "ReportsBucket": {"put reports/*", "delete reports/*", "get reports/*/parts/*", "list"},
+        "ReportJobsQueue": {"consume", "change-visibility", "send"},
+        "ReportJobsDLQ": {"consume"},  # a dead-lettered job: its report failed (settle_dead_letter)
     },
     # service.imports.import_object: the upload (get incoming/), its tracker (batch), the ledger
     # claim IMPORT#<tracker> (put, conditional; get when taken; update when settled), the days
@@ -150,6 +154,7 @@ UNSEEN: dict[tuple[str, str, str], str] = {
     ("DownloadFunction", "ReportsBucket", "list"): _MISSING_IS_404,
     ("ImportFunction", "TrackBucket", "list"): _MISSING_IS_404,
     ("WorkerFunction", "ReportJobsQueue", "consume"): "Lambda's poller receives and deletes the jobs",
+    ("WorkerFunction", "ReportJobsDLQ", "consume"): "Lambda's poller receives and deletes the dead-lettered jobs",
     ("ImportFunction", "ImportDLQ", "send"): "Lambda sends an event that failed every attempt",
 }
 """Needs that no call of the function shows, and why."""
@@ -161,6 +166,12 @@ MANAGED_POLICIES: dict[str, str] = {
     "service-role/AWSLambdaSQSQueueExecutionRole": "an SQS event source: receive, delete, queue attributes",
 }
 SQS_EVENT_POLICY = "service-role/AWSLambdaSQSQueueExecutionRole"
+# Roles of the template that no function assumes, and the one AWS managed policy each holds.
+SERVICE_ROLES: dict[str, str] = {
+    # API Gateway's account-wide logging role (ApiGatewayLogRole=create): it writes the access log
+    # into log groups API Gateway names itself, hence CloudWatch Logs on "*" (AWS's own policy).
+    "ApiGatewayCloudWatchRole": "service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+}
 
 # Actions AWS only grants on "*": allowed on it (PutMetricData only with its namespace condition).
 STAR_ONLY_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
@@ -240,25 +251,6 @@ def star_grants(statement: Mapping[str, Any]) -> list[str]:
 def transformed(sam_template: dict[str, Any]) -> dict[str, Any]:
     """The CloudFormation template SAM makes of template.yaml (the real translator, in-process)."""
     return sam_transform(sam_template)
-
-
-def sam_transform(template: Mapping[str, Any]) -> dict[str, Any]:
-    from samtranslator.translator.transform import transform
-
-    class NoManagedPolicies:  # the template names no managed policy; SAM's own are plain ARNs
-        def load(self) -> dict[str, str]:
-            return {}
-
-    source = copy.deepcopy(dict(template))
-    for resource in source["Resources"].values():
-        props = resource.get("Properties", {})
-        for uri in ("CodeUri", "ContentUri"):
-            if uri in props:
-                props[uri] = "s3://bucket/code.zip"  # sam build's job; IAM does not depend on it
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        out: dict[str, Any] = transform(source, {}, NoManagedPolicies())
-    return out
 
 
 def _role_statements(cfn: Mapping[str, Any], function: str) -> list[Mapping[str, Any]]:
@@ -374,9 +366,10 @@ def test_every_function_logs_to_its_own_log_group_with_retention(
     # When each function's LoggingConfig is read
     used = {lid: fn["Properties"]["LoggingConfig"]["LogGroup"] for lid, fn in functions.items()}
 
-    # Then each names a log group of its own, and no log group is left over
+    # Then each names a log group of its own, and no log group is left over but the API stage's
+    # access log (tests/template/test_template_lens.py)
     assert all(set(ref) == {"Ref"} and ref["Ref"] in groups for ref in used.values()), used
-    assert sorted(ref["Ref"] for ref in used.values()) == sorted(groups)
+    assert sorted(ref["Ref"] for ref in used.values()) == sorted(set(groups) - {"ApiAccessLogGroup"})
     # And every log group keeps its events LogRetentionDays, under a name CloudFormation generates
     for logical_id, group in groups.items():
         assert group["Properties"] == {"RetentionInDays": {"Ref": "LogRetentionDays"}}, logical_id
@@ -410,7 +403,8 @@ def test_the_api_stage_and_generate_are_throttled_by_parameters(
 
     # Then every method of the stage is throttled by ApiRateLimit / ApiBurstLimit
     generate_path = contract.API_ROUTES[contract.GENERATE].replace("/", "~1")
-    assert set(by_method) == {("/*", "*"), (f"/{generate_path}", "GET"), (f"/{generate_path}", "POST")}
+    auth_path = contract.API_ROUTES[contract.AUTH].replace("/", "~1")  # tests/template/test_template_lens.py
+    assert set(by_method) == {("/*", "*")} | {(f"/{p}", m) for p in (generate_path, auth_path) for m in ("GET", "POST")}
     stage = by_method["/*", "*"]
     assert (stage["ThrottlingRateLimit"], stage["ThrottlingBurstLimit"]) == (
         {"Ref": "ApiRateLimit"},
@@ -454,8 +448,8 @@ def _alarms_on(resources_of: Mapping[str, Any], namespace: str, metric: str, dim
     return [
         a["Properties"]
         for a in _of_type(resources_of, ALARM).values()
-        if (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) == (namespace, metric)
-        and a["Properties"]["Dimensions"] == [{"Name": dimension[0], "Value": dimension[1]}]
+        if (a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) == (namespace, metric)
+        and a["Properties"].get("Dimensions") == [{"Name": dimension[0], "Value": dimension[1]}]
     ]
 
 
@@ -474,17 +468,19 @@ def test_both_dead_letter_queues_raise_an_alarm(resources_of: dict[str, Any]) ->
     dlqs = _dead_letter_queues(resources_of)
     assert dlqs == {"ReportJobsDLQ", "ImportDLQ"}
 
+    # (the worker consumes the jobs' one, failing each dead-lettered job's report: its messages are
+    # counted as they are received; the importer's stay until an operator looks)
+    metrics = {
+        "ReportJobsDLQ": ("NumberOfMessagesReceived", "Sum"),
+        "ImportDLQ": ("ApproximateNumberOfMessagesVisible", "Maximum"),
+    }
     for dlq in dlqs:
-        # When the alarms on its visible messages are looked up
-        (alarm,) = _alarms_on(
-            resources_of,
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            ("QueueName", {"Fn::GetAtt": [dlq, "QueueName"]}),
-        )
+        # When the alarms on its messages are looked up
+        metric, statistic = metrics[dlq]
+        (alarm,) = _alarms_on(resources_of, "AWS/SQS", metric, ("QueueName", {"Fn::GetAtt": [dlq, "QueueName"]}))
         # Then one fires as soon as a message is in it, and tells the alarm topic (and when it clears)
         assert _fires_on_any(alarm), dlq
-        assert alarm["Statistic"] == "Maximum"
+        assert alarm["Statistic"] == statistic
         assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["AlarmDescription"]
 
@@ -527,8 +523,6 @@ def test_alarms_reach_an_optional_email_through_one_topic(
 
 
 # ============================================================================ concurrency
-ACCOUNT_DEFAULT_LIMIT = 1000  # concurrent executions per region, the default of an account
-UNRESERVED_MINIMUM = 100  # Lambda refuses a reservation that leaves fewer unreserved
 
 
 def test_the_worker_concurrency_is_capped_and_reserved_and_the_api_keeps_the_rest(
@@ -536,7 +530,7 @@ def test_the_worker_concurrency_is_capped_and_reserved_and_the_api_keeps_the_res
 ) -> None:
     # Given the worker, its event source and the WorkerConcurrency parameter
     worker = resources_of["WorkerFunction"]["Properties"]
-    (event,) = worker["Events"].values()
+    event = worker["Events"]["Jobs"]
     parameter = sam_template["Parameters"]["WorkerConcurrency"]
 
     # Then Lambda's pollers never run more workers than WorkerConcurrency (more jobs wait in the
@@ -546,6 +540,7 @@ def test_the_worker_concurrency_is_capped_and_reserved_and_the_api_keeps_the_res
         r["Properties"]
         for r in _of_type(transformed["Resources"], "AWS::Lambda::EventSourceMapping").values()
         if r["Properties"]["FunctionName"] == {"Ref": "WorkerFunction"}
+        and r["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["ReportJobsQueue", "Arn"]}
     ]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerConcurrency"}}
     # And that many are reserved for it unless ReserveWorkerConcurrency says no (an account too small to reserve)
@@ -556,10 +551,9 @@ def test_the_worker_concurrency_is_capped_and_reserved_and_the_api_keeps_the_res
         "Fn::Equals": [{"Ref": "ReserveWorkerConcurrency"}, "true"]
     }
     assert sam_template["Parameters"]["ReserveWorkerConcurrency"]["Default"] == "true"
-    # And no other function reserves any: the API and import functions share the unreserved pool,
-    # the account's limit minus WorkerConcurrency (1000 - 20 = 980 by default)
-    others = [lid for lid, r in _of_type(resources_of, FUNCTION).items() if lid != "WorkerFunction"]
-    assert all("ReservedConcurrentExecutions" not in resources_of[lid]["Properties"] for lid in others)
+    # And the importer reserves none: it shares the unreserved pool (the API functions reserve
+    # their own, ApiConcurrency: tests/template/test_template_lens.py)
+    assert "ReservedConcurrentExecutions" not in resources_of["ImportFunction"]["Properties"]
     assert "ReservedConcurrentExecutions" not in sam_template["Globals"]["Function"]
     # And the parameter's range keeps both sides valid on a default account: an event source takes
     # at least 2, and Lambda keeps 100 unreserved
@@ -576,7 +570,7 @@ def test_the_needs_table_agrees_with_the_contract() -> None:
     def access(entries: set[str]) -> str:
         families = {e.split(" ", 1)[0] for e in entries}
         if families & {"consume", "change-visibility"}:
-            return "consume"
+            return "consume-send" if "send" in families else "consume"
         if families == {"send"}:
             return "send"
         read, write = bool(families & (reads - {"list"})), bool(families & writes)
@@ -611,9 +605,15 @@ def test_no_statement_grants_a_wildcard_beyond_what_aws_requires(transformed: di
     # Then none has a "*" action or a "*" resource, and object access is always to a key prefix
     assert [(lid, star_grants(s)) for lid, s in statements if star_grants(s)] == []
     # And the only "*" grants are the AWS managed policies SAM attaches, each for its documented reason
-    roles = _of_type(transformed["Resources"], "AWS::IAM::Role")
+    all_roles = _of_type(transformed["Resources"], "AWS::IAM::Role")
+    roles = {lid: role for lid, role in all_roles.items() if lid not in SERVICE_ROLES}
     attached = {_managed_name(arn) for role in roles.values() for arn in role["Properties"]["ManagedPolicyArns"]}
     assert attached <= set(MANAGED_POLICIES)
+    # And a role no function assumes holds its one AWS policy, no statement of its own
+    for logical_id, policy in SERVICE_ROLES.items():
+        role = all_roles[logical_id]["Properties"]
+        assert [_managed_name(arn) for arn in role["ManagedPolicyArns"]] == [policy]
+        assert "Policies" not in role
     assert {
         lid
         for lid, role in roles.items()
@@ -865,7 +865,9 @@ def drive_every_path(demo: Lambdas, recorder: Recorder, monkeypatch: pytest.Monk
     monkeypatch.setenv("INLINE_REPORT_MAX_BYTES", "0")
     monkeypatch.setenv("DOWNLOAD_INLINE_MAX_BYTES", "0")
 
-    # Sessions and the plugin list
+    # Sessions (a failed sign-in counted, then cleared by the right password) and the plugin list
+    status, body, _ = demo.api("AuthFunction", {"login": ACCESS.owner_login, "password": "not-the-password"})
+    assert (status, body["status"]["code"]) == (400, 102), body
     status, body, _ = demo.api("AuthFunction", {"login": ACCESS.owner_login, "password": ACCESS.owner_password})
     assert (status, body["success"]) == (200, True), body
     assert _api(demo, "LogoutFunction", hash=body["hash"])["success"] is True
@@ -921,6 +923,10 @@ def drive_every_path(demo: Lambdas, recorder: Recorder, monkeypatch: pytest.Monk
         _make_stale(demo, stale)
         _api(demo, function, **params)
     assert _api(demo, "DeleteFunction", report_id=done)["success"] is True
+
+    # A report split across workers: its parts sent, kept, read by the assembly, then deleted
+    _generate(demo, trackers=[669673, 123456])
+    assert demo.run_worker(FAN_OUT_TRACKER_DAYS="1") >= 4  # the report, its two parts, the assembly
 
     # The truck's odometer base lies days before this period: the worker reads its odometer
     # summary (missing: rebuilt from the days listed, and put back)

@@ -307,7 +307,8 @@ def test_group_order_by_driver_per_plugin(plugin: Any, params: Any, expected: li
     )
     data = TrackerData(TRACKER, TripSettings(), track)
     # When the plugin groups its rows by driver
-    (sheet,) = plugin.build_sheets(context(shifts), params, [data])
+    ctx = context(shifts)
+    (sheet,) = plugin.sheets(ctx, params, [plugin.compute(ctx, params, data)])
     headers = [g["header"] for g in sheet["sections"][0]["data"]]
     # Then its groups come in its own order: by name with nobody last (Trips, Speed violation),
     # or as the drivers first appear (Stops: the first parking is nobody's)

@@ -118,6 +118,11 @@ def test_job_outcomes_name_their_metric() -> None:
         "skipped: gone": "jobs_skipped",
         "skipped: finished": "jobs_skipped",
         "lost": "jobs_lost",
+        "failed: dead-lettered": "jobs_dead_lettered",
+        "skipped: running": "jobs_skipped",
+        "split": "jobs_split",
+        "part done": "parts_done",
+        "skipped: superseded": "jobs_skipped",
     }
 
 
@@ -144,6 +149,8 @@ WORKER_ENV = {
     "TRACK_BUCKET": "tracks",
     "RETENTION_DAYS": "30",
     "MAX_RECEIVE_COUNT": "3",
+    "JOBS_QUEUE_URL": "https://sqs.example/jobs",
+    "FAN_OUT_TRACKER_DAYS": "60",
 }
 
 
@@ -166,6 +173,8 @@ def test_a_configured_function_gets_its_typed_settings(worker_env: pytest.Monkey
         "track_bucket": "tracks",
         "retention_days": 30,
         "max_receive_count": 3,
+        "jobs_queue_url": "https://sqs.example/jobs",
+        "fan_out_tracker_days": 60,
     }
     # validated once per environment: the next invocations reuse it
     assert function_settings("WorkerFunction") is settings

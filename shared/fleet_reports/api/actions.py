@@ -16,7 +16,7 @@ from fleet_reports.api.request import Request, parse_request
 from fleet_reports.errors import validate
 from fleet_reports.service import auth, limits, reports
 from fleet_reports.service.auth import Principal
-from fleet_reports.service.models import AuthParams, DownloadParams, GenerateParams, ReportIdParams
+from fleet_reports.service.models import AuthParams, DownloadParams, GenerateParams, ListParams, ReportIdParams
 from fleet_reports.settings import get_settings
 
 
@@ -39,7 +39,11 @@ def generate(event: Mapping[str, Any]) -> Response[str]:
 
 def list_reports(event: Mapping[str, Any]) -> Response[str]:
     request, principal = _begin(event)
-    return ok(list=reports.list_reports(principal, iso=request.iso))
+    params = validate(ListParams, request.params)  # 7
+    page = reports.list_reports(principal, iso=request.iso, limit=params.limit, before_id=params.before_id)
+    # Navixy's answer, whole for a pool that fits one page; otherwise also where the next page starts
+    more = {} if page.next_before_id is None else {"next_before_id": page.next_before_id}
+    return ok(list=page.reports, **more)
 
 
 def status(event: Mapping[str, Any]) -> Response[str]:
@@ -85,7 +89,15 @@ def delete(event: Mapping[str, Any]) -> Response[str]:
 def user_auth(event: Mapping[str, Any]) -> Response[str]:
     request = parse_request(event, max_body_bytes=get_settings().max_body_bytes)
     params = validate(AuthParams, request.params)
-    return ok(type="authenticated", hash=auth.login(params.login, params.password))
+    address = _client_address(event)  # failed sign-ins are counted per address too (15 while locked)
+    return ok(type="authenticated", hash=auth.login(params.login, params.password, address))
+
+
+def _client_address(event: Mapping[str, Any]) -> str | None:
+    """The address API Gateway saw the request come from (never a header the client could write)."""
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    address = identity.get("sourceIp")
+    return str(address) if address else None
 
 
 def user_logout(event: Mapping[str, Any]) -> Response[str]:

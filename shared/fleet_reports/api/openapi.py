@@ -88,7 +88,13 @@ class ReportListItem(_Answer):
 
 class ListAnswer(OkAnswer):
     reports: list[ReportListItem] = Field(
-        alias="list", description="the caller's reports that have not expired, newest first"
+        alias="list", description="the caller's reports that have not expired, newest first: one page"
+    )
+    next_before_id: int = Field(
+        default=1,
+        ge=1,
+        description="present only when older reports may follow: send it as before_id for the next page "
+        "(a pool that fits one page is answered whole, without it, as on Navixy)",
     )
 
 
@@ -202,7 +208,13 @@ _ACTIONS: dict[str, _Action] = {
             "plugin": {"plugin_id": 4, "show_seconds": False, "split": True},
         },
     ),
-    contract.LIST: _Action("The caller's reports, newest first", None, ListAnswer, _REPORT, iso=True),
+    contract.LIST: _Action(
+        "The caller's reports, newest first, a page at a time",
+        "ListParams",
+        ListAnswer,
+        (*_REPORT, E.INVALID_PARAMETERS),
+        iso=True,
+    ),
     contract.STATUS: _Action(
         "A report's progress",
         "ReportIdParams",
@@ -317,7 +329,7 @@ def _operation(function: str, path: str, method: str, action: _Action, schemas: 
         body = {"$ref": _SCHEMAS + action.params}
         example = {"example": dict(action.example)} if action.example else {}
         operation["requestBody"] = {
-            "required": True,
+            "required": bool(schemas[action.params].get("required")),  # list's parameters are all optional
             "content": {
                 JSON: {"schema": body, **example},
                 FORM: {"schema": body, "encoding": _form_encoding(schemas[action.params])},
@@ -522,6 +534,8 @@ def _tidy(schema: Any, *, answer: bool) -> None:
 
 def _refine_generate(schema: dict[str, Any], plugin_models: list[str], plugins: Mapping[int, Any]) -> None:
     """What the model's validators check beyond its types, as JSON Schema can say it."""
+    from fleet_reports.ids import MAX_ID
+    from fleet_reports.service.models import MAX_EMPLOYEES_PER_REPORT
     from fleet_reports.settings import Settings
 
     props = schema["properties"]
@@ -530,14 +544,18 @@ def _refine_generate(schema: dict[str, Any], plugin_models: list[str], plugins: 
         "are ignored; /plugin/list describes them. One of: " + ", ".join(f"{i}" for i in sorted(plugins)),
         "oneOf": [{"$ref": _SCHEMAS + name} for name in plugin_models],
     }
-    wire = "yyyy-MM-dd HH:mm:ss in the user's time zone (ISO 8601 in ISO mode); the years 1970 to 2199"
+    wire = (
+        "yyyy-MM-dd HH:mm:ss in the user's time zone (in ISO mode ISO 8601 with an offset: 2020-10-06T00:00:00+03:00"
+        " or Z); digits 0-9 only; the years 1970 to 2199"
+    )
     props["from"]["description"] = "the period's start: " + wire
     props["to"]["description"] = "the period's end, after from: " + wire
     limit = Settings.model_fields["max_trackers_per_report"].default
     for name, what in (("trackers", "tracker"), ("employees", "employee")):
         array = next(o for o in props[name]["anyOf"] if o.get("type") == "array")
-        array["items"] = {"type": "integer", "exclusiveMinimum": 0}
-        props[name]["description"] = f"{what} ids, positive; duplicates count once"
+        array["items"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        props[name]["description"] = f"{what} ids, 1 to {MAX_ID}; duplicates count once"
+    props["employees"]["description"] += f"; at most {MAX_EMPLOYEES_PER_REPORT} distinct ones"
     props["trackers"]["description"] += (
         f"; at most MaxTrackersPerReport ({limit} by default); required unless the plugin's options name trackers"
     )

@@ -70,6 +70,9 @@ speed violations; only inside kept trips       ``plugins.speeding.over_limit_run
 sensor buckets                                 ``plugins.sensors.bucketize``
 =============================================  ===================================================
 
-A plugin is one module of ``engine/plugins/`` with ``build_sheets(ctx, params, trackers)``; the
-sheets it returns, and the whole report document, are typed in ``engine/document.py``.
+A plugin is one module of ``engine/plugins/`` with ``compute(ctx, params, data)`` (one tracker's
+part) and ``sheets(ctx, params, results)`` (the report's sheets from every part), so that any
+report can be split across workers (``engine.report.compute_part`` / ``assemble_report``, the
+parts kept as bytes by ``engine.parts``); the sheets, and the whole report document, are typed
+in ``engine/document.py``.
 """

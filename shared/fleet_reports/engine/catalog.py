@@ -6,7 +6,8 @@ module of ``engine/plugins`` named by its import path, imported by the worker on
 engine must load for it (:class:`Needs`), its span limit and Navixy's names. ``generate``
 validates any plugin from its spec alone, and the engine computes it from the same spec.
 
-Adding a plugin: its module under ``engine/plugins`` with ``build_sheets(ctx, params, trackers)``,
+Adding a plugin: its module under ``engine/plugins`` with ``compute(ctx, params, data)`` (one
+tracker's part) and ``sheets(ctx, params, results)`` (:class:`PluginModule`),
 its parameters model and one entry in :data:`PLUGINS` here, and its tests.
 
 Pure pydantic (no numpy): the API path imports it to validate ``generate`` and to answer
@@ -19,14 +20,26 @@ import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from fleet_reports.ids import MAX_ID, Id, PluginId, WholeNumber, distinct_ids
 
 if TYPE_CHECKING:
     from fleet_reports.engine.document import Sheet
     from fleet_reports.engine.model import ReportContext
     from fleet_reports.engine.plugins.common import TrackerData
+
+
+MAX_SENSORS_PER_REPORT: Final = 1000
+"""Distinct sensors (``{tracker_id, sensor_id}``) the sensor report's ``sensors`` may name (7 beyond)."""
+
+MAX_ZONES_PER_REPORT: Final = 1000
+"""Distinct zones the geofence report's ``zone_ids`` may name (7 beyond). Navixy documents no maximum
+for plugin 8 (1 to 30 for its plugin 84, stay in zones); its interface notes 1,000 zones as the
+scope beyond which it stops listing the unvisited ones. ``null`` still means every zone of the owner."""
 
 
 def _opt(default: object, description: str, **constraints: object) -> Any:
@@ -50,7 +63,7 @@ class PluginParams(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    plugin_id: int
+    plugin_id: PluginId
     show_seconds: bool = _opt(False, "times as HH:mm:ss instead of HH:mm")
     hide_empty_tabs: bool = _opt(False, "leave out the sheets of trackers with nothing to report")
     include_summary_sheet: bool = _opt(True, "a summary sheet over the trackers (with two or more)")
@@ -79,8 +92,8 @@ class TripsParams(PluginParams):
 class SensorRef(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    tracker_id: int
-    sensor_id: int
+    tracker_id: Id
+    sensor_id: Id
 
 
 class SensorsParams(PluginParams):
@@ -92,13 +105,24 @@ class SensorsParams(PluginParams):
     show_coordinates: bool = _opt(False, "coordinates beside the addresses")
     show_address: bool = _opt(False, "the address where each row's first reading was taken")
     filter: bool = _opt(True, "smart filter: the mileage axis counts only the trips it keeps, not GPS drift")
-    sensors: list[SensorRef] = Field(min_length=1, description="the sensors: [{tracker_id, sensor_id}]")
+    sensors: list[SensorRef] = Field(
+        min_length=1,
+        fail_fast=True,  # the first bad sensor is named, not each of 30,000
+        description=f"the sensors: [{{tracker_id, sensor_id}}], at most {MAX_SENSORS_PER_REPORT} distinct ones",
+    )
 
     @field_validator("sensors")
     @classmethod
     def _each_sensor_once(cls, v: list[SensorRef]) -> list[SensorRef]:
         # 10,000 copies of one sensor are that sensor: never 10,000 look-ups, nor a report too large to store
-        return list({(ref.tracker_id, ref.sensor_id): ref for ref in v}.values())  # in the order given
+        distinct = list({(ref.tracker_id, ref.sensor_id): ref for ref in v}.values())  # in the order given
+        if len(distinct) > MAX_SENSORS_PER_REPORT:
+            raise PydanticCustomError(
+                "too_many_ids",
+                "at most {limit} distinct sensors (copies count once), {count} given",
+                {"limit": MAX_SENSORS_PER_REPORT, "count": len(distinct)},
+            )
+        return distinct
 
     def references(self) -> References:
         return References(
@@ -129,7 +153,11 @@ class EngineHoursParams(PluginParams):
 class GeofenceParams(PluginParams):
     """Plugin 8: geofence visits."""
 
-    zone_ids: list[int] | None = _opt(None, "the zones (null: every zone of the owner)")
+    zone_ids: list[WholeNumber] | None = _opt(
+        None,
+        f"the zones, at most {MAX_ZONES_PER_REPORT} distinct ids from 1 to {MAX_ID} (null: every zone of the owner)",
+        fail_fast=True,  # the first bad id is named, not each of 150,000
+    )
     min_minutes_in_zone: int = _opt(1, "drop shorter visits, minutes", ge=0, le=1440)
     show_mileage: bool = _opt(True, "the distance driven inside each visit")
     show_not_visited_zones: bool = _opt(False, "list the zones with no visit too")
@@ -138,7 +166,7 @@ class GeofenceParams(PluginParams):
     @field_validator("zone_ids")
     @classmethod
     def _each_zone_once(cls, v: list[int] | None) -> list[int] | None:
-        return v if v is None else list(dict.fromkeys(v))  # 10,000 copies of a zone are that zone
+        return v if v is None else distinct_ids(v, MAX_ZONES_PER_REPORT)  # 10,000 copies of a zone are that zone
 
     def references(self) -> References:
         return References(zones=tuple(self.zone_ids or ()))
@@ -173,8 +201,22 @@ class Needs:
     odometer."""
 
 
+class PluginModule(Protocol):
+    """A plugin's module under ``engine/plugins``: two functions, so that any plugin can be split
+    across workers (one part per tracker) without knowing it."""
+
+    def compute(self, ctx: ReportContext, params: Any, data: TrackerData) -> Any:
+        """One tracker's part: whatever the plugin needs of it to make the sheets (kept between
+        workers: dataclasses, numpy arrays, sheets; ``engine.parts`` stores it)."""
+        ...
+
+    def sheets(self, ctx: ReportContext, params: Any, results: Sequence[Any]) -> list[Sheet]:
+        """The report's sheets from every tracker's part, in the report's tracker order."""
+        ...
+
+
 SheetBuilder = Callable[["ReportContext", Any, Iterable["TrackerData"]], "list[Sheet]"]
-"""``build_sheets(ctx, params, trackers)`` of a plugin module: the report's sheets."""
+"""``build_sheets(ctx, params, trackers)``: a plugin's sheets from its trackers' data in one go."""
 
 
 @dataclass(frozen=True)
@@ -188,15 +230,24 @@ class PluginSpec:
     ui_module: str  # Navixy's plugin object: ``ui_module``, and ``module`` (MODULE_PREFIX + module)
     module: str
     builder: str
-    """Import path of the module whose ``build_sheets`` computes the sheets (the worker imports
-    it; the API never does: it would load numpy)."""
+    """Import path of the plugin's module (a :class:`PluginModule`: ``compute`` and ``sheets``);
+    the worker imports it, the API never does: it would load numpy."""
     needs: Needs = field(default_factory=Needs)
     span_setting: Literal["max_time_span", "point_report_max_time_span"] = "max_time_span"
     single_tracker: bool = False
 
+    def plugin_module(self) -> PluginModule:
+        """The plugin's module, imported now."""
+        return cast(PluginModule, importlib.import_module(self.builder))
+
     def sheet_builder(self) -> SheetBuilder:
-        """The plugin's ``build_sheets``, its module imported now."""
-        return cast(SheetBuilder, importlib.import_module(self.builder).build_sheets)
+        """``compute`` for each tracker, then ``sheets``: the whole report in one process."""
+        module = self.plugin_module()
+
+        def build_sheets(ctx: ReportContext, params: Any, trackers: Iterable[TrackerData]) -> list[Sheet]:
+            return module.sheets(ctx, params, [module.compute(ctx, params, data) for data in trackers])
+
+        return build_sheets
 
 
 MODULE_PREFIX = "com.navixy.plugin.tracker.report."

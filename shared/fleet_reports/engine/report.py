@@ -6,12 +6,13 @@ Which plugin computes the sheets, and what it needs loaded, come from its spec i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 
-from fleet_reports.engine.catalog import Needs, PluginParams, PluginSpec, plugin_spec
+from fleet_reports.engine.catalog import PluginParams, PluginSpec, plugin_spec
 from fleet_reports.engine.clean import clean
 from fleet_reports.engine.document import ReportDocument, Sheet, WireTimeFilter
 from fleet_reports.engine.model import Progress, ReportContext, Track, TrackerInfo, TrackLoader
@@ -19,7 +20,15 @@ from fleet_reports.engine.motion import TripSettings
 from fleet_reports.engine.odometer import OdometerHistory, OdometerStart, history_from_loader, odometer_start
 from fleet_reports.engine.plugins.common import ReportError, TrackerData
 
-__all__ = ["ReportError", "build_report", "plugin_params"]
+__all__ = [
+    "ReportError",
+    "TrackerPart",
+    "assemble_report",
+    "build_report",
+    "compute_part",
+    "plugin_params",
+    "report_trackers",
+]
 
 
 def _plugin(plugin: Any) -> tuple[PluginSpec, PluginParams]:
@@ -39,29 +48,54 @@ def plugin_params(plugin: Any) -> PluginParams:
     return _plugin(plugin)[1]
 
 
-def build_report(
-    ctx: ReportContext,
-    load_track: TrackLoader,
-    progress: Progress,
-    *,
-    odometer_history: OdometerHistory | None = None,
-) -> ReportDocument:
-    """Build the report document (docs/report-model.md) of one job.
+@dataclass(frozen=True)
+class TrackerPart:
+    """One tracker's share of a report: what its plugin's ``compute`` made of its cleaned fixes,
+    and what the cleaning dropped (the document's ``diagnostics``). A worker may compute it alone
+    (the report split across workers, one part per tracker) and keep it for the assembly."""
 
-    Each tracker's fixes are loaded once for the period, cleaned (docs/analytics.md, "Cleaning")
-    and computed; ``progress`` is called after each tracker. The drop counts of the cleaning go to
-    the extra top-level key ``diagnostics``. For the trips' odometer, when the period has no device
-    odometer and the tracker's base lies before it, the odometer at the period start comes from
-    ``odometer_history`` (per-day figures: the worker passes the store's summary; by default they
-    are computed from ``load_track``, reading every day since the base) and the few fixes around
-    it (:func:`fleet_reports.engine.odometer.odometer_start`).
-    """
-    history = odometer_history or history_from_loader(load_track)
+    tracker_id: int
+    drops: dict[str, int]
+    result: Any
+
+
+def report_trackers(ctx: ReportContext) -> list[int]:
+    """The trackers the report computes, in its order (a plugin's options may add some)."""
+    _, params = _plugin(ctx.plugin)
+    return list(params.computed_trackers([t.id for t in ctx.trackers]))
+
+
+def compute_part(
+    ctx: ReportContext, tracker_id: int, load_track: TrackLoader, *, odometer_history: OdometerHistory | None = None
+) -> TrackerPart:
+    """Load, clean and compute one tracker of the report (docs/analytics.md, "Cleaning").
+
+    For the trips' odometer, when the period has no device odometer and the tracker's base lies
+    before it, the odometer at the period start comes from ``odometer_history`` (per-day figures:
+    the worker passes the store's summary; by default they are computed from ``load_track``,
+    reading every day since the base) and the few fixes around it
+    (:func:`fleet_reports.engine.odometer.odometer_start`)."""
     spec, params = _plugin(ctx.plugin)
-    diagnostics: dict[str, dict[str, int]] = {}
-    ids = params.computed_trackers([t.id for t in ctx.trackers])
-    source = _trackers(ctx, ids, load_track, progress, diagnostics, needs=spec.needs, history=history)
-    sheets: list[Sheet] = spec.sheet_builder()(ctx, params, source)
+    info = next((t for t in ctx.trackers if t.id == tracker_id), None)
+    if info is None:
+        raise ReportError(f"tracker {tracker_id} is not in the report's trackers")
+    settings = TripSettings.build(ctx.trip_defaults, info.trip_detection)
+    track, drops = clean(
+        load_track(tracker_id, ctx.from_ms, ctx.to_ms), max_implied_speed_kmh=settings.max_implied_speed_kmh
+    )
+    start = None
+    if spec.needs.odometer_history:
+        history = odometer_history or history_from_loader(load_track)
+        start = _odometer_history(ctx, info, track, load_track, settings, history)
+    result = spec.plugin_module().compute(ctx, params, TrackerData(info, settings, track, start))
+    return TrackerPart(tracker_id, drops, result)
+
+
+def assemble_report(ctx: ReportContext, parts: Sequence[TrackerPart]) -> ReportDocument:
+    """The report document (docs/report-model.md) from every tracker's part, in the report's
+    tracker order; the cleaning's drop counts go to the extra top-level key ``diagnostics``."""
+    spec, params = _plugin(ctx.plugin)
+    sheets: list[Sheet] = spec.plugin_module().sheets(ctx, params, [p.result for p in parts])
     return {
         "id": ctx.report_id,
         "title": ctx.title,
@@ -71,34 +105,26 @@ def build_report(
         # the request's time filter as it was validated and stored (the wire object)
         "time_filter": cast(WireTimeFilter, dict(ctx.time_filter)),
         "sheets": sheets,
-        "diagnostics": diagnostics,
+        "diagnostics": {str(p.tracker_id): p.drops for p in parts},
     }
 
 
-def _trackers(
+def build_report(
     ctx: ReportContext,
-    ids: Sequence[int],
     load_track: TrackLoader,
     progress: Progress,
-    diagnostics: dict[str, dict[str, int]],
     *,
-    needs: Needs,
-    history: OdometerHistory,
-) -> Iterator[TrackerData]:
-    """Load and clean each tracker's fixes in turn; report progress once it has been computed."""
-    infos = {t.id: t for t in ctx.trackers}
+    odometer_history: OdometerHistory | None = None,
+) -> ReportDocument:
+    """Build the report document of one job in this process: each tracker's part in turn
+    (:func:`compute_part`; ``progress`` is called after each), then :func:`assemble_report`."""
+    history = odometer_history or history_from_loader(load_track)
+    ids = report_trackers(ctx)
+    parts: list[TrackerPart] = []
     for k, tracker_id in enumerate(ids):
-        info = infos.get(tracker_id)
-        if info is None:
-            raise ReportError(f"tracker {tracker_id} is not in the report's trackers")
-        settings = TripSettings.build(ctx.trip_defaults, info.trip_detection)
-        track, drops = clean(
-            load_track(tracker_id, ctx.from_ms, ctx.to_ms), max_implied_speed_kmh=settings.max_implied_speed_kmh
-        )
-        start = _odometer_history(ctx, info, track, load_track, settings, history) if needs.odometer_history else None
-        diagnostics[str(tracker_id)] = drops
-        yield TrackerData(info, settings, track, start)
+        parts.append(compute_part(ctx, tracker_id, load_track, odometer_history=history))
         progress((k + 1) / len(ids))
+    return assemble_report(ctx, parts)
 
 
 def _odometer_history(

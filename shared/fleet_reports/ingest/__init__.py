@@ -31,6 +31,12 @@ outside -180..180 or not finite, the position is exactly (0, 0), the time is mor
 0..500, heading outside 0..360, hdop negative, or ignition not 0/1/true/false. The accepted fixes
 are ordered by time and, for rows with the same time, the last in the file wins.
 
+Limits (docs/data.md, "Limits"): the text of a file (as given, or once inflated) is at most
+``max_bytes`` (:func:`~fleet_reports.ingest.source.max_text_bytes`, from the function's memory);
+an NDJSON line of more than 64 KiB or nested more than 32 levels is a rejection, unread; a file
+brings at most 128 sensor columns (the declared ``sensors`` first; the others are named in
+``ParsedFixes.ignored_columns``) and a day holds at most 256 (``merge.bound_sensors``).
+
 The implied-speed filter of docs/analytics.md ("Cleaning") is NOT applied here: the raw fixes are kept
 and the report engine applies it when it reads them.
 """

@@ -6,7 +6,10 @@ is read again with every column as text and each column is converted on its own,
 only where vectorised conversion fails. Empty lines are read as all-null rows (then dropped), so
 the n-th row is physical line n + 1 and rows pyarrow skips report their own line; a file whose
 quoted fields span lines (or that uses bare CR newlines) is read with the standard library's csv
-module instead, which counts physical lines exactly.
+module instead, which counts physical lines exactly, a piece of text at a time (memory stays a
+few times the text). Sensor columns beyond :data:`~fleet_reports.ingest.fixes.MAX_SENSOR_COLUMNS`
+are not read (:class:`~fleet_reports.ingest.fixes.SensorBudget`); a field longer than the csv
+module's limit (131,072 characters) is a rejected row.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from fleet_reports.engine.model import I64
-from fleet_reports.ingest.fixes import BASE_COLUMNS, RawTable, canonical, column_map
+from fleet_reports.ingest.fixes import BASE_COLUMNS, RawTable, SensorBudget, canonical, column_map
 from fleet_reports.ingest.source import count_lines
 from fleet_reports.ingest.types import IngestError, Rejection
 from fleet_reports.ingest.values import NUMBER, parse_time
@@ -60,7 +64,7 @@ def read_header(data: bytes) -> tuple[list[str], str]:
     try:
         headers = next(csv.reader([line], delimiter=delim))
     except csv.Error as exc:
-        raise IngestError(f"line 1 is no header row ({exc})") from None
+        raise IngestError(f"line 1 is no header row ({_csv_error(exc)})") from None
     known = [h for h in headers if canonical(h) in BASE_COLUMNS]
     if not known and headers:
         first = headers[0].strip()
@@ -69,14 +73,19 @@ def read_header(data: bytes) -> tuple[list[str], str]:
     return headers, delim
 
 
-def read_csv(data: bytes) -> RawTable:
+def read_csv(data: bytes, sensors: Collection[str] = ()) -> RawTable:
+    """The columns of a CSV file; ``sensors`` are the tracker's declared inputs (kept first when
+    the header has more sensor columns than a file may bring)."""
     headers, delim = read_header(data)
-    index = column_map(headers, "header (line 1)")
+    budget = SensorBudget(sensors)
+    index = {name: i for name, i in column_map(headers, "header (line 1)").items() if budget.take(name)}
     quoted = b'"' in data
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        return _read_slow(data, headers, delim, index)  # bare CR newlines
-    raw = _read_fast(data, headers, delim, index, quoted)
-    return raw if raw is not None else _read_slow(data, headers, delim, index)
+        raw = _read_slow(data, headers, delim, index)  # bare CR newlines
+    else:
+        raw = _read_fast(data, headers, delim, index, quoted) or _read_slow(data, headers, delim, index)
+    raw.ignored = budget.ignored
+    return raw
 
 
 def _types(headers: list[str], index: dict[str, int], first_time: str | None) -> dict[str, Any]:
@@ -116,9 +125,10 @@ class _ArrowCsv:
     """One file read by pyarrow.csv with empty lines kept as all-null rows; the lines of the
     rows it left out, and whether it could number them."""
 
-    def __init__(self, data: bytes, headers: list[str], delim: str, quoted: bool) -> None:
+    def __init__(self, data: bytes, headers: list[str], delim: str, quoted: bool, include: list[str]) -> None:
         self.data = data
         self.headers = headers
+        self.include = include
         self.delim = delim
         self.quoted = quoted
         self.invalid: list[tuple[int, int, int]] = []  # (physical line, expected fields, actual fields)
@@ -150,6 +160,7 @@ class _ArrowCsv:
         read = pcsv.ReadOptions(column_names=self.headers, skip_rows=1, block_size=4 << 20, use_threads=False)
         convert = pcsv.ConvertOptions(
             column_types=types,
+            include_columns=self.include,
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
             null_values=[""],
@@ -193,7 +204,7 @@ def _read_fast(data: bytes, headers: list[str], delim: str, index: dict[str, int
     n-th row read is physical line n + 1; None when the slow path must count lines instead."""
     import pyarrow as pa
 
-    reader = _ArrowCsv(data, headers, delim, quoted)
+    reader = _ArrowCsv(data, headers, delim, quoted, [headers[i] for i in index.values()])
     table = reader.read(_types(headers, index, _first_value(data, delim, index["time"])))
     if table is None or not reader.numbered:
         return None
@@ -203,7 +214,7 @@ def _read_fast(data: bytes, headers: list[str], delim: str, index: dict[str, int
         lines = np.delete(lines, np.array(skipped, np.int64) - 2)
     if quoted and n + len(skipped) + 1 != count_lines(data):
         return None  # a quoted field spans lines: count them exactly on the slow path
-    columns = {name: table.column(i) for name, i in index.items()}
+    columns = {name: table.column(headers[i]) for name, i in index.items()}
     if columns["time"].null_count:  # empty lines (and lines of delimiters only) read as all-null rows
         empty = _empty_rows(table)
         if empty.any():
@@ -215,27 +226,75 @@ def _read_fast(data: bytes, headers: list[str], delim: str, index: dict[str, int
     return RawTable(columns=columns, lines=lines, rejected=rejected)
 
 
+PIECE_CHARS = 4 << 20  # the slow path decodes this much text at a time
+ROWS_PER_CHUNK = 65_536  # and turns this many rows into columns at a time
+
+
+def _text_lines(data: bytes) -> Iterator[str]:
+    """The lines of ``data``, line ends kept (LF, CRLF or bare CR, as the csv module expects),
+    decoded a piece at a time."""
+    start, n = 0, len(data)
+    while start < n:
+        end = n
+        if n - start > PIECE_CHARS:
+            end = max(data.rfind(b"\n", start, start + PIECE_CHARS), data.rfind(b"\r", start, start + PIECE_CHARS)) + 1
+            if end <= start:
+                end = n
+            elif data[end - 1 : end + 1] == b"\r\n":
+                end += 1
+        yield from io.StringIO(data[start:end].decode("utf-8"), newline="")
+        start = end
+
+
 def _read_slow(data: bytes, headers: list[str], delim: str, index: dict[str, int]) -> RawTable:
     import pyarrow as pa
 
-    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delim)
+    reader = csv.reader(_text_lines(data), delimiter=delim)
+    width = len(headers)
+    chunks: dict[str, list[Any]] = {name: [] for name in index}
+    records: list[list[str]] = []
+    lines: list[int] = []
+    rejected: list[Rejection] = []
+
+    def flush() -> None:
+        for name, i in index.items():
+            chunks[name].append(pa.array([r[i] or None for r in records], pa.string()))
+        records.clear()
+
     try:
         next(reader)
-        width = len(headers)
-        records: list[list[str]] = []
-        lines: list[int] = []
-        rejected: list[Rejection] = []
-        prev = reader.line_num
-        for rec in reader:
+    except (StopIteration, csv.Error):
+        raise IngestError("line 1 is no header row") from None
+    prev = reader.line_num
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
             start, prev = prev + 1, reader.line_num
-            if not any(field.strip() for field in rec):
-                continue  # an empty line (or only delimiters / whitespace)
-            if len(rec) != width:
-                rejected.append(Rejection(start, f"expected {width} fields, found {len(rec)}"))
-                continue
-            records.append(rec)
-            lines.append(start)
-    except csv.Error as exc:
-        raise IngestError(f"cannot read the CSV at line {reader.line_num}: {exc}") from None
-    columns = {name: pa.array([r[i] or None for r in records], pa.string()) for name, i in index.items()}
+            rejected.append(Rejection(start, _csv_error(exc)))
+            continue
+        start, prev = prev + 1, reader.line_num
+        if not any(field.strip() for field in rec):
+            continue  # an empty line (or only delimiters / whitespace)
+        if len(rec) != width:
+            rejected.append(Rejection(start, f"expected {width} fields, found {len(rec)}"))
+            continue
+        records.append(rec)
+        lines.append(start)
+        if len(records) >= ROWS_PER_CHUNK:
+            flush()
+    flush()
+    columns = {name: pa.chunked_array(parts, pa.string()) for name, parts in chunks.items()}
     return RawTable(columns=columns, lines=np.array(lines, np.int64), rejected=rejected)
+
+
+def _csv_error(exc: csv.Error) -> str:
+    """A csv module error in the uploader's words."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a field is longer than {csv.field_size_limit():,} characters"
+    if "new-line character seen in unquoted field" in text or "unexpected end of data" in text:
+        return "a quoted field is not closed"
+    return "the row is not valid CSV"

@@ -16,8 +16,8 @@ import numpy as np
 
 from fleet_reports.ingest.fixes import MAX_FUTURE_MS
 from fleet_reports.ingest.merge import _order_events
-from fleet_reports.ingest.ndjson_reader import parse_lines
-from fleet_reports.ingest.source import prepare
+from fleet_reports.ingest.ndjson_reader import parse_chunks, screen
+from fleet_reports.ingest.source import MAX_DECOMPRESSED, prepare
 from fleet_reports.ingest.types import MAX_REJECTIONS, Events, IngestError, ParsedEvents, Rejection
 from fleet_reports.ingest.values import fmt_ms, num, parse_number, parse_time, show
 
@@ -77,19 +77,25 @@ def _event_position(keys: dict[str, Any]) -> tuple[tuple[float, float] | None, s
     return (lat, lng), None
 
 
-def parse_events(data: bytes, name: str, *, now_ms: int) -> ParsedEvents:
-    """Parse an NDJSON events file; bad lines are rejected with their line numbers."""
-    fmt, text = prepare(data, name)
+def parse_events(data: bytes, name: str, *, now_ms: int, max_bytes: int = MAX_DECOMPRESSED) -> ParsedEvents:
+    """Parse an NDJSON events file; bad lines are rejected with their line numbers (lines too
+    long or nested too deep among them, unread: :func:`~fleet_reports.ingest.ndjson_reader.screen`)."""
+    fmt, text = prepare(data, name, max_bytes)
     if fmt != "ndjson":
         raise IngestError(f"{name!r}: events must be NDJSON (.ndjson or .jsonl, optionally .gz), not {fmt}")
-    objs, lines, rejected, rows = parse_lines(text)
+    screened = screen(text)
+    rejected = list(screened.rejected)
+    rows = len(rejected)
     good: list[EventRow] = []
-    for obj, line in zip(objs, lines, strict=True):
-        ev, err = _event(obj, now_ms)
-        if ev is None:
-            rejected.append(Rejection(line, err or "invalid"))
-        else:
-            good.append(ev)
+    for objs, lines, bad in parse_chunks(screened):  # a piece at a time: its objects are dropped after
+        rejected.extend(bad)
+        rows += len(objs) + len(bad)
+        for obj, line in zip(objs, lines, strict=True):
+            ev, err = _event(obj, now_ms)
+            if ev is None:
+                rejected.append(Rejection(line, err or "invalid"))
+            else:
+                good.append(ev)
     rejected.sort(key=lambda r: r.line)
     events = Events(
         t=np.array([g[0] for g in good], np.int64),

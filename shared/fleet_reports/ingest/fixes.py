@@ -8,6 +8,7 @@ the rest by time and keeps the last row of each time.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -42,6 +43,11 @@ ALIASES: dict[str, str] = {
     "sats": "satellites",
 }
 MAX_FUTURE_MS = 24 * 3600 * 1000
+# Sensor columns one file may bring: the tracker's declared inputs first, then the others in file
+# order; the rest are ignored and named in the outcome. A day object's cost grows with the square
+# of its columns (20,000 made every import into the day take minutes), so the day is bounded too
+# (MAX_DAY_SENSOR_COLUMNS, ingest.merge).
+MAX_SENSOR_COLUMNS = 128
 MIN_SATELLITES = 3
 MAX_SPEED_KMH = 500.0
 
@@ -77,12 +83,37 @@ def column_map(headers: list[str], where: str) -> dict[str, int]:
     return found
 
 
+class SensorBudget:
+    """Which sensor columns a file keeps: every declared input, and undeclared ones while fewer
+    than MAX_SENSOR_COLUMNS (less the declared inputs) are kept; base columns always."""
+
+    def __init__(self, declared: Collection[str] = ()) -> None:
+        self.declared = frozenset(declared) - set(BASE_COLUMNS)
+        self.room = max(0, MAX_SENSOR_COLUMNS - len(self.declared))
+        self.kept: set[str] = set()
+        self.ignored: list[str] = []  # in file order
+        self._ignored: set[str] = set()
+
+    def take(self, name: str) -> bool:
+        """Whether the column of this canonical name is read."""
+        if not name or name in BASE_COLUMNS or name in self.kept or name in self.declared:
+            return True
+        if name not in self._ignored and len(self.kept) < self.room:
+            self.kept.add(name)
+            return True
+        if name not in self._ignored:
+            self._ignored.add(name)
+            self.ignored.append(name)
+        return False
+
+
 @dataclass
 class RawTable:
     columns: dict[str, Any]  # canonical name -> pyarrow array
     lines: I64  # line number (GPX: trkpt ordinal) of each row
     rejected: list[Rejection] = field(default_factory=list)  # rows a reader could not split into columns
     scale: dict[str, float] = field(default_factory=dict)  # e.g. GPX speed m/s -> km/h
+    ignored: list[str] = field(default_factory=list)  # sensor columns left unread (SensorBudget)
 
 
 class _Rejects:
@@ -219,6 +250,7 @@ def build_fixes(raw: RawTable, *, now_ms: int) -> ParsedFixes:
         rejected_count=rejected_count,
         duplicates=duplicates,
         sensor_columns=tuple(columns.sensor_names),
+        ignored_columns=tuple(raw.ignored),
     )
 
 

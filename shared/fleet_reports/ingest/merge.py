@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -11,6 +12,23 @@ from fleet_reports.ingest.fixes import order_last_wins
 from fleet_reports.ingest.types import Events
 
 DAY_MS = 86_400_000
+# Sensor columns one tracker-day may hold (a file brings at most fixes.MAX_SENSOR_COLUMNS): reading a
+# day costs the square of its columns, and 20,000 made the day unusable for every later import.
+MAX_DAY_SENSOR_COLUMNS = 256
+
+
+def bound_sensors(older: Track, newer: Track, limit: int = MAX_DAY_SENSOR_COLUMNS) -> tuple[Track, tuple[str, ...]]:
+    """``newer`` without the sensor columns that would take the day (``older``) past ``limit``
+    columns, and their names: the day's own columns stay, new ones come in ``newer``'s order."""
+    new = [k for k in newer.sensors if k not in older.sensors]
+    room = max(0, limit - len(older.sensors))
+    if len(new) <= room:
+        return newer, ()
+    left_out = new[room:]
+    dropped = set(left_out)
+    return replace(newer, sensors={k: v for k, v in newer.sensors.items() if k not in dropped}), tuple(left_out)
+
+
 _EPOCH_DAY = date(1970, 1, 1)
 
 

@@ -12,10 +12,27 @@ from fleet_reports.ingest.types import IngestError
 Format = Literal["csv", "ndjson", "gpx"]
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"
-# A larger inflated file is refused (a gzip bomb, or not one tracker's month): inflating it at all must
-# fit the import function's memory (1769 MB) with the parse that follows; 2 GiB did not, so a bomb
-# crashed the function (retried, then dead-lettered) instead of failing with its reason.
-MAX_DECOMPRESSED = 256 << 20  # 256 MiB: a month of fixes at 1 Hz
+# How large a file may be: its text (as uploaded, or once inflated) must fit the import function's
+# memory with the parse that follows. Reading a file takes up to PARSE_MEMORY_FACTOR times its text
+# at the peak (measured for every format and path by bench/bench_hostile_imports.py: CSV and GPX
+# about 6, CSV read by the csv module about 7, NDJSON about 3.5, events about 6, plus the text
+# itself), beside RESERVED_MEMORY_MB for the runtime, its libraries and the day merges. At the
+# template's 1769 MB that is 163 MiB of text, about two million fixes. 2 GiB (the first cap) let a
+# 3 MB gzip bomb take 5 GB and crash; 256 MiB still let a CSV with one quoted newline take 5 GB.
+DEFAULT_MEMORY_MB = 1769  # template.yaml ImportFunction MemorySize (when the caller does not say)
+RESERVED_MEMORY_MB = 300
+PARSE_MEMORY_FACTOR = 9
+MIN_TEXT_BYTES = 16 << 20  # never less, however small the function
+INFLATE_CHUNK = 4 << 20  # gzip is inflated (and counted) this much at a time
+FEED_BYTES = 64 << 10  # from this much compressed input at a time
+
+
+def max_text_bytes(memory_mb: int = DEFAULT_MEMORY_MB) -> int:
+    """The largest upload, and the most a gzip upload may inflate to, for a function of ``memory_mb``."""
+    return max(MIN_TEXT_BYTES, ((memory_mb - RESERVED_MEMORY_MB) << 20) // PARSE_MEMORY_FACTOR)
+
+
+MAX_DECOMPRESSED = max_text_bytes()  # the limit at the template's memory (docs, tests)
 _EXTENSIONS: dict[str, Format] = {
     ".csv": "csv",
     ".ndjson": "ndjson",
@@ -41,33 +58,63 @@ def detect_format(name: str, data: bytes) -> tuple[Format, bool]:
     raise IngestError(f"{name!r}: unknown file type (expected one of {known}, optionally with .gz)")
 
 
-def gunzip(data: bytes, name: str = "") -> bytes:
-    """The inflated content of a gzip file (all members), refusing more than MAX_DECOMPRESSED."""
-    if data[:2] != GZIP_MAGIC:
-        raise IngestError(f"{name or 'file'}: not a gzip file (it does not start with the gzip magic bytes)")
-    out: list[bytes] = []
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MiB"
+
+
+def _members(data: bytes, name: str, limit: int, keep: list[bytes] | None) -> int:
+    """Inflate every gzip member of ``data``, INFLATE_CHUNK of output at a time from FEED_BYTES of
+    input at a time (so that zlib's unconsumed input is never copied whole); the inflated size.
+    Each chunk is appended to ``keep`` when given, else dropped. IngestError past ``limit``
+    (having held no more than one chunk of it) or on bad gzip."""
     size = 0
-    rest = data
+    view = memoryview(data)
+    pos = 0
     try:
-        while rest[:2] == GZIP_MAGIC:
+        while bytes(view[pos : pos + 2]) == GZIP_MAGIC:
             d = zlib.decompressobj(wbits=31)
-            while rest:
-                chunk = d.decompress(rest, MAX_DECOMPRESSED + 1 - size)
-                size += len(chunk)
-                out.append(chunk)
-                if size > MAX_DECOMPRESSED:
-                    raise IngestError(f"{name or 'file'}: more than {MAX_DECOMPRESSED >> 20} MiB when decompressed")
-                rest = d.unconsumed_tail
-                if d.eof or not rest:
+            while not d.eof:
+                feed = view[pos : pos + FEED_BYTES]
+                if not feed:
                     break
+                pos += len(feed)
+                pending: bytes | memoryview = feed
+                while True:  # drain this input, and whatever output it still holds
+                    chunk = d.decompress(pending, min(INFLATE_CHUNK, limit + 1 - size))
+                    size += len(chunk)
+                    if size > limit:
+                        raise IngestError(
+                            f"{name or 'file'}: more than {_mib(limit)} when decompressed (the largest file the"
+                            " import reads; split it, for example by month)"
+                        )
+                    if keep is not None and chunk:
+                        keep.append(chunk)
+                    pending = d.unconsumed_tail
+                    if d.eof or (not pending and not chunk):
+                        break
             if not d.eof:
                 raise IngestError(f"{name or 'file'}: truncated gzip data")
-            rest = d.unused_data
+            pos -= len(d.unused_data)  # the input after this member: the next member, or padding
     except zlib.error as exc:
         raise IngestError(f"{name or 'file'}: bad gzip data ({exc})") from None
-    if rest.strip(b"\x00"):
+    if bytes(view[pos:]).strip(b"\x00"):
         raise IngestError(f"{name or 'file'}: trailing garbage after the gzip data")
-    return b"".join(out)
+    return size
+
+
+def gunzip(data: bytes, name: str = "", limit: int = MAX_DECOMPRESSED) -> bytes:
+    """The inflated content of a gzip file (all members), refusing more than ``limit`` bytes.
+
+    A first pass only counts (inflating chunk by chunk, keeping nothing), so a bomb is refused
+    having used no memory; a file within the limit is then inflated for real."""
+    if data[:2] != GZIP_MAGIC:
+        raise IngestError(f"{name or 'file'}: not a gzip file (it does not start with the gzip magic bytes)")
+    _members(data, name, limit, None)
+    out: list[bytes] = []
+    _members(data, name, limit, out)
+    text = b"".join(out)
+    out.clear()
+    return text
 
 
 def check_utf8(data: bytes) -> None:
@@ -88,11 +135,14 @@ def check_utf8(data: bytes) -> None:
             raise IngestError(f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}, column {col}") from None
 
 
-def prepare(data: bytes, name: str) -> tuple[Format, bytes]:
-    """Detect the format, inflate gzip, drop a UTF-8 byte order mark, check UTF-8."""
+def prepare(data: bytes, name: str, limit: int = MAX_DECOMPRESSED) -> tuple[Format, bytes]:
+    """Detect the format, inflate gzip, drop a UTF-8 byte order mark, check UTF-8. IngestError
+    for a text of more than ``limit`` bytes (as given, or once inflated)."""
     fmt, gz = detect_format(name, data)
+    if len(data) > limit:
+        raise IngestError(f"{name or 'file'}: more than {_mib(limit)} (the largest file the import reads; split it)")
     if gz:
-        data = gunzip(data, name)
+        data = gunzip(data, name, limit)
     if data.startswith(BOM):
         data = data[len(BOM) :]
     check_utf8(data)

@@ -38,6 +38,7 @@ class ParsedFixes:
     rejected_count: int  # all rejections
     duplicates: int  # rows replaced by a later row with the same time
     sensor_columns: tuple[str, ...]  # the extra columns taken as sensor inputs, in file order
+    ignored_columns: tuple[str, ...] = ()  # sensor columns beyond fixes.MAX_SENSOR_COLUMNS, unread
 
 
 @dataclass(frozen=True)

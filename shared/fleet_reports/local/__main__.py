@@ -168,6 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         "--no-workers", action="store_true", help="do not run the worker and importer (reports stay queued)"
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS", str(min(2, os.cpu_count() or 1)))),
+        metavar="N",
+        help="processes running the worker (and as many the importer), as Lambda runs concurrent "
+        "invocations; 0 runs them in this process (WORKERS; default: 2, or 1 on one CPU)",
+    )
+    parser.add_argument(
         "--parameter-overrides",
         nargs="+",
         default=[],
@@ -175,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         help="template parameters, as sam deploy takes them (CallerRateLimit=500 MaxParallelReports=10)",
     )
     args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error("--workers must be 0 or more")
     if args.save_every <= 0:
         parser.error("--save-every must be a number of seconds above 0")
     overrides = dict(item.partition("=")[::2] for item in args.parameter_overrides)
@@ -196,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             fresh=args.fresh,
             save_every_s=args.save_every,
             parameter_overrides=overrides or None,
+            worker_processes=args.workers,
         )
     except (StateError, TemplateError) as exc:
         print(f"error: {exc}", file=sys.stderr)

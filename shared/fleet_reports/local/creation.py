@@ -4,6 +4,11 @@ Each supported resource is created from its own ``Properties`` (those this build
 resolved by :mod:`~fleet_reports.local.intrinsics`, in dependency order (e.g. a DLQ before its
 queue). Physical names are deterministic: ``<prefix>-<logical-id-in-kebab-case>``. boto3 is
 imported lazily, inside the functions; the clients come from the given (or default) session.
+
+What is not reproduced is so on purpose, each with its reason: the resource types of
+:data:`NOT_CREATED_LOCALLY` and the properties of :data:`NOT_REPRODUCED`. :func:`unreproduced`
+names whatever the template holds beyond both (``tests/template`` keeps it empty), so a new
+resource or property is either built here or skipped with a reason, never dropped silently.
 """
 
 from __future__ import annotations
@@ -92,6 +97,53 @@ def _used_properties(resource: Mapping[str, Any]) -> dict[str, Any]:
     resources that do not exist locally and are left unresolved)."""
     used = _USED_PROPERTIES.get(str(resource.get("Type")), frozenset())
     return {k: v for k, v in properties_of(resource).items() if k in used}
+
+
+NOT_CREATED_LOCALLY: dict[str, str] = {
+    "AWS::Serverless::Function": "the local stack calls the handlers in-process (function_specs)",
+    "AWS::Serverless::Api": "the local gateway routes the API functions' events (local.gateway); "
+    "no stage throttling, access log or usage plan",
+    "AWS::Serverless::LayerVersion": "the packages come from the virtualenv",
+    "AWS::IAM::Role": "no IAM locally: every call runs with the local credentials",
+    "AWS::IAM::Policy": "no IAM locally: every call runs with the local credentials",
+    "AWS::ApiGateway::Account": "API Gateway's account setting: no API Gateway locally",
+    "AWS::CloudFormation::WaitConditionHandle": "an ordering of the deployment only",
+    "AWS::WAFv2::WebACL": "the optional firewall of the API stage: no API Gateway locally",
+    "AWS::WAFv2::WebACLAssociation": "the optional firewall of the API stage: no API Gateway locally",
+    "AWS::S3::BucketPolicy": "TLS-only: cannot hold on the loopback HTTP endpoint",
+    "AWS::SQS::QueuePolicy": "TLS-only: cannot hold on the loopback HTTP endpoint",
+    "AWS::Logs::LogGroup": "the local stack logs to its console",
+    "AWS::CloudWatch::Alarm": "no CloudWatch metrics locally",
+    "AWS::SNS::Topic": "the alarms' topic: no alarms locally",
+    "AWS::SNS::Subscription": "the alarms' topic: no alarms locally",
+}
+"""Resource types the local stack does not create, and why."""
+
+NOT_REPRODUCED: dict[str, dict[str, str]] = {
+    BUCKET: {
+        "OwnershipControls": "ACLs play no part locally: nothing sets one",
+        # moto keeps every version in memory and never applies a lifecycle rule: each import's
+        # merge would keep the day it rewrote for the life of the process. The snapshot of the
+        # local state (local.persist) keeps current objects only anyway.
+        "VersioningConfiguration": "moto would keep every overwritten day in memory (no lifecycle)",
+    },
+}
+"""Properties of created resources that the local stack leaves out on purpose, and why."""
+
+
+def unreproduced(template: Mapping[str, Any]) -> list[str]:
+    """What the template holds that the local stack neither builds nor skips with a reason:
+    ``"<logical id>: <type>"`` for a resource, ``"<logical id>.<property>"`` for a property."""
+    out: list[str] = []
+    for logical_id, resource in sorted(resources_of(template).items()):
+        kind = str(resource.get("Type"))
+        if kind not in SUPPORTED_TYPES:
+            if kind not in NOT_CREATED_LOCALLY:
+                out.append(f"{logical_id}: {kind}")
+            continue
+        known = _USED_PROPERTIES.get(kind, frozenset()) | NOT_REPRODUCED.get(kind, {}).keys()
+        out += [f"{logical_id}.{name}" for name in sorted(properties_of(resource)) if name not in known]
+    return out
 
 
 def _creation_order(resources: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -192,6 +244,8 @@ def _create_table(client: DynamoDBClient, name: str, props: Mapping[str, Any], l
     sse = props.get("SSESpecification")
     if isinstance(sse, Mapping) and _truthy(sse.get("SSEEnabled")):
         request["SSESpecification"] = {"Enabled": True}
+    if _truthy(props.get("DeletionProtectionEnabled")):
+        request["DeletionProtectionEnabled"] = True
     try:
         table = client.create_table(**request)["TableDescription"]
     except ClientError as error:
@@ -252,11 +306,6 @@ def _create_bucket(client: S3Client, name: str, props: Mapping[str, Any], logica
         ]
         if rules:
             client.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=cast(Any, {"Rules": rules}))
-    versioning = props.get("VersioningConfiguration")
-    if isinstance(versioning, Mapping) and "Status" in versioning:
-        client.put_bucket_versioning(
-            Bucket=name, VersioningConfiguration={"Status": cast(Any, str(versioning["Status"]))}
-        )
     lifecycle = props.get("LifecycleConfiguration")
     if isinstance(lifecycle, Mapping) and lifecycle.get("Rules"):
         client.put_bucket_lifecycle_configuration(
@@ -283,6 +332,8 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         expiration["Days"] = int(rule["ExpirationInDays"])
     if "ExpirationDate" in rule:
         expiration["Date"] = rule["ExpirationDate"]
+    if "ExpiredObjectDeleteMarker" in rule:
+        expiration["ExpiredObjectDeleteMarker"] = _truthy(rule["ExpiredObjectDeleteMarker"])
     if expiration:
         out["Expiration"] = expiration
     abort = rule.get("AbortIncompleteMultipartUpload")
@@ -290,6 +341,9 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
         out["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": int(abort["DaysAfterInitiation"])}
     if "NoncurrentVersionExpirationInDays" in rule:
         out["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])}
+    noncurrent = rule.get("NoncurrentVersionExpiration")
+    if isinstance(noncurrent, Mapping) and "NoncurrentDays" in noncurrent:
+        out["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(noncurrent["NoncurrentDays"])}
     return out
 
 
@@ -321,16 +375,10 @@ _USED_PROPERTIES: dict[str, frozenset[str]] = {
             "SSESpecification",
             "TimeToLiveSpecification",
             "PointInTimeRecoverySpecification",
+            "DeletionProtectionEnabled",
         }
     ),
-    BUCKET: frozenset(
-        {
-            "PublicAccessBlockConfiguration",
-            "BucketEncryption",
-            "VersioningConfiguration",
-            "LifecycleConfiguration",
-        }
-    ),
+    BUCKET: frozenset({"PublicAccessBlockConfiguration", "BucketEncryption", "LifecycleConfiguration"}),
     QUEUE: frozenset({*_QUEUE_ATTRIBUTES, "RedrivePolicy", "RedriveAllowPolicy"}),
 }
 

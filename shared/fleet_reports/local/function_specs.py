@@ -49,13 +49,16 @@ class FunctionSpec:
     api_routes: list[tuple[str, str]]
     """``(METHOD, path)`` of each ``Api`` event, e.g. ``("POST", "/report/tracker/list")``."""
     sqs_queue: str | None
-    """Logical id of the queue of its ``SQS`` event, if any."""
+    """Logical id of the queue of its first ``SQS`` event, if any."""
     batch_size: int | None
     """``BatchSize`` of that ``SQS`` event (SQS default 10)."""
     s3_events: tuple[S3EventSpec, ...] = ()
     """Its ``S3`` events (asynchronous invocations by a bucket's notification)."""
     dead_letter_queue: str | None = None
     """Logical id of the queue of its ``DeadLetterQueue`` (failed asynchronous invocations)."""
+    sqs_events: tuple[tuple[str, int], ...] = ()
+    """Every ``SQS`` event: (queue logical id, ``BatchSize``), in the template's order (the first
+    is :attr:`sqs_queue`); e.g. the worker's jobs queue and the jobs' dead-letter queue."""
 
 
 def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
@@ -71,8 +74,7 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
         if not isinstance(code_uri, str) or not isinstance(handler, str):
             raise TemplateError(f"{logical_id}: CodeUri and Handler must be plain strings")
         routes: list[tuple[str, str]] = []
-        sqs_queue: str | None = None
-        batch_size: int | None = None
+        sqs_events: list[tuple[str, int]] = []
         s3_events: list[S3EventSpec] = []
         events = props.get("Events", {})
         for event in events.values() if isinstance(events, Mapping) else ():
@@ -81,8 +83,9 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             if kind == "Api":
                 routes.append((str(event_props["Method"]).upper(), str(event_props["Path"])))
             elif kind == "SQS":
-                sqs_queue = _referenced_logical_id(event_props.get("Queue"))
-                batch_size = int(event_props.get("BatchSize", _DEFAULT_SQS_BATCH_SIZE))
+                queue = _referenced_logical_id(event_props.get("Queue"))
+                if queue is not None:
+                    sqs_events.append((queue, int(event_props.get("BatchSize", _DEFAULT_SQS_BATCH_SIZE))))
             elif kind == "S3":
                 s3_events.append(_s3_event(event_props))
         dlq = props.get("DeadLetterQueue")
@@ -91,9 +94,10 @@ def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
             code_uri=code_uri,
             handler=handler,
             api_routes=routes,
-            sqs_queue=sqs_queue,
-            batch_size=batch_size,
+            sqs_queue=sqs_events[0][0] if sqs_events else None,
+            batch_size=sqs_events[0][1] if sqs_events else None,
             s3_events=tuple(s3_events),
+            sqs_events=tuple(sqs_events),
             dead_letter_queue=_referenced_logical_id(dlq.get("TargetArn"))
             if isinstance(dlq, Mapping) and dlq.get("Type") == "SQS"
             else None,

@@ -18,6 +18,12 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 
+# The gateway's own answers, as template.yaml's GatewayResponses shape API Gateway's: a method and path
+# that are no route (MISSING_AUTHENTICATION_TOKEN: API Gateway answers it for a method the resource
+# lacks as well) and a request too large (REQUEST_TOO_LARGE: the body, and locally the URI or headers).
+NOT_A_ROUTE = (400, 111, "Wrong handler")
+TOO_LARGE = (412, 9, "Too large request")
+
 
 class LambdaContext:
     """What the Lambda runtime hands a handler, enough for Powertools."""
@@ -96,7 +102,7 @@ class Gateway:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve  # noqa: N815
 
             def __getattr__(self, name: str) -> Any:
-                # Any other method (OPTIONS, TRACE, ...) is routed too: 405 on a known path, 111 elsewhere,
+                # Any other method (OPTIONS, TRACE, ...) is routed too, to 111 unless a route has it,
                 # never http.server's HTML 501.
                 if name.startswith("do_"):
                     return self._serve
@@ -128,7 +134,12 @@ class Gateway:
         req.close_connection = True
         if req.request_version == "HTTP/0.9":  # a request line http.server could not read: answer with headers
             req.request_version = "HTTP/1.1"
-        error = _gateway_error(9, "Too large request") if status in (413, 414, 431) else _gateway_error(5, _FORMAT)
+        if status in (413, 414, 431):  # a body, URI or headers too large: REQUEST_TOO_LARGE
+            what = f"the body is over {MAX_BODY} bytes" if status == 413 else "the URI or headers are too long"
+            status, code, description = TOO_LARGE
+            error = _gateway_error(code, f"{description}: {what}")
+        else:
+            error = _gateway_error(5, _FORMAT)
         with contextlib.suppress(OSError):  # the client went away
             cls._send(req, status, {"Content-Type": "application/json"}, error)
 
@@ -139,11 +150,10 @@ class Gateway:
             return
         route = self.routes.get((req.command, url.path.rstrip("/") or "/"))
         if route is None:
-            if not any(p == (url.path.rstrip("/") or "/") for _, p in self.routes):
-                # An unknown action: API Gateway's MISSING_AUTHENTICATION_TOKEN response (template.yaml)
-                self._send(req, 400, {"Content-Type": "application/json"}, _gateway_error(111, "Wrong handler"))
-            else:
-                self._send(req, 405, {"Content-Type": "application/json"}, _gateway_error(5, "Wrong request format"))
+            # An unknown action, or a method its resource lacks (OPTIONS, HEAD, TRACE, ...): API Gateway's
+            # MISSING_AUTHENTICATION_TOKEN response (template.yaml). A HEAD answer has its headers only.
+            status, code, description = NOT_A_ROUTE
+            self._send(req, status, {"Content-Type": "application/json"}, _gateway_error(code, description))
             return
         name, handler = route
         headers = {k: v for k, v in req.headers.items()}
@@ -164,7 +174,7 @@ class Gateway:
     def _body(self, req: BaseHTTPRequestHandler) -> bytes | None:
         """The request's body (by its Content-Length, or chunked), or None once refused: a garbled
         length (a negative one would make the read hang), a body over :data:`MAX_BODY` (never read:
-        the connection is closed instead)."""
+        the connection is closed instead: 9, HTTP 412)."""
         if "chunked" in req.headers.get("Transfer-Encoding", "").lower():
             return self._chunked(req)
         declared = (req.headers.get("Content-Length") or "0").strip()
@@ -203,6 +213,8 @@ class Gateway:
             if k.lower() not in ("content-length", "connection"):
                 req.send_header(k, v)
         req.send_header("Content-Length", str(len(data)))
+        if req.close_connection:  # a refusal (the body left unread), or the client asked for it
+            req.send_header("Connection", "close")
         req.end_headers()
         if req.command != "HEAD":
             req.wfile.write(data)

@@ -27,8 +27,11 @@ class QueuePoller:
         function_name: str,
         batch_size: int = 5,
         retry_delay_s: int = 2,
+        dead_letter_source_arn: str | None = None,
     ) -> None:
         self.queue_url, self.queue_arn, self.handler = queue_url, queue_arn, handler
+        # this queue is that queue's dead-letter queue: Lambda says so in each record
+        self.dead_letter_source_arn = dead_letter_source_arn
         self.function_name, self.batch_size, self.retry_delay_s = function_name, batch_size, retry_delay_s
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"poller-{function_name}", daemon=True)
@@ -95,6 +98,7 @@ class QueuePoller:
                 "ApproximateFirstReceiveTimestamp": attrs.get(
                     "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
                 ),
+                **({"DeadLetterQueueSourceArn": self.dead_letter_source_arn} if self.dead_letter_source_arn else {}),
             },
             "messageAttributes": m.get("MessageAttributes", {}),
             "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),

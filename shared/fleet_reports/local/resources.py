@@ -9,8 +9,11 @@ deployed one cannot drift. Physical names are deterministic: ``<prefix>-<logical
 The clients come from the given (or default) boto3 session, so the caller points them at moto by
 setting ``AWS_ENDPOINT_URL``. boto3 and cfn-lint are imported lazily, inside the functions.
 
-Not reproduced locally: bucket policies (the TLS-only rule cannot hold on a loopback HTTP
-endpoint), IAM roles and policies, the functions, the API and the layers (the local stack
+Not reproduced locally, each on purpose and with its reason (:data:`NOT_CREATED_LOCALLY`,
+:data:`NOT_REPRODUCED`; :func:`unreproduced` names anything else, and ``tests/template`` keeps
+it empty): bucket and queue policies (the TLS-only rule cannot hold on a loopback HTTP endpoint),
+IAM roles and policies, log groups, alarms and their topic, the track bucket's versioning (moto
+would keep every version in memory), the functions, the API and the layers (the local stack
 calls the handlers in-process; see :func:`functions` and :func:`function_environment`).
 
 This module is the entry point; the work is split by responsibility:
@@ -25,11 +28,21 @@ This module is the entry point; the work is split by responsibility:
 
 from __future__ import annotations
 
-from fleet_reports.local.creation import LocalResources, create_resources, physical_name, resolve
+from fleet_reports.local.creation import (
+    NOT_CREATED_LOCALLY,
+    NOT_REPRODUCED,
+    LocalResources,
+    create_resources,
+    physical_name,
+    resolve,
+    unreproduced,
+)
 from fleet_reports.local.function_specs import FunctionSpec, S3EventSpec, function_environment, functions
 from fleet_reports.local.template import SUPPORTED_TYPES, TemplateError, load_template
 
 __all__ = [
+    "NOT_CREATED_LOCALLY",
+    "NOT_REPRODUCED",
     "SUPPORTED_TYPES",
     "FunctionSpec",
     "LocalResources",
@@ -41,4 +54,5 @@ __all__ = [
     "load_template",
     "physical_name",
     "resolve",
+    "unreproduced",
 ]

@@ -30,6 +30,7 @@ from fleet_reports.local.gateway import Gateway, Handler
 from fleet_reports.local.moto_guards import atomic_conditional_writes
 from fleet_reports.local.persist import Counts, Restored, StateFolder, WriteCounter
 from fleet_reports.local.poller import QueuePoller, S3EventPoller
+from fleet_reports.local.procpool import WorkerPool
 
 REGION = "us-east-1"
 IMPORT_PREFIX = "incoming/"
@@ -78,6 +79,8 @@ class Stack:
     writes: WriteCounter | None = None
     restored: Restored | None = None
     resumed_reports: list[int] = field(default_factory=list)
+    pool: WorkerPool | None = None
+    """The worker and importer processes, when the stack runs them out of process."""
     seed_since: float | None = None
     """When the example report was asked for (``time.monotonic()``), if it is being generated."""
     _saved_mark: int = field(default=-1, init=False)
@@ -127,6 +130,8 @@ class Stack:
         """Stop serving, save the state (when kept and changed), stop moto; what was saved."""
         for p in self.pollers:
             p.stop()
+        if self.pool is not None:
+            self.pool.stop()
         self.gateway.stop()
         try:
             self._stop_saving.set()
@@ -165,10 +170,15 @@ def start(
     state_dir: Path | None = None,
     fresh: bool = False,
     save_every_s: float | None = SAVE_EVERY_S,
+    worker_processes: int = 0,
 ) -> Stack:
     """Start the stack. With ``state_dir``, the state kept there is restored (unless ``fresh``:
     then it is wiped) and saved again while the stack runs; the demo fleet is loaded on a start
-    without a snapshot only. :meth:`Stack.stop` saves a last time."""
+    without a snapshot only. :meth:`Stack.stop` saves a last time.
+
+    ``worker_processes``: 0 runs the queue-fed functions (worker, importer) in this process's
+    poller threads; N > 0 runs N processes of each instead (:mod:`fleet_reports.local.procpool`),
+    so jobs run side by side on the machine's cores and never hold the API's GIL."""
     from moto.server import ThreadedMotoServer
 
     from fleet_reports.local import resources as res
@@ -195,7 +205,12 @@ def start(
     gateway = _start_gateway(specs, handlers, port)
     atomic_conditional_writes()
     pollers = _pollers(specs, resources, handlers)
-    if start_pollers:
+    pool = None
+    if start_pollers and worker_processes > 0:
+        from fleet_reports.local.procpool import start_pool
+
+        pool = start_pool(root, specs, pollers, worker_processes)
+    elif start_pollers:
         for poller in pollers:
             poller.start()
 
@@ -210,6 +225,7 @@ def start(
         state=state,
         writes=writes,
         restored=restored,
+        pool=pool,
     )
     stack.info = _stack_info(stack.api_url, endpoint, resources)
     if state is not None:
@@ -278,16 +294,30 @@ def _pollers(specs: dict[str, Any], resources: Any, handlers: dict[str, Handler]
     pollers: list[QueuePoller] = []
     pollers += connect_s3_events(specs, resources, handlers)
     for lid, s in specs.items():
-        if s.sqs_queue:
+        for queue, batch_size in s.sqs_events:
             poller = QueuePoller(
-                resources.names[s.sqs_queue],
-                resources.arns[s.sqs_queue],
+                resources.names[queue],
+                resources.arns[queue],
                 handlers[lid],
                 function_name=lid,
-                batch_size=s.batch_size or 5,
+                batch_size=batch_size or 5,
+                dead_letter_source_arn=dead_letter_source(resources.names[queue]),
             )
             pollers.append(poller)
     return pollers
+
+
+def dead_letter_source(queue_url: str) -> str | None:
+    """The ARN of the queue whose redrive policy sends its failed messages to this one, if any:
+    Lambda gives each record of a dead-letter queue that ARN (``DeadLetterQueueSourceArn``)."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    sources = sqs.list_dead_letter_source_queues(QueueUrl=queue_url).get("queueUrls", [])
+    if not sources:
+        return None
+    arn = sqs.get_queue_attributes(QueueUrl=sources[0], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(arn)
 
 
 def _stack_info(api_url: str, endpoint: str, resources: Any) -> dict[str, Any]:

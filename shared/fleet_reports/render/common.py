@@ -26,6 +26,9 @@ from fleet_reports.render.document import DocumentInfo
 MAX_SHEET_NAME = 31  # Excel's limit, in UTF-16 code units
 MAX_CELL_CHARS = 32_767  # Excel's (and BIFF8's) limit for a text cell
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+# A text cell starting with one of these carries Excel's quote prefix in XLSX and XLS (a formula,
+# or an error value such as #N/A): editing it in Excel keeps it text.
+QUOTE_PREFIX_STARTS = (*FORMULA_PREFIXES, "#")
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
 # not allowed in XML 1.0 / BIFF text: C0 controls, lone surrogates, U+FFFE and U+FFFF
@@ -97,9 +100,11 @@ def title_lines(info: DocumentInfo) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- text and formula safety
 
 
-def is_formula_like(text: str) -> bool:
-    """True when a spreadsheet could take ``text`` for a formula: write it as text."""
-    return text.startswith(FORMULA_PREFIXES)
+def needs_quote_prefix(text: str) -> bool:
+    """True when a spreadsheet could take ``text`` for a formula or an error value: the renderers
+    write it as a text cell with Excel's quote prefix (hot loops test :data:`QUOTE_PREFIX_STARTS`
+    themselves)."""
+    return text.startswith(QUOTE_PREFIX_STARTS)
 
 
 def clean_text(text: str) -> str:

@@ -71,6 +71,9 @@ _PAGE_MM = {"P": (210.0, 297.0), "L": (297.0, 210.0)}  # A4 (width, height) per 
 _WORD_PIECE = re.compile(r"[^-/\u2010\u2011\u2013\u2014]*(?:[-/\u2010\u2011\u2013\u2014]+|$)")  # up to a dash or slash
 _MAX_CHARS = 2_000  # characters of one string considered for a cell or a heading
 _ELLIPSIS = "…"
+# fpdf2 puts the page count where a cell's text holds this alias (its default, "{nb}", could come
+# from a label): control characters, which :func:`printable` removes from every text it prints.
+_PAGE_COUNT = "\x00N\x00"
 _PORTRAIT_MAX_COLUMNS = 6
 
 _GRID = (190, 190, 190)
@@ -102,6 +105,7 @@ class _Pdf(FPDF):
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(True, margin=14)
         self.c_margin = 1.0
+        self.alias_nb_pages(_PAGE_COUNT)
         self._page_word = page_word
         self._char_widths: dict[tuple[str, float, str], float] = {}
         self._glyphs = _glyphs(self.fonts["dejavu"]) & _glyphs(self.fonts["dejavuB"])
@@ -147,7 +151,7 @@ class _Pdf(FPDF):
         self.set_font(_FONT, "", 7)
         self.set_text_color(110, 110, 110)
         self.cell(self.epw * 0.7, 5, _fit(self, self._footer, self.epw * 0.7 - 2))
-        self.cell(0, 5, f"{self._page_word} {self.page_no()} / {{nb}}", align="R")
+        self.cell(0, 5, f"{self._page_word} {self.page_no()} / {_PAGE_COUNT}", align="R")
         self.set_text_color(0, 0, 0)
 
 

@@ -1,6 +1,8 @@
 """XLS (BIFF8) rendering with xlwt. BIFF8 holds 65,536 rows and 256 columns a sheet: a longer
 sheet continues on a next one ("Name (2)", repeating the table's column titles), columns past
-the 256th are dropped. Text cells are labels: xlwt never turns a string into a formula."""
+the 256th are dropped. Text cells are labels: xlwt never turns a string into a formula; one that
+starts like a formula (``= + - @``, or ``#`` as an error value) also carries Excel's quote prefix,
+as in XLSX, so editing it in Excel keeps it text."""
 
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from xlwt.Row import Row as XlsRow
 
 from fleet_reports.engine import document as doc
 from fleet_reports.render.common import (
+    QUOTE_PREFIX_STARTS,
     Plan,
     RowKind,
     SheetNamer,
     clean_text,
     labels,
+    needs_quote_prefix,
     plan,
     title_lines,
     zone_of,
@@ -28,6 +32,9 @@ from fleet_reports.render.sheet import CellOut, NumberCell, Row, SheetView
 
 _NUMBER_RECORD = struct.Struct("<HHHHHd")  # NUMBER (0x0203): row, column, XF, IEEE double
 _LABELSST_RECORD = struct.Struct("<HHHHHI")  # LABELSST (0x00FD): row, column, XF, shared string index
+_XF_HEAD = struct.Struct("<HH")  # an XF record's id (0x00E0) and length (20 in BIFF8)
+_XF_SIZE = 24  # bytes an XF record takes, its head included
+_QUOTE_PREFIX = 0x08  # f123Prefix, bit 3 of an XF's type-and-protection field (its data's 5th byte)
 
 
 class _PackedRow(XlsRow):  # type: ignore[misc]
@@ -61,30 +68,53 @@ _FLUSH_EVERY = 1_000  # rows; keeps xlwt's memory down on long sheets
 
 class _Styles:
     """xlwt styles, made once each (a BIFF8 file holds at most ~4,000 of them), and their XF
-    indices in the workbook."""
+    indices in the workbook.
+
+    A quoted style is Excel's quote prefix (what Excel writes for a cell typed as ``'=1+2``, and
+    XLSX's ``quotePrefix``): xlwt has no such flag, so the workbook's XF records get its bit as
+    they are written (:meth:`_xf_records`)."""
 
     def __init__(self, book: Any) -> None:
         self._book = book
-        self._made: dict[tuple[bool, bool, bool, str], Any] = {}
-        self._xf: dict[tuple[bool, bool, bool, str], int] = {}
+        self._made: dict[tuple[bool, bool, bool, bool, str], Any] = {}
+        self._xf: dict[tuple[bool, bool, bool, bool, str], int] = {}
+        self._quoted: set[int] = set()  # XF indices of the quoted styles
+        collection = book._Workbook__styles  # xlwt's StyleCollection: its XF records, through ours
+        self._records = collection._all_cell_styles
+        collection._all_cell_styles = self._xf_records
 
-    def get(self, *, bold: bool = False, big: bool = False, wrap: bool = False, fmt: str = "General") -> Any:
-        key = (bold, big, wrap, fmt)
+    def get(
+        self, *, bold: bool = False, big: bool = False, wrap: bool = False, quote: bool = False, fmt: str = "General"
+    ) -> Any:
+        key = (bold, big, wrap, quote, fmt)
         if key not in self._made:
             parts = []
             if bold or big:
                 parts.append("font: bold on" + (", height 320" if big else ""))
             if wrap:
                 parts.append("alignment: wrap on, vert top")
-            self._made[key] = xlwt.easyxf("; ".join(parts), num_format_str=fmt)
+            style = self._made[key] = xlwt.easyxf("; ".join(parts), num_format_str=fmt)
+            if quote:
+                self._quoted.add(int(self._book.add_style(style)))
         return self._made[key]
 
-    def xf(self, bold: bool, wrap: bool, fmt: str) -> int:
-        key = (bold, False, wrap, fmt)
+    def xf(self, bold: bool, wrap: bool, fmt: str, quote: bool = False) -> int:
+        key = (bold, False, wrap, quote, fmt)
         found = self._xf.get(key)
         if found is None:
-            found = self._xf[key] = int(self._book.add_style(self.get(bold=bold, wrap=wrap, fmt=fmt)))
+            style = self.get(bold=bold, wrap=wrap, quote=quote, fmt=fmt)
+            found = self._xf[key] = int(self._book.add_style(style))
         return found
+
+    def _xf_records(self) -> bytes:
+        """xlwt's XF records (one per index, in index order), the quoted ones with the prefix bit."""
+        data = bytearray(self._records())
+        for index in self._quoted:
+            at = index * _XF_SIZE
+            if _XF_HEAD.unpack_from(data, at) != (0x00E0, _XF_SIZE - 4):  # xlwt's layout changed
+                raise RuntimeError(f"XF record {index} is not where xlwt writes it")
+            data[at + 8] |= _QUOTE_PREFIX
+        return bytes(data)
 
 
 class _SheetWriter:
@@ -108,7 +138,8 @@ class _SheetWriter:
         if isinstance(value, NumberCell):
             target.set_cell_number(col, value.value, self._styles.get(bold=bold, fmt=value.number_format))
         elif value is not None:
-            target.set_cell_text(col, value, self._styles.get(bold=bold, big=big, wrap="\n" in value))
+            style = self._styles.get(bold=bold, big=big, wrap="\n" in value, quote=needs_quote_prefix(value))
+            target.set_cell_text(col, value, style)
 
     def freeze(self, rows: int) -> None:
         self._sheet.panes_frozen = True
@@ -156,8 +187,10 @@ class _SheetWriter:
             value = cells[col]
             if value is None:
                 continue
-            if type(value) is NumberCell:
+            if type(value) is not str:  # a NumberCell
                 parts.append(number(0x0203, 14, r, col, xf(bold, False, value[1]), value[0]))
+            elif value.startswith(QUOTE_PREFIX_STARTS):  # text a spreadsheet could take for a formula
+                parts.append(label(0x00FD, 10, r, col, xf(bold, "\n" in value, "General", True), add_str(value)))
             else:
                 parts.append(label(0x00FD, 10, r, col, wrap_xf if "\n" in value else text_xf, add_str(value)))
         return b"".join(parts)

@@ -25,7 +25,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from fleet_reports.engine import document as doc
 from fleet_reports.render.common import (
-    FORMULA_PREFIXES,
+    QUOTE_PREFIX_STARTS,
     Chart,
     Plan,
     RowKind,
@@ -44,7 +44,7 @@ _LINK = Font(color="0563C1", underline="single")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _CHUNK_ROWS = 2_000  # rows joined into one write
 _COMPRESSION = 4  # zlib level of the streamed sheets: most of the size gain, a third of the time
-_RISKY_START = (*FORMULA_PREFIXES, "#")  # a formula, or an error value (#N/A)
+_RISKY_START = QUOTE_PREFIX_STARTS  # a formula, or an error value (#N/A)
 _ROW_CM = 0.5  # a default row's height (15 pt), a little less: a chart stays within its rows
 
 

@@ -3,13 +3,15 @@
 A file at ``incoming/<tracker_id>/<name>`` holds fixes (CSV, NDJSON or GPX, optionally gzip'd);
 one at ``incoming/<tracker_id>/events/<name>`` holds device events (NDJSON). Its import:
 
-1. reads the upload and its SHA-256; a tracker the fleet table does not know fails the import
-   (``failed``, nothing written);
+1. refuses an upload larger than the import reads (:func:`text_limit`, from the function's
+   memory) from its size, unread; reads the upload and its SHA-256; a tracker the fleet table
+   does not know fails the import (``failed``, nothing written);
 2. takes the content in the ledger (tracker + SHA-256): content imported before is a
    ``duplicate`` of that first upload and writes nothing; a retry of the same upload
    re-reports its outcome;
 3. parses and validates (:mod:`fleet_reports.ingest`): bad rows are rejected with their line
-   and reason, good rows go on; a file that is unusable as a whole fails the import;
+   and reason, good rows go on; a file that is unusable as a whole fails the import (whatever
+   the parser raised: the same bytes would fail again, so it is permanent);
 4. splits the rows by UTC day and merges each day into its object, the days in parallel, each
    with optimistic concurrency (:mod:`fleet_reports.store.tracks`), so concurrent imports for
    the same tracker and day never lose a fix; then records the merged days' odometer figures in
@@ -17,10 +19,12 @@ one at ``incoming/<tracker_id>/events/<name>`` holds device events (NDJSON). Its
 5. records the outcome in the fleet table and as JSON at ``outcomes/<tracker_id>/<name>.json``
    beside the upload.
 
-A permanent failure (unknown tracker, unusable file) is an outcome and returns normally. A
-transient one (a day kept changing under the merge, the store failing) records a ``failed``
-outcome, releases the ledger and raises :class:`ImportRetry`, so that Lambda retries the event
-(and, after its retries, parks it in the dead-letter queue). The upload stays in ``incoming/``
+A permanent failure (unknown tracker, too large, unusable file) is an outcome and returns
+normally. A transient one (a day kept changing under the merge, the store failing) records a
+``failed`` outcome saying it will be retried, releases the ledger and raises
+:class:`ImportRetry`, so that Lambda retries the event (and, after its retries, parks it in the
+dead-letter queue). Outcomes speak to the uploader: never Python exception text (the import
+function's log has the details). The upload stays in ``incoming/``
 (expired by the bucket's lifecycle) as the audit trail of what was sent.
 
 The CLI's side: :func:`upload`, :func:`wait_outcome`, :func:`list_outcomes`.
@@ -29,6 +33,7 @@ The CLI's side: :func:`upload`, :func:`wait_outcome`, :func:`list_outcomes`.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 import uuid
@@ -37,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleet_reports.contract import IMPORT_PREFIX
@@ -56,6 +62,11 @@ LEASE_S = 330  # the import function's timeout (300 s) and a margin
 DAY_WORKERS = 8
 _KEY = re.compile(r"^incoming/(?P<tracker>[^/]+)/(?P<name>.+)$")
 _TRACKER_ID = re.compile(r"^[1-9][0-9]{0,17}$")
+MEMORY_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # the function's memory in MB, set by Lambda itself
+IGNORED_LISTED = 100  # ignored column names listed in an outcome
+RETRIED = "the import will be retried"
+
+logger = Logger(child=True)
 
 
 class ImportRetry(RuntimeError):
@@ -91,6 +102,8 @@ class ImportOutcome(BaseModel):
     days: list[str] = Field(default_factory=list)  # UTC days touched, YYYY-MM-DD
     added: int = 0  # rows new to the store (accepted minus those that replaced stored ones)
     conflicts: int = 0  # merges retried because a concurrent import wrote the day first
+    ignored_columns: list[str] = Field(default_factory=list)  # sensor columns not imported (the first 100)
+    notes: list[str] = Field(default_factory=list)  # what was left out and why, in plain words
     duplicate_of: str | None = None  # for state "duplicate": the upload first imported with this content
     error: str | None = None  # for state "failed"
     source_etag: str = ""  # with source_modified, identifies the upload this outcome is about
@@ -104,6 +117,21 @@ class ImportOutcome(BaseModel):
 
 def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def text_limit() -> int:
+    """The largest upload the import reads, and the most a gzip upload may inflate to: from the
+    function's memory (``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``, else the template's 1769 MB), see
+    :func:`fleet_reports.ingest.source.max_text_bytes`."""
+    from fleet_reports.ingest.source import DEFAULT_MEMORY_MB, max_text_bytes
+
+    raw = os.environ.get(MEMORY_ENV, "").strip()
+    memory = int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MEMORY_MB
+    return max_text_bytes(memory)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MiB"
 
 
 def _outcome_key(key: str) -> str:
@@ -126,9 +154,17 @@ def import_object(bucket: str, key: str) -> ImportOutcome:
     tracker_id, name = int(m["tracker"]), m["name"]
     kind: Kind = "events" if name.startswith("events/") else "fixes"
     base |= {"tracker_id": tracker_id, "kind": kind}
-    upload = store.get_upload(bucket, key)
+    limit = text_limit()
+    upload = store.get_upload(bucket, key, max_bytes=limit)
     if upload is None:
         return _record(bucket, base, "failed", error="the upload is gone (deleted before its import)")
+    if not upload.complete:  # refused from its size, unread
+        too_large = (
+            f"the file is {_mib(upload.size)}; the import reads files of at most {_mib(limit)} (as uploaded,"
+            " or once decompressed): split it, for example by month"
+        )
+        base |= {"size": upload.size, "source_etag": upload.etag, "source_modified": upload.modified}
+        return _record(bucket, base, "failed", error=too_large)
     sha256 = hashlib.sha256(upload.body).hexdigest()
     base |= {
         "sha256": sha256,
@@ -136,8 +172,10 @@ def import_object(bucket: str, key: str) -> ImportOutcome:
         "source_etag": upload.etag,
         "source_modified": upload.modified,
     }
-    if not fleet.get_trackers([tracker_id]):
+    tracker = fleet.get_trackers([tracker_id]).get(tracker_id)
+    if tracker is None:
         return _record(bucket, base, "failed", error=f"unknown tracker {tracker_id}: it is not in the fleet")
+    sensors = [s.input_name for s in tracker.sensors]
 
     token = uuid.uuid4().hex
     taken, entry = store.claim(
@@ -158,9 +196,13 @@ def import_object(bucket: str, key: str) -> ImportOutcome:
         raise ImportRetry(f"{key}: the same content is being imported from {entry and entry.get('source_key')}")
 
     try:
-        outcome = _import(bucket, base, name, kind, upload)
+        outcome = _import(bucket, base, name, kind, upload, limit, sensors)
     except Exception as exc:  # transient (ImportRetry) or unexpected: say so, then let Lambda retry
-        error = str(exc) if isinstance(exc, ImportRetry) else f"{type(exc).__name__}: {exc}"
+        error = (
+            str(exc)
+            if isinstance(exc, ImportRetry)
+            else f"the import failed for a reason that may pass (the store did not answer as expected); {RETRIED}"
+        )
         failed = _outcome(base, "failed", error=error)
         store.release(tracker_id, kind, sha256, token, failed.model_dump(mode="json"))
         _publish(bucket, failed)
@@ -171,7 +213,9 @@ def import_object(bucket: str, key: str) -> ImportOutcome:
     return outcome
 
 
-def _import(bucket: str, base: dict[str, Any], name: str, kind: Kind, upload: Upload) -> ImportOutcome:
+def _import(
+    bucket: str, base: dict[str, Any], name: str, kind: Kind, upload: Upload, limit: int, sensors: list[str]
+) -> ImportOutcome:
     from fleet_reports.ingest import IngestError, detect_format
 
     now_ms = int(time.time() * 1000)
@@ -179,16 +223,36 @@ def _import(bucket: str, base: dict[str, Any], name: str, kind: Kind, upload: Up
         fmt, gzipped = detect_format(name, upload.body)
         base = base | {"format": fmt + ("+gzip" if gzipped else "")}
         if kind == "events":
-            return _import_events(bucket, base, name, upload.body, now_ms)
-        return _import_fixes(bucket, base, name, upload.body, now_ms)
+            return _import_events(bucket, base, name, upload.body, now_ms, limit)
+        return _import_fixes(bucket, base, name, upload.body, now_ms, limit, sensors)
     except IngestError as exc:
         return _outcome(base, "failed", error=str(exc))
 
 
-def _import_fixes(bucket: str, base: dict[str, Any], name: str, data: bytes, now_ms: int) -> ImportOutcome:
-    from fleet_reports.ingest import parse_fixes, split_utc_days
+def _unreadable(name: str, exc: Exception) -> Exception:
+    """Whatever else the parser raised, as the permanent failure it is (the same bytes fail the
+    same way): an IngestError in the uploader's words; the details go to the log."""
+    from fleet_reports.ingest import IngestError
 
-    parsed = parse_fixes(data, name, now_ms=now_ms)
+    logger.exception("the parser failed on an upload", extra={"upload": name})
+    if isinstance(exc, MemoryError):
+        return IngestError(f"{name!r}: the file is too large to read in the import's memory; split it")
+    if isinstance(exc, RecursionError):
+        return IngestError(f"{name!r}: the file holds values nested too deeply to read")
+    return IngestError(f"{name!r}: the file could not be read (the reader failed on its content)")
+
+
+def _import_fixes(
+    bucket: str, base: dict[str, Any], name: str, data: bytes, now_ms: int, limit: int, sensors: list[str]
+) -> ImportOutcome:
+    from fleet_reports.ingest import IngestError, parse_fixes, split_utc_days
+
+    try:
+        parsed = parse_fixes(data, name, now_ms=now_ms, max_bytes=limit, sensors=sensors)
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise _unreadable(name, exc) from None
     tracker_id = int(base["tracker_id"])
     days = split_utc_days(parsed.track)
     try:
@@ -213,13 +277,19 @@ def _record_odometer(bucket: str, tracker_id: int, days: list[date], key: str) -
         if settings is not None:
             odometer.record_days(tracker_id, days, settings, bucket=bucket)
     except StoreError as exc:
-        raise ImportRetry(f"{key}: the odometer summary could not be updated now: {exc}") from exc
+        logger.warning("odometer summary not updated", extra={"upload": key, "reason": str(exc)})
+        raise ImportRetry(f"the tracker's odometer summary could not be updated now; {RETRIED}") from exc
 
 
-def _import_events(bucket: str, base: dict[str, Any], name: str, data: bytes, now_ms: int) -> ImportOutcome:
-    from fleet_reports.ingest import parse_events, split_event_days
+def _import_events(bucket: str, base: dict[str, Any], name: str, data: bytes, now_ms: int, limit: int) -> ImportOutcome:
+    from fleet_reports.ingest import IngestError, parse_events, split_event_days
 
-    parsed = parse_events(data, name, now_ms=now_ms)
+    try:
+        parsed = parse_events(data, name, now_ms=now_ms, max_bytes=limit)
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise _unreadable(name, exc) from None
     tracker_id = int(base["tracker_id"])
     days = split_event_days(parsed.events)
     results = _merge_days(
@@ -242,14 +312,26 @@ def _merge_days(
     with ThreadPoolExecutor(max_workers=min(DAY_WORKERS, len(days))) as pool:
         futures = [(day, pool.submit(merge, day)) for day in days]
     results: list[tuple[date, tracks.MergeResult]] = []
-    errors: list[str] = []
+    busy: list[str] = []
+    failed: list[str] = []
     for day, future in futures:
         try:
             results.append((day, future.result()))
+        except tracks.TrackConflict as exc:
+            logger.warning("day still changing", extra={"upload": key, "reason": str(exc)})
+            busy.append(day.isoformat())
         except StoreError as exc:
-            errors.append(f"{day.isoformat()}: {exc}")
-    if errors:
-        raise ImportRetry(f"{key}: {len(errors)} of {len(days)} days could not be merged now: {'; '.join(errors)}")
+            logger.warning("day not merged", extra={"upload": key, "reason": str(exc)})
+            failed.append(day.isoformat())
+    if busy or failed:
+        why = []
+        if busy:
+            why.append(f"{', '.join(busy)}: other imports kept changing {'it' if len(busy) == 1 else 'them'}")
+        if failed:
+            why.append(f"{', '.join(failed)}: the track store did not answer")
+        raise ImportRetry(
+            f"{len(busy) + len(failed)} of {len(days)} days could not be merged now ({'; '.join(why)}); {RETRIED}"
+        )
     return results
 
 
@@ -260,7 +342,26 @@ def _parsed_outcome(
     parsed: ParsedFixes | ParsedEvents,
     results: list[tuple[date, tracks.MergeResult]],
 ) -> ImportOutcome:
+    from fleet_reports.ingest.fixes import MAX_SENSOR_COLUMNS
+    from fleet_reports.ingest.merge import MAX_DAY_SENSOR_COLUMNS
+
+    ignored = list(getattr(parsed, "ignored_columns", ()))
+    notes = []
+    if ignored:
+        notes.append(
+            f"{len(ignored):,} sensor columns were not imported: a file brings at most {MAX_SENSOR_COLUMNS}"
+            " (the tracker's declared sensors first, then in file order)"
+        )
+    for day, r in results:
+        if r.ignored_sensors:
+            notes.append(
+                f"{len(r.ignored_sensors):,} sensor columns were not stored in {day.isoformat()}:"
+                f" a day holds at most {MAX_DAY_SENSOR_COLUMNS}"
+            )
+            ignored.extend(c for c in r.ignored_sensors if c not in ignored)
     fields = {
+        "ignored_columns": ignored[:IGNORED_LISTED],
+        "notes": notes,
         "rows": rows,
         "accepted": accepted,
         "rejected_count": parsed.rejected_count,

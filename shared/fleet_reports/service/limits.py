@@ -8,7 +8,9 @@ count of its own (``Principal.caller``), as on Navixy.
 Every action that authenticates a caller counts it against :data:`REQUESTS` (the six report
 actions and ``/plugin/list``); ``generate``, the one that starts work, also against
 :data:`GENERATES`. ``/user/auth`` has no caller yet and ``/user/logout`` ends one: the stage's
-throttling covers them. A refused request is not counted.
+throttling covers them, and ``/user/auth`` counts its failed sign-ins per login and per client
+address instead (:func:`fleet_reports.service.auth.login`, :mod:`fleet_reports.store.attempts`).
+A refused request is not counted.
 
 The counts are fixed windows in the reports table (:mod:`fleet_reports.store.ratelimit`): one
 conditional write per request and limit. When the count cannot be written (the table refused

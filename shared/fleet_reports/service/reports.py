@@ -9,13 +9,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from fleet_reports.errors import CODES, ApiError, ErrorCode, invalid, validate
+from fleet_reports.ids import MAX_ID
 from fleet_reports.service import times
 from fleet_reports.service.auth import Principal
-from fleet_reports.service.models import GenerateParams
+from fleet_reports.service.models import LIST_PAGE_SIZE, GenerateParams
 from fleet_reports.settings import get_settings, parse_iso_duration
 from fleet_reports.store import files as report_files
 from fleet_reports.store import fleet, queue
 from fleet_reports.store import reports as store
+from fleet_reports.store.item_size import attribute_sizes
 from fleet_reports.store.records import LocaleInfo, ReportRecord, ReportState, TrackerRecord
 
 if TYPE_CHECKING:
@@ -35,25 +37,29 @@ def generate(principal: Principal, params: GenerateParams, *, iso: bool = False)
     spec, plugin = _check_plugin(params)  # 222, then the plugin's own options (7)
     references = plugin.references()
     tracker_ids = _tracker_ids(params, spec, references)  # 7
+    draft = _new_report(principal, params, spec, plugin, tracker_ids, start, end)
+    _check_stored_size(draft)  # 7
     _check_span(spec, start, end)  # 211
     trackers = _resolve_entities(principal, tracker_ids, params.employees or [], references)  # 217
     _check_tariffs(trackers)  # 236
-    report = _new_report(principal, params, spec, plugin, tracker_ids, start, end)
+    report = draft.model_copy(update={"id": store.next_report_id()})
     _store(report)  # 15
     _enqueue(report)
     return report.id
 
 
 def _period(params: GenerateParams, tz: str, iso: bool) -> tuple[datetime, datetime]:
-    """``from`` and ``to`` as instants, ``to`` after ``from`` (7)."""
-    try:
-        start = times.parse_wire(params.from_, tz, iso=iso)
-    except ValueError as exc:
-        raise invalid("from", str(exc)) from exc
-    try:
-        end = times.parse_wire(params.to, tz, iso=iso)
-    except ValueError as exc:
-        raise invalid("to", str(exc)) from exc
+    """``from`` and ``to`` as instants, ``to`` after ``from`` (7, naming each bad one)."""
+    moments: dict[str, datetime] = {}
+    errors: list[dict[str, str]] = []
+    for name, text in (("from", params.from_), ("to", params.to)):
+        try:
+            moments[name] = times.parse_wire(text, tz, iso=iso)
+        except ValueError as exc:
+            errors.append({"parameter": name, "error": str(exc)})
+    if errors:
+        raise ApiError(ErrorCode.INVALID_PARAMETERS, errors=errors)
+    start, end = moments["from"], moments["to"]
     if end <= start:
         raise invalid("to", "must be after 'from'")
     return start, end
@@ -96,31 +102,57 @@ def _resolve_entities(
     principal: Principal, tracker_ids: list[int], employee_ids: list[int], references: References
 ) -> dict[int, TrackerRecord]:
     """The trackers, each visible to the caller, and every sensor, employee and zone referenced
-    known to its owner; 217 otherwise. Checked in this order: trackers, sensors, employees, zones."""
+    known to its owner; 217 otherwise. Checked in this order: trackers, sensors, employees, zones.
+
+    Each kind is read in batches (BatchGetItem, 100 keys a call), each id once: the lists are
+    bounded and folded by the parameter models, so a request costs a few reads, never one a name."""
     not_found = ApiError(ErrorCode.ENTITY_NOT_FOUND)
     found = fleet.get_trackers(tracker_ids)
     visible = {i: t for i, t in found.items() if principal.can_see(t.owner_id, i)}
     if len(visible) != len(tracker_ids):
         raise not_found
-    for tracker_id, sensor_id in references.sensors:
-        if sensor_id not in {s.id for s in visible[tracker_id].sensors}:
-            raise not_found
-    for employee_id in [*employee_ids, *references.employees]:
-        if fleet.get_employee(principal.master_id, employee_id) is None:
-            raise not_found
-    if references.zones:
-        owned = {z.zone_id for z in fleet.get_zones(principal.master_id)}
-        if any(zone_id not in owned for zone_id in references.zones):
-            raise not_found
+    sensors = {i: {s.id for s in t.sensors} for i, t in visible.items()}
+    if any(sensor_id not in sensors[tracker_id] for tracker_id, sensor_id in references.sensors):
+        raise not_found
+    employees = list(dict.fromkeys([*employee_ids, *references.employees]))
+    if employees and len(fleet.known_employee_ids(principal.master_id, employees)) != len(employees):
+        raise not_found
+    zones = list(dict.fromkeys(references.zones))
+    if zones and len(fleet.known_zone_ids(principal.master_id, zones)) != len(zones):
+        raise not_found
     return visible
 
 
 def _check_tariffs(trackers: dict[int, TrackerRecord]) -> None:
     """236 when a tracker's tariff has no reports."""
-    for tariff_id in sorted({t.tariff_id for t in trackers.values() if t.tariff_id is not None}):
-        tariff = fleet.get_tariff(tariff_id)
-        if tariff is not None and not tariff.has_reports:
-            raise ApiError(ErrorCode.TARIFF_RESTRICTED)
+    tariff_ids = sorted({t.tariff_id for t in trackers.values() if t.tariff_id is not None})
+    if any(not tariff.has_reports for tariff in fleet.get_tariffs(tariff_ids).values()):
+        raise ApiError(ErrorCode.TARIFF_RESTRICTED)
+
+
+STORED_REQUEST_MAX_BYTES = 96 * 1024
+"""The most a new report's record may hold (its request: title, trackers, employees, the plugin's
+options...), as DynamoDB counts an item. The record must stay under DynamoDB's 400 KB item limit
+(``store.item_size.ITEM_LIMIT``) once the worker adds the document inline (up to
+``inline_report_max_bytes``, 300,000 bytes), its files and its state; beyond, generate answers 7
+before anything is stored, never a 500 from the write. The lists' own limits keep a request far
+under it (``MaxTrackersPerReport`` raised very high could reach it)."""
+
+_STORED_PARAMETERS = ("plugin", "trackers", "employees", "title", "geocoder", "time_filter")
+"""The record's attributes that hold request content, named as the request names them."""
+
+
+def _check_stored_size(report: ReportRecord) -> None:
+    """7, naming the parameter that takes the most room, when the record would be too large to store."""
+    sizes = attribute_sizes({**store.report_key(report.pool, report.id), **report.to_item()})
+    total = sum(sizes.values())
+    if total > STORED_REQUEST_MAX_BYTES:
+        largest = max(_STORED_PARAMETERS, key=lambda name: sizes.get(name, 0))
+        raise invalid(
+            largest,
+            f"the report would hold {total} bytes of its request, over the {STORED_REQUEST_MAX_BYTES} "
+            f"a report may store; send fewer or shorter values",
+        )
 
 
 def _new_report(
@@ -132,7 +164,7 @@ def _new_report(
     start: datetime,
     end: datetime,
 ) -> ReportRecord:
-    """The queued report, with a new id."""
+    """The queued report, with the largest id (``generate`` gives it its own once every check passed)."""
     user, created = principal.user, times.now()
     tz = user.time_zone
     # Options the plugin does not know are ignored, not stored (docs/api.md): only its own fields.
@@ -140,7 +172,7 @@ def _new_report(
     options = plugin.model_dump(mode="json", include=set(type(plugin).model_fields), exclude_none=True)
     return ReportRecord.model_validate(
         {
-            "id": store.next_report_id(),
+            "id": MAX_ID,
             "pool": principal.pool,
             "owner_id": principal.master_id,
             "type": "user",
@@ -207,32 +239,59 @@ def _wire_time(report: ReportRecord, name: str, tz: str, iso: bool) -> str:
 _WIRE_FIELDS = {"created": "created", "from": "from_", "to": "to"}
 
 
-def list_reports(principal: Principal, *, iso: bool = False) -> list[dict[str, Any]]:
-    out = []
-    for report in map(_settle, store.list_reports(principal.pool)):
-        tz = report.time_zone(principal.user.time_zone)
-        out.append(
-            _without_nulls(
-                {
-                    "id": report.id,
-                    "title": report.title,
-                    "created": _wire_time(report, "created", tz, iso),
-                    "from": _wire_time(report, "from", tz, iso),
-                    "to": _wire_time(report, "to", tz, iso),
-                    "time_filter": report.time_filter,
-                    "percent": report.percent,
-                    "type": report.type,
-                    "state": report.state.value,
-                    "parameters": {
-                        "geocoder": report.geocoder,
-                        "trackers": report.trackers,
-                        "plugins": [report.plugin],
-                        "locale_info": report.locale_info.model_dump() if report.locale_info is not None else {},
-                    },
-                }
-            )
-        )
-    return out
+LIST_PAGE_MAX_BYTES = 4_000_000
+"""The most bytes of reports one ``list`` answers: far under Lambda's 6 MB response (6,291,456
+bytes, the envelope and headers included), whatever the reports hold. A page this full ends early,
+with ``next_before_id``, even before :data:`~fleet_reports.service.models.LIST_PAGE_SIZE` reports."""
+
+
+@dataclass(frozen=True)
+class ReportList:
+    """One page of ``list``: its reports, and where the next page starts (None: no more)."""
+
+    reports: list[dict[str, Any]]
+    next_before_id: int | None
+
+
+def list_reports(
+    principal: Principal, *, iso: bool = False, limit: int = LIST_PAGE_SIZE, before_id: int | None = None
+) -> ReportList:
+    """The caller's reports, newest first: at most ``limit`` (and :data:`LIST_PAGE_MAX_BYTES`) of
+    them, older than ``before_id`` when given. A pool that fits is answered whole, as on Navixy."""
+    records, next_before_id = store.list_reports(principal.pool, limit, before_id)
+    out: list[dict[str, Any]] = []
+    size = 0
+    for report in map(_settle, records):
+        entry = _list_entry(report, principal, iso)
+        size += len(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+        if size > LIST_PAGE_MAX_BYTES and out:
+            return ReportList(out, out[-1]["id"])
+        out.append(entry)
+    return ReportList(out, next_before_id)
+
+
+def _list_entry(report: ReportRecord, principal: Principal, iso: bool) -> dict[str, Any]:
+    tz = report.time_zone(principal.user.time_zone)
+    entry: dict[str, Any] = _without_nulls(
+        {
+            "id": report.id,
+            "title": report.title,
+            "created": _wire_time(report, "created", tz, iso),
+            "from": _wire_time(report, "from", tz, iso),
+            "to": _wire_time(report, "to", tz, iso),
+            "time_filter": report.time_filter,
+            "percent": report.percent,
+            "type": report.type,
+            "state": report.state.value,
+            "parameters": {
+                "geocoder": report.geocoder,
+                "trackers": report.trackers,
+                "plugins": [report.plugin],
+                "locale_info": report.locale_info.model_dump() if report.locale_info is not None else {},
+            },
+        }
+    )
+    return entry
 
 
 def _without_nulls(value: Any) -> Any:
@@ -245,14 +304,21 @@ def _without_nulls(value: Any) -> Any:
 
 
 STALE_REASON = "the report's computation stopped without finishing (time limit or crash); please generate it again"
+LOST_JOB_REASON = "the report's job was lost before it could run; please generate it again"
 
 
 def _settle(report: ReportRecord) -> ReportRecord:
-    """A report whose worker died on its last attempt is failed now, so nobody waits forever."""
-    if store.is_stale(report):
-        store.fail(report.pool, report.id, STALE_REASON, lease_until=report.lease_until)
-        return report.model_copy(update={"state": ReportState.FAILED, "error": STALE_REASON})
-    return report
+    """A report no job will finish (its worker died on the last attempt, or its job message is
+    gone) is failed now, so nobody waits forever and its slot comes back."""
+    if not store.is_stale(report):
+        return report
+    if report.state is ReportState.QUEUED:
+        reason = LOST_JOB_REASON
+        store.fail(report.pool, report.id, reason, only_queued=True)
+    else:
+        reason = STALE_REASON
+        store.fail(report.pool, report.id, reason, lease_until=report.lease_until)
+    return report.model_copy(update={"state": ReportState.FAILED, "error": reason})
 
 
 def _owned(principal: Principal, report_id: int) -> ReportRecord:

@@ -44,12 +44,23 @@ def presigned_url(key: str, *, content_type: str, content_disposition: str) -> s
         return s3().generate_presigned_url("get_object", Params=params, ExpiresIn=get_settings().presign_seconds)
 
 
-def delete_prefix(report_id: int) -> int:
-    """Delete every object of the report; the number deleted."""
+def part_key(report_id: int, run: str, part: int | str) -> str:
+    """Where a tracker's part of a report split across workers is kept until its assembly (and,
+    as part ``"context"``, the report's context every part and the assembly compute with)."""
+    return f"{prefix(report_id)}parts/{run}/{part}.bin"
+
+
+def delete_parts(report_id: int) -> int:
+    """Delete the kept parts of the report (every run's); the number deleted."""
+    return delete_prefix(report_id, under="parts/")
+
+
+def delete_prefix(report_id: int, *, under: str = "") -> int:
+    """Delete every object of the report (under ``under`` in its prefix); the number deleted."""
     deleted = 0
     paginator = s3().get_paginator("list_objects_v2")
     with store_call("file delete"):
-        for page in paginator.paginate(Bucket=_bucket(), Prefix=prefix(report_id)):
+        for page in paginator.paginate(Bucket=_bucket(), Prefix=prefix(report_id) + under):
             keys: list[Any] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
             if keys:
                 resp = s3().delete_objects(Bucket=_bucket(), Delete={"Objects": keys, "Quiet": True})

@@ -4,6 +4,7 @@ Keys (pk / sk):
   USER#<id> / PROFILE            UserRecord
   LOGIN#<login> / LOGIN          {user_id}
   CRED#<sha256(hash)> / CRED     CredentialRecord (sessions carry ``ttl``)
+  SIGNIN#<who> / SIGNIN          failed sign-ins of a login or a client address (store.attempts)
   TRACKER#<id> / TRACKER         TrackerRecord
   TARIFF#<id> / TARIFF           TariffRecord
   USER#<owner> / PLACE#<id>      PlaceRecord
@@ -181,22 +182,38 @@ def delete_user(user_id: int) -> None:
 
 
 # --- trackers, tariffs, places -----------------------------------------------------------
-def get_trackers(tracker_ids: Iterable[int]) -> dict[int, TrackerRecord]:
-    """The trackers that exist among ``tracker_ids`` (batch reads, 100 keys a call)."""
-    ids = sorted(set(tracker_ids))
-    found: dict[int, TrackerRecord] = {}
+BATCH_GET_KEYS = 100
+"""Keys one BatchGetItem reads (DynamoDB's maximum)."""
+
+
+def _batch_get(keys: list[tuple[str, str]], fields: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """The items that exist among ``keys`` (pk, sk), read ``BATCH_GET_KEYS`` at a time (consistent
+    reads; unprocessed keys are read again), in no particular order; only ``fields`` when given."""
     name = get_settings().require("fleet_table")
-    for start in range(0, len(ids), 100):
-        keys: list[dict[str, Any]] = [{"pk": f"TRACKER#{i}", "sk": "TRACKER"} for i in ids[start : start + 100]]
-        request: dict[str, Any] = {name: {"Keys": keys, "ConsistentRead": True}}
+    items: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(keys))
+    projection: dict[str, Any] = {}
+    if fields:
+        aliases = {f"#f{n}": f for n, f in enumerate(fields)}
+        projection = {"ProjectionExpression": ", ".join(aliases), "ExpressionAttributeNames": aliases}
+    for start in range(0, len(unique), BATCH_GET_KEYS):
+        chunk = [{"pk": pk, "sk": sk} for pk, sk in unique[start : start + BATCH_GET_KEYS]]
+        request: dict[str, Any] = {name: {"Keys": chunk, "ConsistentRead": True, **projection}}
         while request:
             with store_call("fleet batch get"):
                 resp = _table().meta.client.batch_get_item(RequestItems=request)
-            for item in resp["Responses"].get(name, []):
-                # The resource's client (un)marshals DynamoDB types itself: items are plain Python.
-                rec = TrackerRecord.model_validate({k: plain(v) for k, v in item.items()})
-                found[rec.tracker_id] = rec
+            # The resource's client (un)marshals DynamoDB types itself: items are plain Python.
+            items.extend({k: plain(v) for k, v in item.items()} for item in resp["Responses"].get(name, []))
             request = resp.get("UnprocessedKeys") or {}
+    return items
+
+
+def get_trackers(tracker_ids: Iterable[int]) -> dict[int, TrackerRecord]:
+    """The trackers that exist among ``tracker_ids`` (batch reads, 100 keys a call)."""
+    found: dict[int, TrackerRecord] = {}
+    for item in _batch_get([(f"TRACKER#{i}", "TRACKER") for i in sorted(set(tracker_ids))]):
+        rec = TrackerRecord.model_validate(item)
+        found[rec.tracker_id] = rec
     return found
 
 
@@ -217,6 +234,12 @@ def delete_tracker(tracker_id: int, owner_id: int) -> None:
 def get_tariff(tariff_id: int) -> TariffRecord | None:
     item = _get(f"TARIFF#{tariff_id}", "TARIFF")
     return TariffRecord.model_validate(item) if item else None
+
+
+def get_tariffs(tariff_ids: Iterable[int]) -> dict[int, TariffRecord]:
+    """The tariffs that exist among ``tariff_ids`` (batch reads, 100 keys a call)."""
+    records = (TariffRecord.model_validate(i) for i in _batch_get([(f"TARIFF#{t}", "TARIFF") for t in tariff_ids]))
+    return {r.tariff_id: r for r in records}
 
 
 def put_tariff(tariff: TariffRecord) -> None:
@@ -271,6 +294,12 @@ def get_employee(owner_id: int, employee_id: int) -> EmployeeRecord | None:
     return EmployeeRecord.model_validate(item) if item else None
 
 
+def known_employee_ids(owner_id: int, employee_ids: Iterable[int]) -> set[int]:
+    """Those of ``employee_ids`` the owner has (batch reads of the ids alone, 100 keys a call)."""
+    keys = [(f"USER#{owner_id}", f"EMPLOYEE#{e}") for e in employee_ids]
+    return {int(i["employee_id"]) for i in _batch_get(keys, ("employee_id",))}
+
+
 def put_employee(employee: EmployeeRecord) -> None:
     _put(f"USER#{employee.owner_id}", f"EMPLOYEE#{employee.employee_id}", employee.model_dump())
 
@@ -296,6 +325,12 @@ def delete_assignment(owner_id: int, tracker_id: int, from_ms: int) -> None:
 
 def get_zones(owner_id: int) -> list[ZoneRecord]:
     return [ZoneRecord.model_validate(i) for i in _query(f"USER#{owner_id}", "ZONE#")]
+
+
+def known_zone_ids(owner_id: int, zone_ids: Iterable[int]) -> set[int]:
+    """Those of ``zone_ids`` the owner has (batch reads of the ids alone, not the shapes, 100 keys a call)."""
+    keys = [(f"USER#{owner_id}", f"ZONE#{z}") for z in zone_ids]
+    return {int(i["zone_id"]) for i in _batch_get(keys, ("zone_id",))}
 
 
 def put_zone(zone: ZoneRecord) -> None:

@@ -48,10 +48,11 @@ OUTCOMES_KEY_PREFIX = "outcomes/"
 class Upload:
     """An uploaded object as read for its import."""
 
-    body: bytes
+    body: bytes  # empty when not read (``complete`` False)
     etag: str
     modified: str  # S3's Last-Modified, ISO 8601 UTC: with the ETag, identifies this upload
     size: int
+    complete: bool = True  # False: larger than the reader's limit, so left unread
 
 
 def _table() -> Any:
@@ -67,17 +68,32 @@ def _iso(value: datetime) -> str:
 
 
 # ----------------------------------------------------------------------------- uploads (S3)
-def get_upload(bucket: str, key: str) -> Upload | None:
-    """The uploaded object; None when it is gone (deleted or expired before its import)."""
+def get_upload(bucket: str, key: str, max_bytes: int | None = None) -> Upload | None:
+    """The uploaded object; None when it is gone (deleted or expired before its import).
+
+    With ``max_bytes``, the object's size is asked first (HEAD): a larger object is not read at
+    all (its Upload has an empty body and ``complete`` False), and no more than ``max_bytes`` + 1
+    bytes are ever read, whatever the length said."""
     try:
+        if max_bytes is not None:
+            with store_call(f"upload head {key}"):
+                head = s3().head_object(Bucket=bucket, Key=key)
+            if int(head.get("ContentLength", 0)) > max_bytes:
+                etag, modified = str(head["ETag"]).strip('"'), _iso(head["LastModified"])
+                return Upload(b"", etag, modified, int(head["ContentLength"]), complete=False)
         with store_call(f"upload get {key}"):
             resp = s3().get_object(Bucket=bucket, Key=key)
-            body = resp["Body"].read()
+            stream = resp["Body"]
+            body = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
+            stream.close()
     except StoreError as exc:
-        if error_code(exc.__cause__ or exc) in ("NoSuchKey", "404"):
+        if error_code(exc.__cause__ or exc) in ("NoSuchKey", "404", "NotFound"):
             return None
         raise
-    return Upload(body, str(resp["ETag"]).strip('"'), _iso(resp["LastModified"]), len(body))
+    etag, modified = str(resp["ETag"]).strip('"'), _iso(resp["LastModified"])
+    if max_bytes is not None and len(body) > max_bytes:  # it grew between the two requests
+        return Upload(b"", etag, modified, max(len(body), int(resp.get("ContentLength", 0))), complete=False)
+    return Upload(body, etag, modified, len(body))
 
 
 def head_upload(bucket: str, key: str) -> tuple[str, str] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fleet_reports.settings import get_settings
 from fleet_reports.store.aws import sqs, store_call
 
@@ -9,6 +11,19 @@ from fleet_reports.store.aws import sqs, store_call
 def send_job(body: str) -> None:
     with store_call("queue send"):
         sqs().send_message(QueueUrl=get_settings().require("jobs_queue_url"), MessageBody=body)
+
+
+def send_jobs(bodies: list[str]) -> None:
+    """Send many jobs, ten a request; StoreError if any could not be sent."""
+    from fleet_reports.store.errors import StoreError
+
+    url = get_settings().require("jobs_queue_url")
+    for start in range(0, len(bodies), 10):
+        entries: list[Any] = [{"Id": str(n), "MessageBody": b} for n, b in enumerate(bodies[start : start + 10])]
+        with store_call("queue send"):
+            resp = sqs().send_message_batch(QueueUrl=url, Entries=entries)
+        if resp.get("Failed"):
+            raise StoreError(f"queue send: {len(resp['Failed'])} of {len(entries)} jobs not sent")
 
 
 def queue_url_of(arn: str) -> str:

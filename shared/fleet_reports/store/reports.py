@@ -51,8 +51,8 @@ LIST_FIELDS = (
     "employees",
     "owner_id",
 )
-TIME_FIELDS = ("pool", "lease_until", "created_ms", "from_ms", "to_ms")
-STATUS_FIELDS = (*LIST_FIELDS, *TIME_FIELDS, "files", "doc_key", "claim")
+TIME_FIELDS = ("pool", "lease_until", "final_attempt", "created_ms", "from_ms", "to_ms")
+STATUS_FIELDS = (*LIST_FIELDS, *TIME_FIELDS, "files", "doc_key", "claim", "parts_total", "assembling")
 
 
 def _projection(fields: tuple[str, ...]) -> dict[str, Any]:
@@ -213,21 +213,31 @@ def create_report(report: ReportRecord, cap: int) -> None:
 def _recount_active(pool: int) -> int:
     """Count the pool's unfinished reports and store that as its ACTIVE counter.
 
-    Reports past their TTL, and reports left ``running`` by a worker that died on its last
-    attempt (lease expired longer ago than a redelivery could take), no longer count. The
+    Reports past their TTL and abandoned ones (:func:`is_stale`: left ``running`` by a worker that
+    died for good, or ``queued`` longer than a job message lives) no longer count. The
     counter is only overwritten if nobody changed it while we counted.
     """
     from boto3.dynamodb.conditions import Attr, Key
 
     with store_call("reports counter"):
         seen = _table().get_item(Key=_active_key(pool), ConsistentRead=True).get("Item", {}).get("active")
-    now = _now()
+    now, settings = _now(), get_settings()
     count = 0
+    # what is_stale says, as a filter: leases over (long enough ago, or at all on a last attempt)
+    # and queued reports older than any job message can be do not count
+    lease_live = (
+        Attr("lease_until").not_exists()
+        | Attr("lease_until").gt(now)
+        | (Attr("lease_until").gt(now - settings.stale_after_seconds) & Attr("final_attempt").ne(True))
+    )
+    queue_live = (
+        Attr("state").eq(RUNNING)
+        | Attr("created_ms").not_exists()
+        | Attr("created_ms").gte((now - settings.queued_stale_after_seconds) * 1000)
+    )
     kwargs: dict[str, Any] = {
         "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
-        "FilterExpression": Attr("state").is_in(list(ACTIVE_STATES))
-        & Attr("ttl").gt(now)
-        & (Attr("lease_until").not_exists() | Attr("lease_until").gt(now - get_settings().stale_after_seconds)),
+        "FilterExpression": Attr("state").is_in(list(ACTIVE_STATES)) & Attr("ttl").gt(now) & lease_live & queue_live,
         "Select": "COUNT",
         "ConsistentRead": True,
     }
@@ -253,13 +263,17 @@ def _recount_active(pool: int) -> int:
 
 
 def is_stale(report: ReportRecord) -> bool:
-    """A report left running by a worker that stopped for good (timeout or crash on the last try)."""
+    """A report no job will ever finish: left running by a worker that stopped for good (timeout or
+    crash) on its last allowed attempt, or on an earlier one longer ago than a redelivery could
+    take; or still queued after its job message can no longer exist."""
+    settings, now = get_settings(), _now()
+    if report.state is ReportState.QUEUED:
+        created = report.created_ms
+        return created is not None and created // 1000 < now - settings.queued_stale_after_seconds
     lease = report.lease_until
-    return (
-        report.state is ReportState.RUNNING
-        and lease is not None
-        and lease < _now() - get_settings().stale_after_seconds
-    )
+    if report.state is not ReportState.RUNNING or lease is None:
+        return False
+    return lease < now - (0 if report.final_attempt else settings.stale_after_seconds)
 
 
 def get_report(pool: int, report_id: int, *, with_document: bool = False) -> ReportRecord | None:
@@ -271,34 +285,61 @@ def get_report(pool: int, report_id: int, *, with_document: bool = False) -> Rep
     return _live(item)
 
 
-def list_reports(pool: int) -> list[ReportRecord]:
-    """The pool's live reports, newest first (documents not read)."""
+REPORT_ID_DIGITS = 12
+"""Report ids in sort keys are zero-padded to this many digits (``REPORT#<id>``)."""
+
+
+def list_reports(pool: int, limit: int, before_id: int | None = None) -> tuple[list[ReportRecord], int | None]:
+    """Up to ``limit`` of the pool's live reports, newest first, only those with an id below
+    ``before_id`` when given (documents not read), and the id to continue below when older ones
+    may follow (else None).
+
+    Reads at most ``limit + 1`` items (the one more tells whether a next page exists), whatever the
+    pool's size: a pool of any size never makes one call read it all."""
     from boto3.dynamodb.conditions import Key
 
-    out: list[ReportRecord] = []
+    partition = Key("pk").eq(f"POOL#{pool}")
+    if before_id is None:
+        condition = partition & Key("sk").begins_with("REPORT#")
+    else:
+        below = min(before_id, 10**REPORT_ID_DIGITS) - 1  # larger ids than a key can hold: all of them
+        if below < 0:
+            return [], None
+        condition = partition & Key("sk").between("REPORT#" + "0" * REPORT_ID_DIGITS, f"REPORT#{below:012d}")
     kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key("pk").eq(f"POOL#{pool}") & Key("sk").begins_with("REPORT#"),
+        "KeyConditionExpression": condition,
         "ScanIndexForward": False,
         **_projection((*LIST_FIELDS, *TIME_FIELDS)),
     }
-    while True:
+    items: list[dict[str, Any]] = []
+    while len(items) <= limit:
+        kwargs["Limit"] = limit + 1 - len(items)
         with store_call("reports list"):
             resp = _table().query(**kwargs)
-        out.extend(r for r in (_live(i) for i in resp.get("Items", [])) if r)
+        items.extend(resp.get("Items", []))
         if "LastEvaluatedKey" not in resp:
-            return out
+            break
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    more = len(items) > limit
+    page = items[:limit]
+    out = [r for r in (_live(i) for i in page) if r]
+    return out, (int(page[-1]["id"]) if more else None)
 
 
-def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[Claim, ReportRecord | None]:
-    """Take the report for this worker: (CLAIMED, report), or (GONE, None), (FINISHED | BUSY, report)."""
+def claim(
+    pool: int, report_id: int, token: str, lease_seconds: int, *, final: bool = False
+) -> tuple[Claim, ReportRecord | None]:
+    """Take the report for this worker: (CLAIMED, report), or (GONE, None), (FINISHED | BUSY, report).
+
+    ``final``: this is the job's last allowed delivery, so once the lease is over without a result
+    the report is abandoned at once (:func:`is_stale`) rather than after a redelivery's wait."""
     now = _now()
     try:
         with store_call("report claim"):
             resp = _table().update_item(
                 Key=report_key(pool, report_id),
                 UpdateExpression="SET #st = :running, #cl = :token, lease_until = :lease, "
-                "#pc = if_not_exists(#pc, :zero), started = :now",
+                "#pc = if_not_exists(#pc, :zero), started = :now, final_attempt = :final",
                 ConditionExpression="attribute_exists(pk) AND (#st = :queued OR "
                 "(#st = :running AND lease_until < :now))",
                 ExpressionAttributeNames={"#st": "state", "#cl": "claim", "#pc": "percent"},
@@ -309,6 +350,7 @@ def claim(pool: int, report_id: int, token: str, lease_seconds: int) -> tuple[Cl
                     ":lease": now + lease_seconds,
                     ":now": now,
                     ":zero": 0,
+                    ":final": final,
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -333,6 +375,77 @@ def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
                 ConditionExpression="#cl = :token AND #st = :running",
                 ExpressionAttributeNames={"#cl": "claim", "#st": "state", "#pc": "percent"},
                 ExpressionAttributeValues={":p": percent, ":token": token, ":running": RUNNING},
+            )
+        return True
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def start_parts(pool: int, report_id: int, token: str, total: int, lease_seconds: int) -> bool:
+    """The claimed report is split into ``total`` parts run by other workers under this claim
+    (``token`` becomes the split's run token); False if the claim was lost. The lease now runs
+    from part to part (:func:`part_done`), and the claim is no longer a last attempt's."""
+    try:
+        with store_call("report parts"):
+            _table().update_item(
+                Key=report_key(pool, report_id),
+                UpdateExpression="SET parts_total = :n, lease_until = :lease, final_attempt = :no "
+                "REMOVE parts_done, assembling",
+                ConditionExpression="#cl = :token AND #st = :running",
+                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
+                ExpressionAttributeValues={
+                    ":n": total,
+                    ":lease": _now() + lease_seconds,
+                    ":no": False,
+                    ":token": token,
+                    ":running": RUNNING,
+                },
+            )
+        return True
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def part_done(pool: int, report_id: int, token: str, part: int, lease_seconds: int) -> int | None:
+    """Count the part as stored (a set: a part done twice counts once) and extend the run's
+    lease; how many parts are done now, or None when the run no longer holds the report."""
+    try:
+        with store_call("report part done"):
+            resp = _table().update_item(
+                Key=report_key(pool, report_id),
+                UpdateExpression="ADD parts_done :part SET lease_until = :lease",
+                ConditionExpression="#cl = :token AND #st = :running",
+                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
+                ExpressionAttributeValues={
+                    ":part": {part},
+                    ":lease": _now() + lease_seconds,
+                    ":token": token,
+                    ":running": RUNNING,
+                },
+                ReturnValues="ALL_NEW",  # UPDATED_NEW leaves out a set a duplicate part did not change
+            )
+        return len(resp["Attributes"].get("parts_done", ()))
+    except StoreError as exc:
+        if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
+            return None
+        raise
+
+
+def take_assembly(pool: int, report_id: int, token: str) -> bool:
+    """Whether this caller is the one to enqueue the run's assembly (exactly one is, however
+    many saw the last part done)."""
+    try:
+        with store_call("report assembly"):
+            _table().update_item(
+                Key=report_key(pool, report_id),
+                UpdateExpression="SET assembling = :token",
+                ConditionExpression="#cl = :token AND #st = :running AND attribute_not_exists(assembling)",
+                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
+                ExpressionAttributeValues={":token": token, ":running": RUNNING},
             )
         return True
     except StoreError as exc:
@@ -387,16 +500,22 @@ def _update_and_release(pool: int, update: dict[str, Any]) -> bool:
     raise StoreError(f"report update cancelled: {reasons}")
 
 
-def fail(pool: int, report_id: int, reason: str, token: str | None = None, *, lease_until: int | None = None) -> bool:
+def fail(
+    pool: int,
+    report_id: int,
+    reason: str,
+    token: str | None = None,
+    *,
+    lease_until: int | None = None,
+    only_queued: bool = False,
+) -> bool:
     """Mark failed with ``reason`` and free the slot; only if still held by ``token`` / still on
-    the lease ``lease_until`` when given. False when the report had moved on."""
-    condition = "#st IN (:queued, :running)"
-    values = {
-        ":failed": _ser(FAILED),
-        ":queued": _ser(QUEUED),
-        ":running": _ser(RUNNING),
-        ":reason": _ser(reason[:1000]),
-    }
+    the lease ``lease_until`` / still queued (never claimed) when given. False when the report had
+    moved on."""
+    condition = "#st = :queued" if only_queued else "#st IN (:queued, :running)"
+    values = {":failed": _ser(FAILED), ":queued": _ser(QUEUED), ":reason": _ser(reason[:1000])}
+    if not only_queued:
+        values[":running"] = _ser(RUNNING)
     if token is not None:
         condition += " AND #cl = :token"
         values[":token"] = _ser(token)

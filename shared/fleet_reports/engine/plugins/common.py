@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ from fleet_reports.engine.intervals import key_runs
 from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.motion import TripSettings
 from fleet_reports.engine.odometer import OdometerStart
+from fleet_reports.engine.timefilter import TimeFilter, local_days, windows
 from fleet_reports.engine.units import UnitSystem, unit_system
 
 I64 = npt.NDArray[np.int64]
@@ -57,6 +59,24 @@ class TrackerData:
     # the odometer at the period start from the base and the history before it (the trips'
     # odometer, engine/odometer.py); None when not needed or there is no base before the period
     odometer_start: OdometerStart | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """The report period as the plugins cut it: its local days (``dates``, and ``bounds``: the
+    UTC instants of their midnights, one more than the dates) and the time filter's windows
+    (``None`` when the filter covers everything)."""
+
+    dates: list[date]
+    bounds: I64
+    windows: tuple[I64, I64] | None
+
+    @staticmethod
+    def of(ctx: ReportContext) -> Period:
+        tf = TimeFilter.parse(ctx.time_filter)
+        dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
+        wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
+        return Period(dates, bounds, wins)
 
 
 @dataclass(frozen=True)

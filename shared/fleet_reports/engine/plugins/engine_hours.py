@@ -8,7 +8,7 @@ a text section saying so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +23,7 @@ from fleet_reports.engine.model import ReportContext, Track, TrackerInfo
 from fleet_reports.engine.motion import segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
+    Period,
     TrackerData,
     cell,
     column,
@@ -35,7 +36,7 @@ from fleet_reports.engine.plugins.common import (
     table,
     text,
 )
-from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
+from fleet_reports.engine.timefilter import clip_to_windows, day_index, local_days
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -94,17 +95,20 @@ def engine_on_intervals(t: I64, on: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
     return starts[keep], ends[keep]
 
 
-def build_sheets(ctx: ReportContext, params: EngineHoursParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
+def compute(ctx: ReportContext, params: EngineHoursParams, data: TrackerData) -> TrackerHours:
+    """One tracker's part of the report (the engine may compute each in its own worker)."""
+    return compute_hours(data, Period.of(ctx).windows, params.filter)
+
+
+def sheets(ctx: ReportContext, params: EngineHoursParams, results: Sequence[TrackerHours]) -> list[Sheet]:
+    """The report's sheets from every tracker's part, in the report's tracker order."""
     fmt = Formatter.of(ctx, params.show_seconds)
-    tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
-    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    results = [compute_hours(data, wins, params.filter) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
     sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
-        sheets.append(_summary_sheet(results, fmt))
+        sheets.append(_summary_sheet(list(results), fmt))
     if summary_only:
         return sheets
     for r in results:

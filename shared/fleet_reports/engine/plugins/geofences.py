@@ -4,7 +4,7 @@ zones never visited, and a summary sheet over several trackers (docs/report-mode
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +18,7 @@ from fleet_reports.engine.model import ReportContext, TrackerInfo, Zone
 from fleet_reports.engine.motion import segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
+    Period,
     ReportError,
     TrackerData,
     cell,
@@ -30,7 +31,7 @@ from fleet_reports.engine.plugins.common import (
     sheet,
     table,
 )
-from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
+from fleet_reports.engine.timefilter import clip_to_windows, day_index, local_days
 from fleet_reports.engine.zones import Shape, shape, visits
 
 F64 = npt.NDArray[np.float64]
@@ -118,22 +119,25 @@ def compute_visits(
     )
 
 
-def build_sheets(ctx: ReportContext, params: GeofenceParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
-    fmt = Formatter.of(ctx, params.show_seconds)
-    tf = TimeFilter.parse(ctx.time_filter)
-    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
-    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    zones = selected_zones(ctx, params)
+def compute(ctx: ReportContext, params: GeofenceParams, data: TrackerData) -> TrackerVisits:
+    """One tracker's part of the report (the engine may compute each in its own worker)."""
     try:
-        shapes = [shape(z) for z in zones]
+        shapes = [shape(z) for z in selected_zones(ctx, params)]
     except ValueError as exc:
         raise ReportError(str(exc)) from exc
-    results = [compute_visits(shapes, params, data, wins) for data in trackers]
+    return compute_visits(shapes, params, data, Period.of(ctx).windows)
+
+
+def sheets(ctx: ReportContext, params: GeofenceParams, results: Sequence[TrackerVisits]) -> list[Sheet]:
+    """The report's sheets from every tracker's part, in the report's tracker order."""
+    fmt = Formatter.of(ctx, params.show_seconds)
+    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
+    zones = selected_zones(ctx, params)
 
     summary_only = params.include_summary_sheet_only
     sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
-        sheets.append(_summary_sheet(results, params, fmt))
+        sheets.append(_summary_sheet(list(results), params, fmt))
     if summary_only:
         return sheets
     for r in results:

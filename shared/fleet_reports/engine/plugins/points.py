@@ -10,7 +10,7 @@ out of the row. A plugin for one tracker: there is no summary sheet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from fleet_reports.engine.model import ReportContext, Track
 from fleet_reports.engine.motion import fix_speeds
 from fleet_reports.engine.plugins.common import (
     Formatter,
+    Period,
     TrackerData,
     column,
     group,
@@ -34,7 +35,7 @@ from fleet_reports.engine.plugins.common import (
     sheet,
     table,
 )
-from fleet_reports.engine.timefilter import TimeFilter, day_index, in_windows, local_days, windows
+from fleet_reports.engine.timefilter import day_index, in_windows
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -77,22 +78,21 @@ def number_cells(fmt: Formatter, values: F64, decimals: int) -> list[Cell | None
     return out
 
 
-def build_sheets(ctx: ReportContext, params: PointsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
+def compute(ctx: ReportContext, params: PointsParams, data: TrackerData) -> list[Sheet]:
+    """One tracker's part of the report, its sheet made (none: an empty tab hidden)."""
     fmt = Formatter.of(ctx, params.show_seconds)
-    tf = TimeFilter.parse(ctx.time_filter)
-    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
-    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    book = AddressBook.of(ctx)
-    sheets: list[Sheet] = []
-    for data in trackers:
-        track = data.track
-        if wins is not None and len(track):
-            track = track.take(in_windows(track.t, *wins))
-        if len(track):
-            sheets.append(_tracker_sheet(data, track, params, fmt, book, dates, bounds))
-        elif not params.hide_empty_tabs:
-            sheets.append(no_data_sheet(data.info, fmt.msg))
-    return sheets
+    period = Period.of(ctx)
+    track = data.track
+    if period.windows is not None and len(track):
+        track = track.take(in_windows(track.t, *period.windows))
+    if len(track):
+        return [_tracker_sheet(data, track, params, fmt, AddressBook.of(ctx), period.dates, period.bounds)]
+    return [] if params.hide_empty_tabs else [no_data_sheet(data.info, fmt.msg)]
+
+
+def sheets(ctx: ReportContext, params: PointsParams, results: Sequence[list[Sheet]]) -> list[Sheet]:
+    """The report's sheets: each tracker's, in the report's tracker order."""
+    return [s for part in results for s in part]
 
 
 def _columns(params: PointsParams, fmt: Formatter) -> list[Column]:

@@ -4,7 +4,7 @@ average) in per-day groups, and a chart over time or mileage (docs/report-model.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +28,7 @@ from fleet_reports.engine.model import ReportContext, SensorInfo, Track
 from fleet_reports.engine.motion import Segments, in_trips, segment
 from fleet_reports.engine.plugins.common import (
     Formatter,
+    Period,
     ReportError,
     TrackerData,
     cell,
@@ -38,7 +39,7 @@ from fleet_reports.engine.plugins.common import (
     sheet,
     table,
 )
-from fleet_reports.engine.timefilter import TimeFilter, day_index, in_windows, local_days, windows
+from fleet_reports.engine.timefilter import day_index, in_windows
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -135,45 +136,44 @@ def downsample(x: F64, y: F64, limit: int = MAX_CHART_POINTS) -> tuple[F64, F64]
     return x[idx], y[idx]
 
 
-def build_sheets(ctx: ReportContext, params: SensorsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
-    fmt = Formatter.of(ctx, params.show_seconds)
-    tf = TimeFilter.parse(ctx.time_filter)
-    dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
-    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
-    book = AddressBook.of(ctx) if params.show_address else None
-    wanted: dict[int, list[int]] = {}
-    for ref in params.sensors:
-        ids = wanted.setdefault(ref.tracker_id, [])
-        if ref.sensor_id not in ids:
-            ids.append(ref.sensor_id)
+def sheets(ctx: ReportContext, params: SensorsParams, results: Sequence[list[Sheet]]) -> list[Sheet]:
+    """The report's sheets: each tracker's, in the report's tracker order."""
+    return [s for part in results for s in part]
 
-    sheets: list[Sheet] = []
-    for data in trackers:
-        by_id = {s.id: s for s in data.info.sensors}
-        track = data.track
-        keep = np.ones(len(track), np.bool_) if wins is None else in_windows(track.t, *wins)
-        mileage_km: F64 | None = None
-        sections: list[Section] = []
-        for sensor_id in wanted.get(data.info.id, []):
-            sensor = by_id.get(sensor_id)
-            if sensor is None:
-                raise ReportError(f"tracker {data.info.id} has no sensor {sensor_id}")
-            r = readings(track, sensor, keep, params.smoothing)
-            if r.t.size == 0:
-                continue
-            if params.graph_type == "mileage" and mileage_km is None:
-                mileage_km = mileage_of(segment(track, data.settings, smart_filter=params.filter), params.filter)
-            buckets = bucketize(r, bounds, params.details_interval_seconds)
-            places = None
-            if book is not None:
-                places = _places(track, buckets.first_fix, book, params.show_coordinates)
-            sections.append(_table(sensor, buckets, fmt, dates, places))
-            sections.append(_chart(sensor, r, fmt, mileage_km))
-        if sections:
-            sheets.append(sheet(data.info.label, [data.info.id], sections))
-        elif not params.hide_empty_tabs:
-            sheets.append(no_data_sheet(data.info, fmt.msg))
-    return sheets
+
+def compute(ctx: ReportContext, params: SensorsParams, data: TrackerData) -> list[Sheet]:
+    """One tracker's part of the report, its sheet made (none: nothing to show, empty tab hidden)."""
+    fmt = Formatter.of(ctx, params.show_seconds)
+    period = Period.of(ctx)
+    dates, bounds, wins = period.dates, period.bounds, period.windows
+    book = AddressBook.of(ctx) if params.show_address else None
+    wanted: list[int] = []
+    for ref in params.sensors:
+        if ref.tracker_id == data.info.id and ref.sensor_id not in wanted:
+            wanted.append(ref.sensor_id)
+    by_id = {s.id: s for s in data.info.sensors}
+    track = data.track
+    keep = np.ones(len(track), np.bool_) if wins is None else in_windows(track.t, *wins)
+    mileage_km: F64 | None = None
+    sections: list[Section] = []
+    for sensor_id in wanted:
+        sensor = by_id.get(sensor_id)
+        if sensor is None:
+            raise ReportError(f"tracker {data.info.id} has no sensor {sensor_id}")
+        r = readings(track, sensor, keep, params.smoothing)
+        if r.t.size == 0:
+            continue
+        if params.graph_type == "mileage" and mileage_km is None:
+            mileage_km = mileage_of(segment(track, data.settings, smart_filter=params.filter), params.filter)
+        buckets = bucketize(r, bounds, params.details_interval_seconds)
+        places = None
+        if book is not None:
+            places = _places(track, buckets.first_fix, book, params.show_coordinates)
+        sections.append(_table(sensor, buckets, fmt, dates, places))
+        sections.append(_chart(sensor, r, fmt, mileage_km))
+    if sections:
+        return [sheet(data.info.label, [data.info.id], sections)]
+    return [] if params.hide_empty_tabs else [no_data_sheet(data.info, fmt.msg)]
 
 
 def mileage_of(seg: Segments, smart_filter: bool) -> F64:

@@ -15,7 +15,7 @@ highest of its rows' maxima.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -39,6 +39,7 @@ from fleet_reports.engine.motion import (
 from fleet_reports.engine.plugins.common import (
     DriverOrder,
     Formatter,
+    Period,
     TrackerData,
     cell,
     column,
@@ -53,7 +54,8 @@ from fleet_reports.engine.plugins.common import (
     table,
     text,
 )
-from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
+from fleet_reports.engine.timefilter import clip_to_windows, day_index, local_days
+from fleet_reports.engine.units import unit_system
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -171,19 +173,22 @@ def overlaps_trips(start_ms: I64, end_ms: I64, trips: Trips) -> Bool:
     return out
 
 
-def build_sheets(ctx: ReportContext, params: SpeedingParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
+def compute(ctx: ReportContext, params: SpeedingParams, data: TrackerData) -> Violations:
+    """One tracker's part of the report (the engine may compute each in its own worker)."""
+    limit_kmh = params.max_speed * unit_system(ctx.measurement_system).km_per_unit
+    return compute_violations(params, limit_kmh, data, Period.of(ctx).windows)
+
+
+def sheets(ctx: ReportContext, params: SpeedingParams, results: Sequence[Violations]) -> list[Sheet]:
+    """The report's sheets from every tracker's part, in the report's tracker order."""
     fmt = Formatter.of(ctx, params.show_seconds)
-    tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
-    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
     book = AddressBook.of(ctx)
-    limit_kmh = params.max_speed * fmt.units.km_per_unit
-    results = [compute_violations(params, limit_kmh, data, wins) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
     sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
-        sheets.append(_summary_sheet(results, fmt))
+        sheets.append(_summary_sheet(list(results), fmt))
     if summary_only:
         return sheets
     for r in results:

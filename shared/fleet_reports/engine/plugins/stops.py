@@ -6,7 +6,7 @@ summary sheet over several trackers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -24,6 +24,7 @@ from fleet_reports.engine.motion import Parkings, segment
 from fleet_reports.engine.plugins.common import (
     DriverOrder,
     Formatter,
+    Period,
     TrackerData,
     cell,
     column,
@@ -37,7 +38,7 @@ from fleet_reports.engine.plugins.common import (
     sheet,
     table,
 )
-from fleet_reports.engine.timefilter import TimeFilter, clip_to_windows, day_index, local_days, windows
+from fleet_reports.engine.timefilter import clip_to_windows, day_index, local_days
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -79,18 +80,21 @@ def compute_stops(data: TrackerData, filter_windows: tuple[I64, I64] | None, sma
     return TrackerStops(data.info, parkings, ignition)
 
 
-def build_sheets(ctx: ReportContext, params: StopsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
+def compute(ctx: ReportContext, params: StopsParams, data: TrackerData) -> TrackerStops:
+    """One tracker's part of the report (the engine may compute each in its own worker)."""
+    return compute_stops(data, Period.of(ctx).windows, params.filter)
+
+
+def sheets(ctx: ReportContext, params: StopsParams, results: Sequence[TrackerStops]) -> list[Sheet]:
+    """The report's sheets from every tracker's part, in the report's tracker order."""
     fmt = Formatter.of(ctx, params.show_seconds)
-    tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
-    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
     book = AddressBook.of(ctx)
-    results = [compute_stops(data, wins, params.filter) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
     sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
-        sheets.append(_summary_sheet(results, fmt))
+        sheets.append(_summary_sheet(list(results), fmt))
     if summary_only:
         return sheets
     for r in results:

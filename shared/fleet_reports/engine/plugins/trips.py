@@ -4,7 +4,7 @@ odometer at the end of the period; a summary sheet over several trackers (docs/r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +23,7 @@ from fleet_reports.engine.odometer import trip_distance_after
 from fleet_reports.engine.plugins.common import (
     DriverOrder,
     Formatter,
+    Period,
     TrackerData,
     cell,
     column,
@@ -37,7 +38,7 @@ from fleet_reports.engine.plugins.common import (
     text,
     with_coordinates,
 )
-from fleet_reports.engine.timefilter import TimeFilter, cut_trips, day_index, local_days, windows
+from fleet_reports.engine.timefilter import cut_trips, day_index, local_days
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -160,18 +161,22 @@ def odometer_km(data: TrackerData, seg: Segments, from_ms: int) -> float:
     return base_km + trip_distance_after(seg, since) / 1000.0
 
 
-def build_sheets(ctx: ReportContext, params: TripsParams, trackers: Iterable[TrackerData]) -> list[Sheet]:
+def compute(ctx: ReportContext, params: TripsParams, data: TrackerData) -> TrackerTrips:
+    """One tracker's part of the report (the engine may compute each in its own worker)."""
+    period = Period.of(ctx)
+    return compute_trips(ctx, params, data, period.bounds, period.windows)
+
+
+def sheets(ctx: ReportContext, params: TripsParams, results: Sequence[TrackerTrips]) -> list[Sheet]:
+    """The report's sheets from every tracker's part, in the report's tracker order."""
     fmt = Formatter.of(ctx, params.show_seconds)
-    tf = TimeFilter.parse(ctx.time_filter)
     dates, bounds = local_days(ctx.from_ms, ctx.to_ms, ctx.time_zone)
-    wins = None if tf.is_everything else windows(ctx.from_ms, ctx.to_ms, ctx.time_zone, tf)
     book = AddressBook.of(ctx)
-    results = [compute_trips(ctx, params, data, bounds, wins) for data in trackers]
 
     summary_only = params.include_summary_sheet_only
     sheets: list[Sheet] = []
     if summary_only or (params.include_summary_sheet and len(results) >= 2):
-        sheets.append(_summary_sheet(results, fmt))
+        sheets.append(_summary_sheet(list(results), fmt))
     if summary_only:
         return sheets
     for r in results:
