@@ -13,7 +13,7 @@ export PORT
 .PHONY: help venv run test check lint format typecheck unit functions template local build bench bench-peers load samples openapi clean
 
 help:
-	@echo "make run    - start the local stack (moto + gateway + worker) with the demo fleet on 127.0.0.1:$(PORT);"
+	@echo "make run    - start the local stack (moto + gateway + 2 worker processes; WORKERS=N) with the demo fleet on 127.0.0.1:$(PORT);"
 	@echo "              its state is kept in .local/state/ across restarts (make run FRESH=1 starts over)"
 	@echo "make test   - lint, type-check and run every test (unit, functions, template, local stack)"
 	@echo "make check  - the fast tier (under a minute): lint, type-check and the unit tests not marked slow"

@@ -3,9 +3,9 @@
 Run: make load            (10 users, 500 reports of mixed plugins, imports running alongside)
      .venv/bin/python bench/load.py --users 4 --threads 12 --reports 240    (issue #18's load)
 
-Starts the local stack (moto's server and the gateway on loopback in this process, ``--workers``
-processes each of the worker and the importer, as ``make run`` does; the demo fleet) with the
-per-caller request limits raised (the load measures the pipeline, not the limiter:
+Starts the local stack as ``make run`` does, in a process of its own (moto's server and the API
+gateway on loopback, ``--workers`` processes each of the worker and the importer, the demo fleet),
+with the per-caller request limits raised (the load measures the pipeline, not the limiter:
 ``--parameter-overrides`` as ``make run PARAMS=...``), adds the users
 the load needs as sub-users of the demo owner (their own report pools, the owner's trackers, the
 same time zone and locale), then:
@@ -23,7 +23,8 @@ and its document is the one the same request gives alone (computed before the lo
 creation times aside); every user's generating count is zero with the queues drained; every
 uploaded day is stored. It prints p50 / p99 of each action as the client saw it over loopback
 (the API handlers run in the stack's process, beside moto's server; the worker and the importer in
-their own processes; the machine's cores shared by all).
+their own processes, at a lower CPU priority; the client threads in this one; the machine's cores
+shared by all).
 """
 
 from __future__ import annotations
@@ -65,6 +66,63 @@ MIX: list[dict[str, Any]] = [
 DEFAULT_PERIOD = {"from": "2020-10-04 00:00:00", "to": "2020-10-07 23:59:59"}
 IMPORT_DAYS = [dt.date(2021, 3, d) for d in range(1, 11)]
 LOAD_USER_BASE_ID = 910000
+
+
+class StackProcess:
+    """``make run`` in a process of its own (no saved state, the demo fleet, ``workers`` worker
+    processes, the template parameters ``overrides``); this process then talks to its API and,
+    for the checks, to its AWS endpoint, as any client would."""
+
+    def __init__(self, workers: int, overrides: dict[str, str]) -> None:
+        import subprocess
+        import tempfile
+
+        self.folder = Path(tempfile.mkdtemp(prefix="fleet-load-"))
+        state = self.folder / "stack.json"
+        self.log = (self.folder / "stack.log").open("w")
+        params = [f"{k}={v}" for k, v in overrides.items()]
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "fleet_reports.local",
+                "--port",
+                "0",
+                "--no-persist",
+                "--state",
+                str(state),
+                "--workers",
+                str(workers),
+                "--parameter-overrides",
+                *params,
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        )
+        deadline = time.monotonic() + 180
+        while not state.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the local stack did not start: see {self.folder / 'stack.log'}")
+            time.sleep(0.2)
+        self.info: dict[str, Any] = json.loads(state.read_text())
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.info["aws_endpoint_url"],
+                "AWS_DEFAULT_REGION": self.info["region"],
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "FLEET_TABLE": self.info["fleet_table"],
+            }
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+        self.log.close()
 
 
 class Client:
@@ -127,12 +185,15 @@ def add_load_users(n: int) -> list[str]:
     return keys
 
 
+POLL_S = 1.0  # how often a client asks for a report's status (--poll-seconds)
+
+
 def wait_done(client: Client, h: str, report_id: int, deadline: float) -> dict[str, Any]:
     while True:
         _, body, _ = client.call("status", {"hash": h, "report_id": report_id})
         if body.get("state") in ("done", "failed") or time.monotonic() > deadline:
             return dict(body)
-        time.sleep(0.25)
+        time.sleep(POLL_S)
 
 
 def run_user_thread(
@@ -181,25 +242,25 @@ def run_user_thread(
             out["downloads"][report_id] = status
 
 
-def upload_tracks(stack: Any, stop: threading.Event, uploaded: list[tuple[int, dt.date]]) -> None:
+def upload_tracks(info: dict[str, Any], stop: threading.Event, uploaded: list[tuple[int, dt.date]]) -> None:
     import boto3
 
     from fleet_reports.demo import DEMO_TRACKERS, demo_track
     from fleet_reports.ingest.export import format_csv
 
     s3 = boto3.client("s3")
-    bucket = stack.resources.names["TrackBucket"]
+    bucket = info["track_bucket"]
     for day in IMPORT_DAYS:
-        for info in DEMO_TRACKERS:
+        for tracker in DEMO_TRACKERS:
             if stop.is_set():
                 return
-            body = format_csv(demo_track(info.id, day))
-            s3.put_object(Bucket=bucket, Key=f"incoming/{info.id}/load-{day.isoformat()}.csv", Body=body)
-            uploaded.append((info.id, day))
+            body = format_csv(demo_track(tracker.id, day))
+            s3.put_object(Bucket=bucket, Key=f"incoming/{tracker.id}/load-{day.isoformat()}.csv", Body=body)
+            uploaded.append((tracker.id, day))
             time.sleep(0.5)
 
 
-def drained_and_counted(stack: Any, deadline: float) -> tuple[bool, dict[int, int], dict[int, list[int]]]:
+def drained_and_counted(info: dict[str, Any], deadline: float) -> tuple[bool, dict[int, int], dict[int, list[int]]]:
     """Wait for every queue of the stack to be empty; then each pool's generating count and the
     reports still queued or running (tests/support/invariants.py)."""
     import boto3
@@ -220,7 +281,7 @@ def drained_and_counted(stack: Any, deadline: float) -> tuple[bool, dict[int, in
             drained = True
             break
         time.sleep(0.5)
-    table = stack.resources.names["ReportsTable"]
+    table = info["reports_table"]
     return drained, generating_counts(table), unfinished_reports(table)
 
 
@@ -234,12 +295,12 @@ def listing(client: Client, keys: list[str]) -> dict[int, int]:
     return seen
 
 
-def files_per_report(stack: Any) -> dict[int, int]:
+def files_per_report(info: dict[str, Any]) -> dict[int, int]:
     import boto3
 
     counts: dict[int, int] = defaultdict(int)
     paginator = boto3.client("s3").get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=stack.resources.names["ReportsBucket"], Prefix="reports/"):
+    for page in paginator.paginate(Bucket=info["reports_bucket"], Prefix="reports/"):
         for obj in page.get("Contents", []):
             name = obj["Key"].rsplit("/", 1)[-1]
             if name.startswith("report") and not name.endswith(".json.gz"):
@@ -247,11 +308,11 @@ def files_per_report(stack: Any) -> dict[int, int]:
     return counts
 
 
-def stored_days(stack: Any, uploaded: list[tuple[int, dt.date]]) -> int:
+def stored_days(info: dict[str, Any], uploaded: list[tuple[int, dt.date]]) -> int:
     import boto3
 
     s3 = boto3.client("s3")
-    bucket = stack.resources.names["TrackBucket"]
+    bucket = info["track_bucket"]
     n = 0
     for tracker_id, day in uploaded:
         prefix = f"tracks/tracker_id={tracker_id}/date={day.isoformat()}/"
@@ -273,22 +334,18 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     parser.add_argument("--max-minutes", type=float, default=40.0, help="give up (and fail) after this long")
     parser.add_argument("--no-imports", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="worker (and importer) processes of the stack")
+    parser.add_argument("--poll-seconds", type=float, default=1.0, help="a client's status polling interval")
     args = parser.parse_args()
     threads = args.threads or args.users
+    global POLL_S  # noqa: PLW0603 - one knob for every client thread
+    POLL_S = args.poll_seconds
 
     from fleet_reports.demo import ACCESS
-    from fleet_reports.local.stack import start
-    from fleet_reports.settings import get_settings
-    from fleet_reports.store.aws import reset_clients
 
     t0 = time.perf_counter()
-    overrides = {"CallerRateLimit": "10000", "CallerGenerateLimit": "10000"}
-    stack = start(port=0, parameter_overrides=overrides, save_every_s=None, worker_processes=args.workers)
-    os.environ["FLEET_TABLE"] = stack.resources.names["FleetTable"]
-    get_settings.cache_clear()
-    reset_clients()
+    stack = StackProcess(args.workers, {"CallerRateLimit": "10000", "CallerGenerateLimit": "10000"})
     keys = [ACCESS.owner_hash, *add_load_users(args.users - 1)] if args.users > 1 else [ACCESS.owner_hash]
-    client = Client(stack.api_url)
+    client = Client(stack.info["api_url"])
     print(f"local stack up with the demo fleet and {len(keys)} users in {time.perf_counter() - t0:.1f} s")
 
     # the reference documents: each request of the mix alone, before the load
@@ -309,7 +366,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     shares: list[list[int]] = [list(range(i, args.reports, threads)) for i in range(threads)]
     stop_uploads = threading.Event()
     uploaded: list[tuple[int, dt.date]] = []
-    uploader = threading.Thread(target=upload_tracks, args=(stack, stop_uploads, uploaded), daemon=True)
+    uploader = threading.Thread(target=upload_tracks, args=(stack.info, stop_uploads, uploaded), daemon=True)
     workers = [
         threading.Thread(
             target=run_user_thread, args=(client, keys[i % len(keys)], shares[i], out, deadline, lock), daemon=True
@@ -330,7 +387,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
 
     # let the queues drain, then check everything
     problems: list[str] = []
-    drained, counts, unfinished = drained_and_counted(stack, deadline)
+    drained, counts, unfinished = drained_and_counted(stack.info, deadline)
     finals = out["final"]
     states = defaultdict(int)
     for _, _, final in finals.values():
@@ -351,7 +408,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     missing = [rid for rid in finals if listed.get(rid, 0) != 1]
     if twice or missing:
         problems.append(f"listed twice: {twice[:5]}, not listed once: {missing[:5]}")
-    files = files_per_report(stack)
+    files = files_per_report(stack.info)
     if any(files.get(rid, 0) != 6 for rid in finals):
         problems.append(f"reports without exactly six files: {[r for r in finals if files.get(r, 0) != 6][:5]}")
     if out["refused"]:
@@ -363,7 +420,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
         problems.append("the queues did not drain in time")
     if any(counts.values()) or unfinished:
         problems.append(f"generating counts not back to zero: {counts}, unfinished: {unfinished}")
-    stored = stored_days(stack, uploaded)
+    stored = stored_days(stack.info, uploaded)
     if stored != len(uploaded):
         problems.append(f"{len(uploaded) - stored} of {len(uploaded)} uploaded days not stored")
     ok = not problems
@@ -375,7 +432,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     print(
         f"{args.reports} reports by {len(keys)} users from {threads} threads in {load_s:.1f} s "
         f"({args.reports / load_s:.2f} reports/s); {out['retries_15']} generates answered 15 and retried; "
-        f"{len(uploaded)} track files uploaded and imported alongside"
+        f"{len(uploaded)} track files uploaded and imported alongside; status polled every {POLL_S:g} s"
     )
     print(
         f"states: {dict(states)}; documents identical to the request alone: {len(finals) - len(wrong)}"

@@ -83,10 +83,59 @@ def _gateway_error(code: int, description: str) -> bytes:
     return json.dumps({"success": False, "status": {"code": code, "description": description}}).encode()
 
 
+class Instances:
+    """A function's warm instances, as Lambda keeps them: each runs one invocation at a time
+    (a handler module has per-invocation state: its resolver's current event), and a request
+    that finds them all busy gets a new one, up to ``limit``, else waits for one to be free.
+    ``load`` makes an instance: the function's handler module loaded afresh."""
+
+    def __init__(self, first: Handler, load: Callable[[int], Handler] | None, limit: int) -> None:
+        self.idle: list[Handler] = [first]
+        self.count, self.load, self.limit = 1, load, limit if load is not None else 1
+        self.ready = threading.Condition()
+
+    def take(self) -> Handler:
+        with self.ready:
+            while not self.idle and self.count >= self.limit:
+                self.ready.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.count += 1
+            n = self.count
+        assert self.load is not None
+        try:
+            return self.load(n)
+        except BaseException:
+            with self.ready:
+                self.count -= 1
+                self.ready.notify()
+            raise
+
+    def give_back(self, handler: Handler) -> None:
+        with self.ready:
+            self.idle.append(handler)
+            self.ready.notify()
+
+
 class Gateway:
-    def __init__(self, routes: dict[tuple[str, str], tuple[str, Handler]], host: str = "127.0.0.1", port: int = 3000):
+    def __init__(
+        self,
+        routes: dict[tuple[str, str], tuple[str, Handler]],
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        *,
+        loaders: dict[str, Callable[[int], Handler]] | None = None,
+        instances: int = 4,
+    ):
+        """``routes``: (method, path) -> (function, handler). With ``loaders`` (function -> how to
+        load another instance of its handler), each function runs up to ``instances`` invocations
+        at once, each in an instance of its own; without, one at a time."""
         self.routes = routes
-        self.lock = threading.Lock()  # one invocation at a time, like one warm Lambda instance each
+        self.instances: dict[str, Instances] = {}
+        for name, handler in routes.values():
+            if name not in self.instances:
+                load = (loaders or {}).get(name)
+                self.instances[name] = Instances(handler, load, instances)
         gateway = self
 
         class _Req(BaseHTTPRequestHandler):
@@ -155,12 +204,16 @@ class Gateway:
             status, code, description = NOT_A_ROUTE
             self._send(req, status, {"Content-Type": "application/json"}, _gateway_error(code, description))
             return
-        name, handler = route
+        name, _ = route
         headers = {k: v for k, v in req.headers.items()}
         event = api_event(req.command, url.path, url.query, headers, body, req.client_address[0])
+        pool = self.instances[name]
         try:
-            with self.lock:
+            handler = pool.take()
+            try:
                 result = handler(event, LambdaContext(name))
+            finally:
+                pool.give_back(handler)
         except Exception:  # a crashed Lambda: API Gateway answers 502 with its own (JSON) body
             self._send(req, 502, {"Content-Type": "application/json"}, _gateway_error(6, "Unexpected error"))
             return

@@ -29,6 +29,8 @@ from fleet_reports.local.poller import QueuePoller, S3EventPoller
 
 log = logging.getLogger("fleet_reports.local.procpool")
 
+NICENESS = 10  # the pool's CPU priority below the stack's (os.nice)
+
 
 @dataclass(frozen=True)
 class PollerConfig:
@@ -116,6 +118,9 @@ def start_pool(root: Path, specs: dict[str, Any], pollers: list[QueuePoller], pr
 def _child(payload: str) -> None:
     from fleet_reports.local.stack import load_handler
 
+    # On AWS the API and the workers never share a CPU; here they do: the workers yield to the
+    # API (and to moto's server, which serves everyone), so a report being computed slows no answer
+    os.nice(NICENESS)
     spec = json.loads(payload)
     configs = [PollerConfig(**c) for c in spec["pollers"]]
     function = configs[0].function_name

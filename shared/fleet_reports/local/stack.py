@@ -13,6 +13,7 @@ every ``save_every_s`` seconds when something changed, and when it stops.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -20,6 +21,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +63,10 @@ def load_handler(root: Path, code_uri: str, handler: str, logical_id: str) -> Ha
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return getattr(module, func)  # type: ignore[no-any-return]
+
+
+def _load_instance(root: Path, code_uri: str, handler: str, logical_id: str, n: int) -> Handler:
+    return load_handler(root, code_uri, handler, f"{logical_id}_{n}")
 
 
 @dataclass
@@ -202,7 +208,7 @@ def start(
     _set_function_environment(env, template, specs, resources, endpoint)
 
     handlers = {lid: load_handler(root, s.code_uri, s.handler, lid) for lid, s in specs.items()}
-    gateway = _start_gateway(specs, handlers, port)
+    gateway = _start_gateway(root, specs, handlers, port)
     atomic_conditional_writes()
     pollers = _pollers(specs, resources, handlers)
     pool = None
@@ -278,13 +284,21 @@ def _set_function_environment(
     get_settings.cache_clear()
 
 
-def _start_gateway(specs: dict[str, Any], handlers: dict[str, Handler], port: int) -> Gateway:
-    """The API gateway on ``port``, routing each function's API events to its handler."""
+API_INSTANCES = 4
+"""Warm instances per API function on the local stack: as many invocations of one function at once."""
+
+
+def _start_gateway(root: Path, specs: dict[str, Any], handlers: dict[str, Handler], port: int) -> Gateway:
+    """The API gateway on ``port``, routing each function's API events to its handler; a function
+    asked again while busy gets another instance (its handler module loaded afresh), as Lambda
+    starts another, up to :data:`API_INSTANCES`."""
     routes: dict[tuple[str, str], tuple[str, Handler]] = {}
+    loaders: dict[str, Callable[[int], Handler]] = {}
     for lid, s in specs.items():
         for method, path in s.api_routes:
             routes[(method.upper(), path)] = (lid, handlers[lid])
-    gateway = Gateway(routes, port=port)
+            loaders[lid] = functools.partial(_load_instance, root, s.code_uri, s.handler, lid)
+    gateway = Gateway(routes, port=port, loaders=loaders, instances=API_INSTANCES)
     gateway.start()
     return gateway
 
