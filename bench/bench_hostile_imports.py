@@ -34,23 +34,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_import_store import MOTO  # moto's server in its own process, with the local stack's guards
+
 ROOT = Path(__file__).resolve().parents[1]
 TRACKER = 669673
 DAY = date(2021, 3, 10)
 T0 = int(datetime(2021, 3, 10, 6, tzinfo=UTC).timestamp())
 TARGET_S, TARGET_MB = 1.0, 100.0
-
-MOTO = """
-import sys, time
-from fleet_reports.local.stack import atomic_conditional_writes
-from moto.server import ThreadedMotoServer
-atomic_conditional_writes()
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
-server.start()
-print("ready", flush=True)
-while True:
-    time.sleep(3600)
-"""
 
 
 def status_mb(field: str) -> float:

@@ -14,30 +14,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from fleet_reports.demo import ACCESS
 
+from tests.support.clock import Clock
 from tests.support.lambdas import Lambdas
 
 FROZEN = 1_900_000_000.25
 OWNER, PASSWORD = ACCESS.owner_login, ACCESS.owner_password
 OTHER_LOGIN, OTHER_PASSWORD = "second@fleet.example", "second-password"
 HOME, ELSEWHERE = "198.51.100.7", "203.0.113.9"
-
-
-@dataclass
-class Clock:
-    now: float
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

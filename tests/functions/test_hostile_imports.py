@@ -23,7 +23,8 @@ from fleet_reports.engine.model import Track
 from fleet_reports.ingest.fixes import MAX_SENSOR_COLUMNS
 from fleet_reports.store import tracks
 
-from tests.support.lambdas import BASE_ENV, Lambdas
+from tests.support.lambdas import Lambdas
+from tests.support.moto_server import moto_server_with_resources
 
 TRACKER = 669673
 DAY = date(2021, 3, 10)
@@ -220,32 +221,8 @@ def test_a_transient_failure_is_retried_and_its_outcome_says_so_in_plain_words(
 @pytest.fixture
 def moto_server(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto's server on 127.0.0.1 with the template's resources, as the local stack runs it."""
-    from moto.server import ThreadedMotoServer
-
-    from fleet_reports.local.resources import create_resources, function_environment
-    from fleet_reports.local.stack import atomic_conditional_writes
-    from fleet_reports.settings import get_settings
-    from fleet_reports.store.aws import reset_clients
-
-    atomic_conditional_writes()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for k, v in BASE_ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    reset_clients()
-    # moto's state is the process's: resources of their own, so that no earlier test's objects are seen
-    resources = create_resources(template, prefix=f"contention-{uuid.uuid4().hex[:8]}")
-    for k, v in function_environment(template, "ImportFunction", resources).items():
-        monkeypatch.setenv(k, v)
-    get_settings.cache_clear()
-    try:
+    with moto_server_with_resources(template, monkeypatch, prefix=f"contention-{uuid.uuid4().hex[:8]}") as resources:
         yield resources
-    finally:
-        server.stop()
-        reset_clients()
-        get_settings.cache_clear()
 
 
 @pytest.mark.parametrize("take_turns", [False, True], ids=["as-processes", "in-one-process"])

@@ -23,7 +23,8 @@ from fleet_reports.service import imports
 from fleet_reports.service.imports import ImportOutcome
 from fleet_reports.store import tracks
 
-from tests.support.lambdas import BASE_ENV, Lambdas
+from tests.support.lambdas import Lambdas
+from tests.support.moto_server import moto_server_with_resources
 
 TRACKER = 669673
 DAY = date(2021, 3, 10)
@@ -408,31 +409,8 @@ def test_a_day_that_keeps_changing_fails_the_import_loudly_then_the_retry_lands(
 @pytest.fixture
 def moto_server(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto's server on 127.0.0.1 with the template's resources, as the local stack runs it."""
-    from moto.server import ThreadedMotoServer
-
-    from fleet_reports.local.resources import create_resources, function_environment
-    from fleet_reports.local.stack import atomic_conditional_writes
-    from fleet_reports.settings import get_settings
-    from fleet_reports.store.aws import reset_clients
-
-    atomic_conditional_writes()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for k, v in BASE_ENV.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    reset_clients()
-    resources = create_resources(template, prefix="race")
-    for k, v in function_environment(template, "ImportFunction", resources).items():
-        monkeypatch.setenv(k, v)
-    get_settings.cache_clear()
-    try:
+    with moto_server_with_resources(template, monkeypatch, prefix="race") as resources:
         yield resources
-    finally:
-        server.stop()
-        reset_clients()
-        get_settings.cache_clear()
 
 
 def test_concurrent_imports_for_the_same_day_never_lose_a_fix(

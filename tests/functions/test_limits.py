@@ -21,7 +21,6 @@ import json
 import time
 import tracemalloc
 import zlib
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -31,6 +30,7 @@ from fleet_reports import contract
 from fleet_reports.demo import ACCESS, OWNER_ID, RUSSIAN_ID
 
 from tests.support.api import HASH
+from tests.support.clock import Clock
 from tests.support.lambdas import Lambdas
 from tests.support.seed import SEED_GENERATE
 
@@ -60,17 +60,6 @@ COUNTED = {
     "PluginsFunction": {},
     "GenerateFunction": SEED_GENERATE,
 }
-
-
-@dataclass
-class Clock:
-    now: float
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
