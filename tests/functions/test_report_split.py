@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from fleet_reports.demo import ACCESS, OWNER_ID
+from fleet_reports.demo import ACCESS, OWNER_ID, RUSSIAN_ID
 
 from tests.support.golden import ALL_DAY, CASES, GOLDEN, SEED, canonical
 from tests.support.invariants import assert_nothing_generating
@@ -22,6 +22,7 @@ from tests.support.jobs import invoke_worker, queue_url
 from tests.support.lambdas import Lambdas
 
 SPLIT = {"FAN_OUT_TRACKER_DAYS": "1"}
+POOLS = {ACCESS.owner_hash: OWNER_ID, ACCESS.russian_user_hash: RUSSIAN_ID}  # whose reports the cases are
 MULTI_TRACKER = {name: case for name, case in CASES.items() if len(case["trackers"]) >= 2}
 
 
@@ -73,7 +74,7 @@ def test_a_split_report_is_the_report_made_in_one_go(demo: Lambdas, name: str) -
     # Then it was split, one part per tracker, plus the report's job and the assembly
     from fleet_reports.store import reports as store
 
-    record = store.get_report(OWNER_ID if owner == ACCESS.owner_hash else _pool_of(owner), report_id)
+    record = store.get_report(POOLS[owner], report_id)
     assert record is not None and record.parts_total is not None and record.parts_total >= 2
     assert jobs == record.parts_total + 2
     # And its document is the kept one, byte for byte, and its parts are gone, its six files kept
@@ -83,13 +84,6 @@ def test_a_split_report_is_the_report_made_in_one_go(demo: Lambdas, name: str) -
     keys = stored_keys(demo, report_id)
     assert not [k for k in keys if "/parts/" in k]
     assert len([k for k in keys if k.rsplit("/", 1)[-1].startswith("report.") or "-headless." in k]) == 6
-
-
-def _pool_of(owner: str) -> int:
-    from fleet_reports.demo import RUSSIAN_ID
-
-    assert owner == ACCESS.russian_user_hash
-    return RUSSIAN_ID
 
 
 def test_percent_ready_is_the_parts_done_and_one_assembly_follows_the_last(demo: Lambdas) -> None:

@@ -7,12 +7,13 @@ its REQUEST_TOO_LARGE; a body over ``MaxBodyBytes`` reaches the function, which 
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import pytest
 
 from fleet_reports.local.gateway import MAX_BODY
+
+from tests.support.raw_http import exchange
 
 pytestmark = pytest.mark.local
 
@@ -21,17 +22,7 @@ WRONG_HANDLER = {"success": False, "status": {"code": 111, "description": "Wrong
 
 def _exchange(stack: dict[str, Any], request: bytes) -> tuple[int, dict[str, str], bytes]:
     """Send bytes as they are to the stack's gateway: the answer's status, headers and body."""
-    port = int(stack["api_url"].rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    return int(lines[0].split()[1]), headers, body
+    return exchange(stack["api_url"], request)
 
 
 def _plugins(stack: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import schemathesis
 from fleet_reports.errors import CODES, ErrorCode
 
 from tests.support.paths import ROOT
+from tests.support.raw_http import exchange
 
 pytestmark = pytest.mark.local
 
@@ -135,16 +135,9 @@ def test_the_documented_answers_are_the_answers(fuzz_stack: dict[str, Any]) -> N
 
 def _raw(stack: dict[str, Any], request: bytes) -> tuple[int, dict[str, Any]]:
     """Send bytes as they are to the stack's gateway; the status and the JSON body of its answer."""
-    port = int(stack["api_url"].rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert b"content-type: application/json" in head.lower(), data[:300]
-    return int(head.split()[1]), json.loads(body)
+    status, headers, body = exchange(stack["api_url"], request, timeout=10)
+    assert headers.get("content-type", "").startswith("application/json"), (status, headers, body[:300])
+    return status, json.loads(body)
 
 
 @pytest.mark.parametrize(

@@ -299,7 +299,6 @@ def _split(job: Job, token: str, ctx: ReportContext, parts: list[int], lease: in
     )
     if not store.start_parts(job.pool, job.report_id, token, len(parts), lease):
         return JobOutcome.LOST
-    store.set_progress(job.pool, job.report_id, token, 5)
     base = {"pool": job.pool, "report_id": job.report_id, "run": token}
     queue.send_jobs(
         [Job.model_validate({**base, "part": n}).model_dump_json(exclude_defaults=True) for n in range(len(parts))]
@@ -355,7 +354,8 @@ def _compute_part(job: Job, run: str, record: ReportRecord) -> JobOutcome:
     if done is None:
         return _lost(job)
     total = record.parts_total
-    store.set_progress(job.pool, job.report_id, run, 5 + (70 * done) // total)
+    start = store.SPLIT_PERCENT
+    store.set_progress(job.pool, job.report_id, run, start + ((75 - start) * done) // total)
     if done == total and store.take_assembly(job.pool, job.report_id, run):
         base = {"pool": job.pool, "report_id": job.report_id, "run": run, "assemble": True}
         queue.send_jobs([Job.model_validate(base).model_dump_json(exclude_defaults=True)])

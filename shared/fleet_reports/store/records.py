@@ -179,9 +179,8 @@ class ReportRecord(_Record):
     started: int | None = None  # epoch seconds of the last claim
     final_attempt: bool | None = None  # the claim is the job's last allowed delivery: no retry follows
     # a report split across workers (the claim is then the split's run token)
-    parts_total: int | None = None  # its parts, one per tracker
-    parts_done: set[int] = Field(default_factory=set)  # the parts whose result is stored
-    assembling: str | None = None  # the run whose assembly was enqueued (once)
+    parts_total: int | None = None  # its parts, one per tracker (the item's parts_done set counts
+    # those stored, its assembling attribute the run whose assembly was enqueued: store.reports)
     attempts: int | None = None  # failed attempts given back to the queue
     last_error: str | None = None  # the last given-back attempt's reason
     # where the result is (done)

@@ -52,7 +52,7 @@ LIST_FIELDS = (
     "owner_id",
 )
 TIME_FIELDS = ("pool", "lease_until", "final_attempt", "created_ms", "from_ms", "to_ms")
-STATUS_FIELDS = (*LIST_FIELDS, *TIME_FIELDS, "files", "doc_key", "claim", "parts_total", "assembling")
+STATUS_FIELDS = (*LIST_FIELDS, *TIME_FIELDS, "files", "doc_key", "claim", "parts_total")
 
 
 def _projection(fields: tuple[str, ...]) -> dict[str, Any]:
@@ -366,92 +366,75 @@ def claim(
     return Claim.BUSY, report
 
 
-def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
+def _update_held(
+    pool: int,
+    report_id: int,
+    token: str,
+    what: str,
+    update: str,
+    values: dict[str, Any],
+    *,
+    names: dict[str, str] | None = None,
+    also: str = "",
+    returns: str = "NONE",
+) -> dict[str, Any] | None:
+    """Apply ``update`` to the report only while ``token``'s claim holds it (running), and
+    ``also`` when given; the attributes ``returns`` asks for, or None when the report had moved on
+    (its claim lost, deleted, finished)."""
+    condition = "#cl = :token AND #st = :running" + (f" AND {also}" if also else "")
     try:
-        with store_call("report progress"):
-            _table().update_item(
+        with store_call(what):
+            resp = _table().update_item(
                 Key=report_key(pool, report_id),
-                UpdateExpression="SET #pc = :p",
-                ConditionExpression="#cl = :token AND #st = :running",
-                ExpressionAttributeNames={"#cl": "claim", "#st": "state", "#pc": "percent"},
-                ExpressionAttributeValues={":p": percent, ":token": token, ":running": RUNNING},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#cl": "claim", "#st": "state", **(names or {})},
+                ExpressionAttributeValues={":token": token, ":running": RUNNING, **values},
+                ReturnValues=returns,
             )
-        return True
     except StoreError as exc:
         if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
+    return dict(resp.get("Attributes", {}))
+
+
+def set_progress(pool: int, report_id: int, token: str, percent: int) -> bool:
+    update = "SET #pc = :p"
+    return _update_held(pool, report_id, token, "report progress", update, {":p": percent}, names=_PERCENT) is not None
+
+
+_PERCENT = {"#pc": "percent"}
+SPLIT_PERCENT = 5
+"""percent_ready once a report is split: its parts then take it to 75 (:func:`part_done`)."""
 
 
 def start_parts(pool: int, report_id: int, token: str, total: int, lease_seconds: int) -> bool:
     """The claimed report is split into ``total`` parts run by other workers under this claim
-    (``token`` becomes the split's run token); False if the claim was lost. The lease now runs
-    from part to part (:func:`part_done`), and the claim is no longer a last attempt's."""
-    try:
-        with store_call("report parts"):
-            _table().update_item(
-                Key=report_key(pool, report_id),
-                UpdateExpression="SET parts_total = :n, lease_until = :lease, final_attempt = :no "
-                "REMOVE parts_done, assembling",
-                ConditionExpression="#cl = :token AND #st = :running",
-                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
-                ExpressionAttributeValues={
-                    ":n": total,
-                    ":lease": _now() + lease_seconds,
-                    ":no": False,
-                    ":token": token,
-                    ":running": RUNNING,
-                },
-            )
-        return True
-    except StoreError as exc:
-        if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
-            return False
-        raise
+    (``token`` becomes the split's run token), percent_ready :data:`SPLIT_PERCENT`; False if the
+    claim was lost. The lease now runs from part to part (:func:`part_done`), and the claim is no
+    longer a last attempt's."""
+    update = "SET parts_total = :n, lease_until = :lease, final_attempt = :no, #pc = :p REMOVE parts_done, assembling"
+    values = {":n": total, ":lease": _now() + lease_seconds, ":no": False, ":p": SPLIT_PERCENT}
+    return _update_held(pool, report_id, token, "report parts", update, values, names=_PERCENT) is not None
 
 
 def part_done(pool: int, report_id: int, token: str, part: int, lease_seconds: int) -> int | None:
     """Count the part as stored (a set: a part done twice counts once) and extend the run's
     lease; how many parts are done now, or None when the run no longer holds the report."""
-    try:
-        with store_call("report part done"):
-            resp = _table().update_item(
-                Key=report_key(pool, report_id),
-                UpdateExpression="ADD parts_done :part SET lease_until = :lease",
-                ConditionExpression="#cl = :token AND #st = :running",
-                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
-                ExpressionAttributeValues={
-                    ":part": {part},
-                    ":lease": _now() + lease_seconds,
-                    ":token": token,
-                    ":running": RUNNING,
-                },
-                ReturnValues="ALL_NEW",  # UPDATED_NEW leaves out a set a duplicate part did not change
-            )
-        return len(resp["Attributes"].get("parts_done", ()))
-    except StoreError as exc:
-        if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
-            return None
-        raise
+    values = {":part": {part}, ":lease": _now() + lease_seconds}
+    update = "ADD parts_done :part SET lease_until = :lease"
+    # ALL_NEW: UPDATED_NEW leaves out a set that a duplicate part did not change
+    got = _update_held(pool, report_id, token, "report part done", update, values, returns="ALL_NEW")
+    return None if got is None else len(got.get("parts_done", ()))
 
 
 def take_assembly(pool: int, report_id: int, token: str) -> bool:
     """Whether this caller is the one to enqueue the run's assembly (exactly one is, however
     many saw the last part done)."""
-    try:
-        with store_call("report assembly"):
-            _table().update_item(
-                Key=report_key(pool, report_id),
-                UpdateExpression="SET assembling = :token",
-                ConditionExpression="#cl = :token AND #st = :running AND attribute_not_exists(assembling)",
-                ExpressionAttributeNames={"#cl": "claim", "#st": "state"},
-                ExpressionAttributeValues={":token": token, ":running": RUNNING},
-            )
-        return True
-    except StoreError as exc:
-        if error_code(exc.__cause__ or exc) == "ConditionalCheckFailedException":
-            return False
-        raise
+    also = "attribute_not_exists(assembling)"
+    got = _update_held(pool, report_id, token, "report assembly", "SET assembling = :token", {}, also=also)
+    return got is not None
 
 
 def finish(pool: int, report_id: int, token: str, output: ReportOutput) -> bool:
@@ -539,24 +522,9 @@ def fail(
 
 def release(pool: int, report_id: int, token: str, error: str) -> None:
     """Give a claimed report back to the queue after a failed attempt (it will be retried)."""
-    try:
-        with store_call("report release"):
-            _table().update_item(
-                Key=report_key(pool, report_id),
-                UpdateExpression="SET #st = :queued, last_error = :err ADD attempts :one REMOVE #cl, lease_until",
-                ConditionExpression="#cl = :token AND #st = :running",
-                ExpressionAttributeNames={"#st": "state", "#cl": "claim"},
-                ExpressionAttributeValues={
-                    ":queued": QUEUED,
-                    ":err": error[:1000],
-                    ":one": 1,
-                    ":token": token,
-                    ":running": RUNNING,
-                },
-            )
-    except StoreError as exc:
-        if error_code(exc.__cause__ or exc) != "ConditionalCheckFailedException":
-            raise
+    update = "SET #st = :queued, last_error = :err ADD attempts :one REMOVE #cl, lease_until"
+    values = {":queued": QUEUED, ":err": error[:1000], ":one": 1}
+    _update_held(pool, report_id, token, "report release", update, values)
 
 
 def delete_report(pool: int, report_id: int) -> ReportRecord | None:
