@@ -42,7 +42,7 @@ TARGETS = {"import": 200_000.0, "read_s": 1.5, "bytes_per_fix": 10.0}
 # moto's server in its own process, with the local stack's atomic conditional writes.
 MOTO = """
 import sys, time
-from fleet_reports.local.stack import atomic_conditional_writes
+from fleet_reports.local.moto_guards import atomic_conditional_writes
 from moto.server import ThreadedMotoServer
 atomic_conditional_writes()
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
@@ -115,7 +115,7 @@ def main() -> int:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-        from fleet_reports.local.stack import atomic_conditional_writes
+        from fleet_reports.local.moto_guards import atomic_conditional_writes
 
         atomic_conditional_writes()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

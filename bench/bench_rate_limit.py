@@ -6,7 +6,7 @@ Starts the local stack in-process (moto server over loopback, the demo fleet, no
 ``CallerRateLimit`` at its maximum so that the bench itself is never refused),
 waits for the documentation's example report, then calls the status, list and retrieve handlers
 in-process (as the gateway calls them, without HTTP) ``--calls`` times each, with the count
-and with ``service.limits.check`` replaced by a no-op, interleaved per call; the first 10% are
+and with ``service.limits.count`` replaced by a no-op, interleaved per call; the first 10% are
 left out (warm-up). Also times ``store.ratelimit.take`` alone: one conditional UpdateItem.
 """
 
@@ -50,7 +50,7 @@ def main() -> int:
                 break
             time.sleep(0.1)
 
-        checked = limits.check
+        checked = limits.count
 
         def unchecked(*_: Any, **__: Any) -> None:
             return None
@@ -80,11 +80,11 @@ def main() -> int:
             counted: list[float] = []
             bare: list[float] = []
             for _ in range(args.calls):
-                limits.check = checked  # type: ignore[assignment]
+                limits.count = checked  # type: ignore[assignment]
                 counted.append(once())
-                limits.check = unchecked  # type: ignore[assignment]
+                limits.count = unchecked  # type: ignore[assignment]
                 bare.append(once())
-            limits.check = checked  # type: ignore[assignment]
+            limits.count = checked  # type: ignore[assignment]
             counted, bare = counted[warm:], bare[warm:]
             print(
                 f"{name:<9} {percentile(counted, 0.5) * 1e3:12.1f} {percentile(counted, 0.99) * 1e3:8.1f}"

@@ -3,8 +3,9 @@
 Run: make load            (10 users, 500 reports of mixed plugins, imports running alongside)
      .venv/bin/python bench/load.py --users 4 --threads 12 --reports 240    (issue #18's load)
 
-Starts the local stack as ``make run`` does, in a process of its own (moto's server and the API
-gateway on loopback, ``--workers`` processes each of the worker and the importer, the demo fleet),
+Starts the local stack as ``make run`` does, in a process of its own (the API gateway on loopback,
+moto's server in a process of its own, ``--workers`` processes each of the worker and the
+importer, the demo fleet),
 with the per-caller request limits raised (the load measures the pipeline, not the limiter:
 ``--parameter-overrides`` as ``make run PARAMS=...``), adds the users
 the load needs as sub-users of the demo owner (their own report pools, the owner's trackers, the
@@ -21,10 +22,11 @@ At the end it checks, and exits non-zero unless each holds: every accepted repor
 (none failed, none lost), each exactly once in its owner's list, with exactly its six files,
 and its document is the one the same request gives alone (computed before the load, ids and
 creation times aside); every user's generating count is zero with the queues drained; every
-uploaded day is stored. It prints p50 / p99 of each action as the client saw it over loopback
-(the API handlers run in the stack's process, beside moto's server; the worker and the importer in
-their own processes, at a lower CPU priority; the client threads in this one; the machine's cores
-shared by all).
+uploaded day is stored. It prints p50 / p99 of each action as the client saw it over loopback,
+and as the gateway timed the handler in-process (``--durations``: the invocation's own time, as
+Lambda reports an invocation's duration). The API handlers run in the stack's process, moto's
+server in its own, the worker and the importer in theirs at a lower CPU priority, the client
+threads in this one; the machine's cores are shared by all.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class StackProcess:
 
         self.folder = Path(tempfile.mkdtemp(prefix="fleet-load-"))
         state = self.folder / "stack.json"
+        self.durations = self.folder / "durations.txt"
         self.log = (self.folder / "stack.log").open("w")
         params = [f"{k}={v}" for k, v in overrides.items()]
         self.proc = subprocess.Popen(
@@ -93,6 +96,8 @@ class StackProcess:
                 str(state),
                 "--workers",
                 str(workers),
+                "--durations",
+                str(self.durations),
                 "--parameter-overrides",
                 *params,
             ],
@@ -115,6 +120,20 @@ class StackProcess:
                 "FLEET_TABLE": self.info["fleet_table"],
             }
         )
+
+    def durations_mark(self) -> int:
+        return self.durations.stat().st_size if self.durations.exists() else 0
+
+    def durations_since(self, mark: int) -> dict[str, list[float]]:
+        """Each API function's invocation durations (ms, as the gateway timed its handler) written
+        after ``mark`` (:meth:`durations_mark`)."""
+        out: dict[str, list[float]] = defaultdict(list)
+        with self.durations.open("rb") as f:
+            f.seek(mark)
+            for line in f.read().decode().splitlines():
+                function, _, ms = line.partition(" ")
+                out[function].append(float(ms))
+        return out
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -326,6 +345,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+def figures(values: list[float]) -> str:
+    """calls, p50, p99 and max of ``values`` (ms), or dashes when there are none."""
+    if not values:
+        return f"{0:>6} {'-':>8} {'-':>8} {'-':>8}"
+    return f"{len(values):>6} {statistics.median(values):>8.1f} {percentile(values, 0.99):>8.1f} {max(values):>8.1f}"
+
+
 def main() -> int:  # noqa: C901 - one script, read top to bottom
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=10)
@@ -374,6 +400,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
         for i in range(threads)
     ]
     t_load = time.perf_counter()
+    mark = stack.durations_mark()
     if not args.no_imports:
         uploader.start()
     for w in workers:
@@ -381,6 +408,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     for w in workers:
         w.join()
     load_s = time.perf_counter() - t_load
+    in_handler = stack.durations_since(mark)
     stop_uploads.set()
     if uploader.is_alive():
         uploader.join()
@@ -438,14 +466,12 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
         f"states: {dict(states)}; documents identical to the request alone: {len(finals) - len(wrong)}"
         f" of {len(finals)}; generating counts all zero: {not any(counts.values())}"
     )
-    print(f"{'action':<10} {'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    columns = f"{'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    print(f"{'':<10} {'as the client saw it (loopback)':>33}   {'in the handler (the stack process)':>35}")
+    print(f"{'action':<10} {columns}   {columns:>35}")
     for action in ("generate", "status", "list", "retrieve", "download"):
-        values = client.times.get(action, [])
-        if values:
-            print(
-                f"{action:<10} {len(values):>6} {statistics.median(values):>8.1f} "
-                f"{percentile(values, 0.99):>8.1f} {max(values):>8.1f}"
-            )
+        row = f"{action:<10} {figures(client.times.get(action, []))}"
+        print(f"{row}   {figures(in_handler.get(f'{action.capitalize()}Function', [])):>35}")
     for p in problems:
         print("PROBLEM:", p)
     stack.stop()

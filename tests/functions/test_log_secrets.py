@@ -308,7 +308,11 @@ def test_a_crash_logs_its_traceback_but_no_secret(world: World, net: LogNet, mon
     def broken(user_id: int) -> Any:
         raise RuntimeError("the user record could not be read")
 
+    def broken_batch(user_ids: Any) -> Any:
+        raise RuntimeError("the user record could not be read")
+
     monkeypatch.setattr(fleet, "get_user", broken)
+    monkeypatch.setattr(fleet, "get_users", broken_batch)
     # When the sign-in and a report action run into it
     assert _login(world, Place.FORM_BODY).code == 6
     answer = ask(world.lambdas, "RetrieveFunction", {"report_id": world.report_id}, OWNER.hash, Place.FORM_BODY)
@@ -316,7 +320,7 @@ def test_a_crash_logs_its_traceback_but_no_secret(world: World, net: LogNet, mon
     assert answer.code == 6
     text = net.text()
     assert "unexpected error" in text and "the user record could not be read" in text
-    assert "auth.authenticate(request.hash)" in text  # the frame's source line: a name, not the value
+    assert "auth.authenticate_with(request.hash, _count_request)" in text  # the frame's source line: names, not values
     assert net.leaks(SECRETS) == []
 
 

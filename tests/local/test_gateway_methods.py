@@ -98,3 +98,32 @@ def test_a_body_over_max_body_bytes_is_refused_by_the_function(stack: dict[str, 
     )
     # And a good request beside it is answered
     assert _plugins(stack)[0] == 200
+
+
+def test_each_invocation_s_duration_is_written_where_asked() -> None:
+    # Given a gateway whose one route's handler takes 30 ms, its durations written to a buffer
+    import io
+    import time
+    import urllib.request
+
+    from fleet_reports.local.gateway import Gateway
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        time.sleep(0.03)
+        return {"statusCode": 200, "body": "{}", "headers": {"Content-Type": "application/json"}}
+
+    out = io.StringIO()
+    gateway = Gateway({("GET", "/slow"): ("SlowFunction", slow)}, port=0, durations=out)
+    gateway.start()
+    try:
+        # When it is asked three times
+        for _ in range(3):
+            with urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/slow", timeout=10) as answer:
+                assert answer.status == 200
+    finally:
+        gateway.stop()
+
+    # Then three lines name the function and the handler's time, at least its 30 ms
+    lines = [line.split() for line in out.getvalue().splitlines()]
+    assert [name for name, _ in lines] == ["SlowFunction"] * 3
+    assert all(30.0 <= float(ms) < 1000 for _, ms in lines)

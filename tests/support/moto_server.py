@@ -21,8 +21,8 @@ def moto_server_with_resources(
     environment that of ``function`` pointed at it; everything undone on exit."""
     from moto.server import ThreadedMotoServer
 
+    from fleet_reports.local.moto_guards import atomic_conditional_writes
     from fleet_reports.local.resources import create_resources, function_environment
-    from fleet_reports.local.stack import atomic_conditional_writes
     from fleet_reports.settings import get_settings
     from fleet_reports.store.aws import reset_clients
 

@@ -80,24 +80,26 @@ NEEDS: dict[str, dict[str, set[str]]] = {
     # list, status, retrieve and download all pass through service.reports._settle: a report whose
     # worker stopped for good is failed when seen (store.fail: an update, with its slot's, in a
     # transaction). So each of them writes the reports table, though none creates or deletes.
-    "ListFunction": {"FleetTable": {"get"}, "ReportsTable": {"query", "update"}},
-    "StatusFunction": {"FleetTable": {"get"}, "ReportsTable": {"get", "update"}},
+    # Every action that authenticates reads the credential (get), then the user and its master
+    # together (batch-get: service.auth.authenticate_with).
+    "ListFunction": {"FleetTable": {"get", "batch-get"}, "ReportsTable": {"query", "update"}},
+    "StatusFunction": {"FleetTable": {"get", "batch-get"}, "ReportsTable": {"get", "update"}},
     # The document: inline in the item (get) or, when large, under reports/<id>/ (store.files.get).
     "RetrieveFunction": {
-        "FleetTable": {"get"},
+        "FleetTable": {"get", "batch-get"},
         "ReportsTable": {"get", "update"},
         "ReportsBucket": {"get reports/*", "list"},
     },
     # A small file is read (store.files.get); a large one is a presigned URL this role signs.
     "DownloadFunction": {
-        "FleetTable": {"get"},
+        "FleetTable": {"get", "batch-get"},
         "ReportsTable": {"get", "update"},
         "ReportsBucket": {"get reports/*", "list"},
     },
     # service.reports.delete: the files (list the report's prefix, DeleteObjects), then the item
     # and, when unfinished, its slot in one transaction (store.delete_report); never reads a file.
     "DeleteFunction": {
-        "FleetTable": {"get"},
+        "FleetTable": {"get", "batch-get"},
         "ReportsTable": {"get", "update", "delete"},
         "ReportsBucket": {"delete reports/*", "list"},
     },
@@ -109,7 +111,7 @@ NEEDS: dict[str, dict[str, set[str]]] = {
     # api.actions.plugin_list: authenticate, count the caller's request (service.limits: an update
     # of its RATE#<caller> item, the only write); the list itself is code. The report actions count
     # their caller with the update they have already.
-    "PluginsFunction": {"FleetTable": {"get"}, "ReportsTable": {"update RATE#*"}},
+    "PluginsFunction": {"FleetTable": {"get", "batch-get"}, "ReportsTable": {"update RATE#*"}},
     # service.worker.process: build_context reads the trackers (batch) and the owner's places,
     # zones, employees and assignments (queries); claim / progress / finish / fail / release are
     # updates (a failed claim reads the report: get); store.tracks.load reads the period's days;

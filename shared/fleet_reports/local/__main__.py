@@ -182,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="template parameters, as sam deploy takes them (CallerRateLimit=500 MaxParallelReports=10)",
     )
+    parser.add_argument(
+        "--durations",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write each API invocation's duration there (a line '<function> <ms>'; bench/load.py reads it)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 0:
         parser.error("--workers must be 0 or more")
@@ -195,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     state = args.state or root / ".local" / "stack.json"
     state_dir = None if args.no_persist else (args.state_dir or state.parent / "state")
     t0 = time.monotonic()
+    durations = args.durations.open("a", encoding="utf-8") if args.durations else None
     try:
         stack = start(
             port=args.port,
@@ -207,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             save_every_s=args.save_every,
             parameter_overrides=overrides or None,
             worker_processes=args.workers,
+            durations=durations,
         )
     except (StateError, TemplateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -248,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     elif state_dir is not None:
         print(f"State in {shown(state_dir)} is up to date.", flush=True)
     state.unlink(missing_ok=True)
+    if durations is not None:
+        durations.close()
     return 0
 
 

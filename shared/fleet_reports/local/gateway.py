@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -126,11 +126,17 @@ class Gateway:
         *,
         loaders: dict[str, Callable[[int], Handler]] | None = None,
         instances: int = 4,
+        durations: TextIO | None = None,
     ):
         """``routes``: (method, path) -> (function, handler). With ``loaders`` (function -> how to
         load another instance of its handler), each function runs up to ``instances`` invocations
-        at once, each in an instance of its own; without, one at a time."""
+        at once, each in an instance of its own; without, one at a time. With ``durations``, a line
+        ``<function> <milliseconds>`` is written there for each invocation: the time its handler
+        ran, as Lambda reports an invocation's Duration (the HTTP exchange and the wait for a free
+        instance not counted)."""
         self.routes = routes
+        self.durations = durations
+        self._durations_lock = threading.Lock()
         self.instances: dict[str, Instances] = {}
         for name, handler in routes.values():
             if name not in self.instances:
@@ -210,10 +216,12 @@ class Gateway:
         pool = self.instances[name]
         try:
             handler = pool.take()
+            began = time.perf_counter()
             try:
                 result = handler(event, LambdaContext(name))
             finally:
                 pool.give_back(handler)
+                self._record(name, time.perf_counter() - began)
         except Exception:  # a crashed Lambda: API Gateway answers 502 with its own (JSON) body
             self._send(req, 502, {"Content-Type": "application/json"}, _gateway_error(6, "Unexpected error"))
             return
@@ -223,6 +231,13 @@ class Gateway:
         raw = result.get("body") or ""
         data = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
         self._send(req, int(result.get("statusCode", 200)), out_headers, data)
+
+    def _record(self, function: str, seconds: float) -> None:
+        if self.durations is None:
+            return
+        with self._durations_lock:
+            self.durations.write(f"{function} {seconds * 1000:.2f}\n")
+            self.durations.flush()
 
     def _body(self, req: BaseHTTPRequestHandler) -> bytes | None:
         """The request's body (by its Content-Length, or chunked), or None once refused: a garbled

@@ -1,6 +1,8 @@
 """The local stack: moto's server, the template's resources, the gateway, the pollers, the demo fleet.
 
-Everything listens on 127.0.0.1 only. Resources are created from template.yaml's own
+Everything listens on 127.0.0.1 only. moto's server runs in a process of its own
+(:mod:`fleet_reports.local.motoproc`), so the store calls of reports being computed never wait
+on the API's interpreter lock, nor the API's answers on theirs. Resources are created from template.yaml's own
 properties, so local and deployed cannot drift. A function's ``S3`` event (the importer on
 ``incoming/``) becomes a notification of the bucket to a local-only queue, which a poller feeds
 to the function as S3 would invoke it.
@@ -26,11 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from fleet_reports.local.gateway import Gateway, Handler
-from fleet_reports.local.moto_guards import atomic_conditional_writes
-from fleet_reports.local.persist import Counts, Restored, StateFolder, WriteCounter
+from fleet_reports.local.motoproc import MotoProcess
+from fleet_reports.local.persist import Counts, Restored, StateFolder
 from fleet_reports.local.poller import QueuePoller, S3EventPoller
 from fleet_reports.local.procpool import WorkerPool
 
@@ -66,13 +68,25 @@ def load_handler(root: Path, code_uri: str, handler: str, logical_id: str) -> Ha
 
 
 def _load_instance(root: Path, code_uri: str, handler: str, logical_id: str, n: int) -> Handler:
-    return load_handler(root, code_uri, handler, f"{logical_id}_{n}")
+    loaded = load_handler(root, code_uri, handler, f"{logical_id}_{n}")
+    freeze_heap()
+    return loaded
+
+
+def freeze_heap() -> None:
+    """What the process holds now (modules, clients, the demo fleet) taken out of the garbage
+    collector's way (``gc.freeze``): a full collection then walks only what came since, not the
+    stack's tens of thousands of long-lived objects (a 70 - 90 ms stop of every API request each
+    time, several times a minute under load). Called once started and after each new instance."""
+    import gc
+
+    gc.freeze()
 
 
 @dataclass
 class Stack:
     root: Path
-    moto: Any
+    moto: MotoProcess
     gateway: Gateway
     pollers: list[QueuePoller]
     resources: Any
@@ -82,7 +96,6 @@ class Stack:
     demo: dict[str, Any] = field(default_factory=dict)
     """The demo fleet's hashes, trackers and example report (kept in the snapshot)."""
     state: StateFolder | None = None
-    writes: WriteCounter | None = None
     restored: Restored | None = None
     resumed_reports: list[int] = field(default_factory=list)
     pool: WorkerPool | None = None
@@ -99,15 +112,15 @@ class Stack:
 
     def mark_saved(self) -> None:
         """Take the state as it is now for saved (the next save runs only after a change)."""
-        self._saved_mark = self.writes.writes if self.writes is not None else -1
+        self._saved_mark = self.moto.writes
 
     def save(self, *, force: bool = False) -> Counts | None:
         """Snapshot the state into the state folder if anything changed since the last save (or
         ``force``); what was saved, or None when nothing was (no folder, nothing changed)."""
         if self.state is None:
             return None
-        mark = self.writes.writes if self.writes is not None else -1
-        if not force and self.writes is not None and mark == self._saved_mark:
+        mark = self.moto.writes
+        if not force and mark == self._saved_mark:
             return None
         counts = self.state.save({"demo": self.demo})
         self._saved_mark = mark
@@ -177,6 +190,7 @@ def start(
     fresh: bool = False,
     save_every_s: float | None = SAVE_EVERY_S,
     worker_processes: int = 0,
+    durations: TextIO | None = None,
 ) -> Stack:
     """Start the stack. With ``state_dir``, the state kept there is restored (unless ``fresh``:
     then it is wiped) and saved again while the stack runs; the demo fleet is loaded on a start
@@ -184,32 +198,31 @@ def start(
 
     ``worker_processes``: 0 runs the queue-fed functions (worker, importer) in this process's
     poller threads; N > 0 runs N processes of each instead (:mod:`fleet_reports.local.procpool`),
-    so jobs run side by side on the machine's cores and never hold the API's GIL."""
-    from moto.server import ThreadedMotoServer
+    so jobs run side by side on the machine's cores and never hold the API's GIL.
 
+    ``durations``: where the gateway writes each API invocation's duration (see :class:`Gateway`)."""
     from fleet_reports.local import resources as res
     from fleet_reports.store.aws import reset_clients
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     root = root or find_root()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    moto.start()
-    writes = count_writes(moto)
-    host, mport = moto.get_host_and_port()
-    endpoint = f"http://{host}:{mport}"
+    moto = MotoProcess(moto_port)
+    endpoint = moto.endpoint
     env = aws_environment(endpoint)
     os.environ.update(env)
     reset_clients()
 
-    template = res.load_template(root / "template.yaml")
-    resources = res.create_resources(template, parameter_overrides=parameter_overrides)
+    try:
+        template = res.load_template(root / "template.yaml")
+        resources = res.create_resources(template, parameter_overrides=parameter_overrides)
+    except BaseException:
+        moto.stop()
+        raise
     state, restored = _open_state(state_dir, endpoint, resources, moto, fresh=fresh)
     specs = res.functions(template)
     _set_function_environment(env, template, specs, resources, endpoint)
 
     handlers = {lid: load_handler(root, s.code_uri, s.handler, lid) for lid, s in specs.items()}
-    gateway = _start_gateway(root, specs, handlers, port)
-    atomic_conditional_writes()
+    gateway = _start_gateway(root, specs, handlers, port, durations)
     pollers = _pollers(specs, resources, handlers)
     pool = None
     if start_pollers and worker_processes > 0:
@@ -229,7 +242,6 @@ def start(
         env=env,
         handlers=handlers,
         state=state,
-        writes=writes,
         restored=restored,
         pool=pool,
     )
@@ -244,6 +256,7 @@ def start(
     stack.info.update(stack.demo)
     if save_every_s is not None:
         stack.autosave(save_every_s)
+    freeze_heap()
     return stack
 
 
@@ -288,7 +301,9 @@ API_INSTANCES = 4
 """Warm instances per API function on the local stack: as many invocations of one function at once."""
 
 
-def _start_gateway(root: Path, specs: dict[str, Any], handlers: dict[str, Handler], port: int) -> Gateway:
+def _start_gateway(
+    root: Path, specs: dict[str, Any], handlers: dict[str, Handler], port: int, durations: TextIO | None = None
+) -> Gateway:
     """The API gateway on ``port``, routing each function's API events to its handler; a function
     asked again while busy gets another instance (its handler module loaded afresh), as Lambda
     starts another, up to :data:`API_INSTANCES`."""
@@ -298,7 +313,7 @@ def _start_gateway(root: Path, specs: dict[str, Any], handlers: dict[str, Handle
         for method, path in s.api_routes:
             routes[(method.upper(), path)] = (lid, handlers[lid])
             loaders[lid] = functools.partial(_load_instance, root, s.code_uri, s.handler, lid)
-    gateway = Gateway(routes, port=port, loaders=loaders, instances=API_INSTANCES)
+    gateway = Gateway(routes, port=port, loaders=loaders, instances=API_INSTANCES, durations=durations)
     gateway.start()
     return gateway
 
@@ -371,18 +386,6 @@ def _resume(stack: Stack, state: StateFolder, restored: Restored) -> None:
     stack.demo["seed_report_id"] = seed
     if generated or seed in stack.resumed_reports:
         stack.seed_since = time.monotonic()
-
-
-def count_writes(moto: Any) -> WriteCounter | None:
-    """Put a :class:`WriteCounter` in front of moto's WSGI app (None if the server has no app
-    to wrap: every periodic save then runs)."""
-    server = getattr(moto, "_server", None)
-    app = getattr(server, "app", None)
-    if server is None or app is None:
-        return None
-    counter = WriteCounter(app)
-    server.app = counter
-    return counter
 
 
 def pending_upload_rule(resources: Any) -> Any:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import math
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
+from typing import TypeVar
 
 from aws_lambda_powertools import Logger
 
@@ -17,6 +22,7 @@ from fleet_reports.store.errors import StoreError
 from fleet_reports.store.records import CredentialRecord, UserRecord
 
 logger = Logger(child=True)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -53,23 +59,53 @@ class Principal:
 
 def authenticate(credential: str | None) -> Principal:
     """Code 4 for no, unknown or ended credentials; 11 for a blocked user."""
+    principal, _ = authenticate_with(credential, None)
+    return principal
+
+
+def authenticate_with(credential: str | None, alongside: Callable[[str], R] | None) -> tuple[Principal, R | None]:
+    """:func:`authenticate`, running ``alongside(caller)`` (``Principal.caller``: the request's
+    count, :mod:`fleet_reports.service.limits`) while the user is read; its result too.
+
+    Three store reads in two steps: the credential, then the user with its master together (the
+    credential names the master it was made for; when the user's own ``parent_id`` says
+    otherwise, that master is read too). ``alongside`` runs once the credential is known (a
+    request of an unknown credential counts nowhere) and is finished before this returns, also
+    when the user turns out blocked.
+    """
     if not credential:
         raise ApiError(4)
     cred = fleet.get_credential(credential)
     if cred is None:
         raise ApiError(4)
-    user = fleet.get_user(cred.user_id)
+    caller = f"KEY#{fleet.digest(credential)[:32]}" if cred.kind == "api_key" else f"USER#{cred.user_id}"
+    side = _beside(alongside, caller) if alongside is not None else None
+    try:
+        users = fleet.get_users([cred.user_id, *([cred.master_id] if cred.master_id is not None else [])])
+    finally:
+        result = side.result() if side is not None else None
+    user = users.get(cred.user_id)
     if user is None:
         raise ApiError(4)
     master_id = user.parent_id if user.parent_id is not None else user.user_id
     if user.blocked:
         raise ApiError(11, "Access denied: the user is blocked")
     if user.parent_id is not None:
-        master = fleet.get_user(user.parent_id)
+        master = users[user.parent_id] if user.parent_id in users else fleet.get_user(user.parent_id)
         if master is None or master.blocked:
             raise ApiError(11, "Access denied: the master user is blocked")
-    caller = f"KEY#{fleet.digest(credential)[:32]}" if cred.kind == "api_key" else f"USER#{user.user_id}"
-    return Principal(user=user, master_id=master_id, caller=caller)
+    return Principal(user=user, master_id=master_id, caller=caller), result
+
+
+@cache
+def _threads() -> ThreadPoolExecutor:
+    """Threads for work beside a request's own reads (made on first use; grown on demand)."""
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="beside")
+
+
+def _beside(work: Callable[[str], R], arg: str) -> Future[R]:
+    """``work(arg)`` started in another thread, with this one's log keys (a context variable)."""
+    return _threads().submit(contextvars.copy_context().run, work, arg)
 
 
 def require_right(principal: Principal, right: str) -> None:
@@ -205,6 +241,7 @@ def login(login_name: str, password: str, address: str | None = None) -> str:
             kind="session",
             created=now_s,
             expires=now_s + get_settings().session_days * 86400,
+            master_id=user.parent_id,
         ),
     )
     return secret

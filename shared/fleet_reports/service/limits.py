@@ -55,15 +55,26 @@ GENERATES = RateLimit("generates_per_minute", "caller_generate_limit", 60, "gene
 
 def check(principal: Principal, limit: RateLimit) -> None:
     """Count this request of the caller; error 15 naming the limit when it is over it."""
+    enforce(principal, limit, count(principal.caller or f"USER#{principal.user.user_id}", limit))
+
+
+def count(caller: str, limit: RateLimit) -> int | None:
+    """Count this request of ``caller`` (``Principal.caller``); the seconds until it may ask
+    again when it is over the limit, else None (also when the count could not be written)."""
     allowed: int = getattr(get_settings(), limit.setting)
-    caller = principal.caller or f"USER#{principal.user.user_id}"
     try:
-        retry_after = ratelimit.take(caller, limit.name, allowed, limit.window_s)
+        return ratelimit.take(caller, limit.name, allowed, limit.window_s) or None
     except StoreError:
         logger.warning("the request could not be counted; let through", extra={"limit": limit.name})
-        return
+        return None
+
+
+def enforce(principal: Principal, limit: RateLimit, retry_after: int | None) -> None:
+    """Error 15 naming the limit when :func:`count` said the caller is over it."""
     if not retry_after:
         return
+    caller = principal.caller or f"USER#{principal.user.user_id}"
+    allowed: int = getattr(get_settings(), limit.setting)
     whose = "per API key" if caller.startswith("KEY#") else "per user"
     logger.info("rate limit exceeded", extra={"limit": limit.name, "user_id": principal.user.user_id})
     raise ApiError(

@@ -100,6 +100,8 @@ class _Progress:
         self.last_percent, self.last_time = start, 0.0
 
     def set(self, percent: int, *, force: bool = False) -> None:
+        """Write ``percent`` (throttled); ``force``: write it now, whatever the throttle, which
+        also raises ClaimLost unless this attempt still holds the report."""
         percent = max(self.last_percent, min(99, percent))
         now = time.monotonic()
         if not force and percent - self.last_percent < 5 and now - self.last_time < 2:
@@ -108,11 +110,6 @@ class _Progress:
             if not store.set_progress(self.job.pool, self.job.report_id, self.token, percent):
                 raise ClaimLost(f"report {self.job.report_id} is no longer this attempt's")
             self.last_percent, self.last_time = percent, now
-
-    def still_ours(self) -> None:
-        """Raise ClaimLost unless this attempt still holds the report (called before each write
-        to the bucket, so an attempt that was taken over writes nothing over the new one's files)."""
-        self.set(self.last_percent, force=True)
 
     def scaled(self, lo: int, hi: int) -> Callable[[float], None]:
         return lambda fraction: self.set(lo + round((hi - lo) * max(0.0, min(1.0, fraction))))
@@ -474,11 +471,14 @@ def _store_and_render(job: Job, progress: _Progress, ctx: ReportContext, report:
     doc = gzip.compress(json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode(), 6)
     inline: bytes | None = doc
     doc_key: str | None = None
+    # Before each write to the bucket, one update both proves the claim still ours (an attempt that
+    # was taken over writes nothing over the new one's files) and moves percent_ready on.
     if len(doc) > settings.inline_report_max_bytes:
         inline, doc_key = None, f"{report_files.prefix(job.report_id)}report.json.gz"
-        progress.still_ours()
+        progress.set(75, force=True)
         report_files.put(doc_key, doc, "application/gzip")
-    progress.set(75)
+    else:
+        progress.set(75)
 
     info = document_info(ctx)
     files: dict[str, ReportFile] = {}
@@ -487,10 +487,9 @@ def _store_and_render(job: Job, progress: _Progress, ctx: ReportContext, report:
         data = render_report(report, fmt, headless=headless, info=info)
         name = f"{fmt}-headless" if headless else fmt
         key = f"{report_files.prefix(job.report_id)}report{'-headless' if headless else ''}.{fmt}"
-        progress.still_ours()
+        progress.set(75 + round(24 * (n + 1) / len(variants)), force=True)
         report_files.put(key, data, CONTENT_TYPES[fmt])
         files[name] = ReportFile(key=key, size=len(data))
-        progress.set(75 + round(24 * (n + 1) / len(variants)))
     return ReportOutput(doc=inline, doc_key=doc_key, files=files)
 
 

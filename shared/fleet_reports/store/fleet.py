@@ -106,6 +106,12 @@ def get_user(user_id: int) -> UserRecord | None:
     return UserRecord.model_validate(item) if item else None
 
 
+def get_users(user_ids: Iterable[int]) -> dict[int, UserRecord]:
+    """The users that exist among ``user_ids``, in one batch read (up to 100)."""
+    items = _batch_get([(f"USER#{u}", "PROFILE") for u in user_ids])
+    return {int(i["user_id"]): UserRecord.model_validate(i) for i in items}
+
+
 def user_id_for_login(login: str) -> int | None:
     item = _get(f"LOGIN#{login.lower()}", "LOGIN")
     return int(item["user_id"]) if item else None

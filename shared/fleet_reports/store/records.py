@@ -32,6 +32,9 @@ class CredentialRecord(_Record):
     kind: Literal["session", "api_key"]
     created: int  # epoch seconds
     expires: int | None = None  # epoch seconds; None for API keys
+    master_id: int | None = None
+    """The user's master when the credential was made (None: a master's own, or not known): read
+    with the user in one request. A hint only: the user's own ``parent_id`` decides."""
 
 
 class SensorRecord(_Record):

@@ -53,7 +53,7 @@ itself conditional, so it would either duplicate this check or need a lease, who
 a paused writer is exactly the lost update it means to prevent. The one place where the check
 is not atomic is moto: its PutObject checks ``If-Match`` and then writes without a lock, so two
 threads can both pass the check. The local stack therefore serialises moto's PutObject
-(:func:`fleet_reports.local.stack.atomic_conditional_writes`), which gives moto S3's semantics;
+(:func:`fleet_reports.local.moto_guards.atomic_conditional_writes`), which gives moto S3's semantics;
 the race test in ``tests/functions/test_import.py`` runs on it.
 """
 

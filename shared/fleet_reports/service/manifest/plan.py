@@ -174,19 +174,20 @@ def _tariffs_and_users(plan: Plan) -> None:
         linked = not changed and (u.parent is None or u.id in plan.owned(u.parent).sub_user_ids)
         plan.write("users", stored, rec, partial(fleet.put_user, rec, previous=stored), linked=linked)
         for key in u.api_keys:
-            _api_key(plan, u.id, key_digest(key))
+            _api_key(plan, u.id, u.parent, key_digest(key))
 
 
-def _api_key(plan: Plan, user_id: int, d: str) -> None:
+def _api_key(plan: Plan, user_id: int, master_id: int | None, d: str) -> None:
     cred = plan.creds.get(d)
-    if cred is not None and cred.user_id == user_id and d in plan.owned(user_id).api_key_digests:
+    same = cred is not None and cred.user_id == user_id and cred.master_id == master_id
+    if same and d in plan.owned(user_id).api_key_digests:
         plan.count("api_keys", "unchanged")
         return
     plan.count("api_keys", "created" if cred is None else "updated")
     if cred is not None and cred.user_id != user_id:
         plan.ops.append(partial(fleet.delete_api_key, d, cred.user_id))
     created = cred.created if cred is not None else plan.now
-    rec = CredentialRecord(user_id=user_id, kind="api_key", created=created)
+    rec = CredentialRecord(user_id=user_id, kind="api_key", created=created, master_id=master_id)
     plan.ops.append(partial(fleet.put_credential_digest, d, rec))
 
 
