@@ -15,6 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.tables import create_table
+
 ITEM: dict[str, Any] = {
     "pk": {"S": "user#1"},
     "sk": {"S": "report#0001"},
@@ -39,15 +41,7 @@ def dynamodb() -> Iterator[Any]:
     atomic_conditional_writes()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(client, "t")
         client.put_item(TableName="t", Item=ITEM)
         client.put_item(TableName="t", Item={"pk": ITEM["pk"], "sk": {"S": "report#0002"}, "n": {"N": "7"}})
         yield client
@@ -206,19 +200,8 @@ def partitions() -> Iterator[Any]:
     atomic_conditional_writes()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        keys = [("pk", "HASH"), ("sk", "RANGE")]
-        client.create_table(
-            TableName="p",
-            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        client.create_table(
-            TableName="h",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(client, "p")
+        create_table(client, "h", sort_key=False)
         for pk in "cab":
             for n in range(30):
                 item = {"pk": {"S": pk}, "sk": {"S": f"{'odd' if n % 2 else 'even'}#{n:03d}"}, "n": {"N": str(n)}}

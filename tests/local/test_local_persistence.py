@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.tables import create_table
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.local
 SEED_ID = 1234567
@@ -273,15 +275,7 @@ def restart(endpoint: str) -> str:
 def make_empty(folder: Any) -> None:
     """A table and a bucket, as the stack creates them from the template (empty)."""
     ddb, s3 = folder.clients()
-    ddb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(ddb, "t")
     s3.create_bucket(Bucket="bucket")
 
 

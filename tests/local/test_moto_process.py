@@ -20,6 +20,8 @@ from botocore.config import Config
 
 from fleet_reports.local.motoproc import MotoProcess
 
+from tests.support.tables import create_table
+
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[MotoProcess]:
@@ -54,12 +56,7 @@ def test_a_client_keeps_one_connection_for_its_requests(moto: MotoProcess, monke
 
     monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", counted)
     ddb = client(moto, "dynamodb")
-    ddb.create_table(
-        TableName="kept",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(ddb, "kept", sort_key=False)
 
     # When it makes 50 requests, one after another, an answer refused among them
     for n in range(50):
@@ -100,12 +97,7 @@ def test_objects_of_every_size_and_upload_kind_come_back_whole(moto: MotoProcess
 def test_the_writes_are_counted_and_reads_are_not(moto: MotoProcess) -> None:
     # Given moto's write count
     ddb, s3 = client(moto, "dynamodb"), client(moto, "s3")
-    ddb.create_table(
-        TableName="counted",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(ddb, "counted", sort_key=False)
     s3.create_bucket(Bucket="counted-objects")
     before = moto.writes
 
