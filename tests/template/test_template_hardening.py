@@ -112,11 +112,12 @@ NEEDS: dict[str, dict[str, set[str]]] = {
     # of its RATE#<caller> item, the only write); the list itself is code. The report actions count
     # their caller with the update they have already.
     "PluginsFunction": {"FleetTable": {"get", "batch-get"}, "ReportsTable": {"update RATE#*"}},
-    # service.worker.process: build_context reads the trackers (batch) and the owner's places,
-    # zones, employees and assignments (queries); claim / progress / finish / fail / release are
-    # updates (a failed claim reads the report: get); store.tracks.load reads the period's days;
-    # the trips' odometer reads the tracker's odometer summary, and rebuilds it when missing or
-    # outdated (list the days, read them, put it back: store.odometer.history);
+    # service.worker.process: build_context reads the trackers (batch), the owner's places, zones
+    # and employees and each tracker's assignments of the period (queries); claim / progress /
+    # finish / fail / release are updates (a failed claim reads the report: get);
+    # store.tracks.load reads the period's days; the trips' odometer reads the tracker's odometer
+    # summary, and rebuilds it when missing or outdated (list the days, read them, put it back:
+    # store.odometer.history);
     # the document and files are put under reports/<id>/, and deleted again (list + delete) when
     # the report was deleted meanwhile; a failed attempt is retried sooner (change-visibility).
     "WorkerFunction": {

@@ -183,14 +183,15 @@ def build_context(report: ReportRecord) -> ReportContext:
 
 
 def _driver_shifts(owner_id: int, tracker_ids: list[int], from_ms: int, to_ms: int) -> tuple[DriverShift, ...]:
-    """The driver assignments of these trackers that overlap the period, with the drivers' names."""
-    wanted = set(tracker_ids)
+    """The driver assignments of these trackers that overlap the period, with the drivers' names
+    (each tracker's read bounded by the period, not its history: ``fleet.assignments_during``)."""
     employees = fleet.get_employees(owner_id)
     names = {e.employee_id: " ".join(p for p in (e.first_name, e.last_name) if p) for e in employees}
     return tuple(
         DriverShift(a.tracker_id, a.employee_id, names.get(a.employee_id, f"#{a.employee_id}"), a.from_ms, a.to_ms)
-        for a in fleet.get_assignments(owner_id)
-        if a.tracker_id in wanted and a.from_ms <= to_ms and (a.to_ms is None or a.to_ms > from_ms)
+        for tracker_id in sorted(set(tracker_ids), key=str)  # the order of the keys (ASSIGN#<tracker>#...)
+        for a in fleet.assignments_during(owner_id, tracker_id, from_ms, to_ms)
+        if a.from_ms <= to_ms and (a.to_ms is None or a.to_ms > from_ms)
     )
 
 

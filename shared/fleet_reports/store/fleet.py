@@ -320,6 +320,40 @@ def get_assignments(owner_id: int, tracker_id: int | None = None) -> list[Assign
     return [AssignmentRecord.model_validate(i) for i in _query(f"USER#{owner_id}", prefix)]
 
 
+ASSIGNMENTS_PAGE = 25
+"""How many of a tracker's assignments :func:`assignments_during` reads a call."""
+
+
+def assignments_during(owner_id: int, tracker_id: int, from_ms: int, to_ms: int) -> list[AssignmentRecord]:
+    """The tracker's driver assignments that overlap ``[from_ms, to_ms]``, by start time.
+
+    A tracker has one driver at a time (the manifest refuses overlaps), so its assignments end in
+    the order they start: they are read backwards from the last one starting by ``to_ms`` and the
+    reading stops at the first that ended by ``from_ms``. The reads grow with the period's
+    assignments, never with the tracker's history of drivers."""
+    from boto3.dynamodb.conditions import Key
+
+    prefix = f"ASSIGN#{tracker_id}#"
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("pk").eq(f"USER#{owner_id}") & Key("sk").between(prefix, f"{prefix}{to_ms:015d}"),
+        "ScanIndexForward": False,
+        "ConsistentRead": True,
+        "Limit": ASSIGNMENTS_PAGE,
+    }
+    newest_first: list[AssignmentRecord] = []
+    while True:
+        with store_call("fleet assignments"):
+            resp = _table().query(**kwargs)
+        for item in resp.get("Items", []):
+            assignment = AssignmentRecord.model_validate(plain(item))
+            if assignment.to_ms is not None and assignment.to_ms <= from_ms:
+                return newest_first[::-1]
+            newest_first.append(assignment)
+        if "LastEvaluatedKey" not in resp:
+            return newest_first[::-1]
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
 def put_assignment(assignment: AssignmentRecord) -> None:
     sk = _assignment_sk(assignment.tracker_id, assignment.from_ms)
     _put(f"USER#{assignment.owner_id}", sk, assignment.model_dump())
