@@ -24,7 +24,10 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support.done_reports
 
 from fleet_reports.local.gateway import LambdaContext, api_event
 from fleet_reports.local.stack import start
@@ -124,41 +127,18 @@ def put_pool(count: int, trackers: int) -> str:
     """``count`` done reports in the pool of a new user ``LIST_USER``; a session hash of it."""
     import secrets
 
-    import boto3
-
     from fleet_reports.store import fleet
-    from fleet_reports.store import reports as store
-    from fleet_reports.store.records import CredentialRecord, LocaleInfo, ReportRecord, ReportState, UserRecord
+    from fleet_reports.store.records import CredentialRecord, UserRecord
+
+    from tests.support.done_reports import put_done_reports
 
     fleet.put_user(UserRecord(user_id=LIST_USER, login="bench-list@fleet.example"))
     secret = secrets.token_hex(16)
     now = int(time.time())
     fleet.put_credential(secret, CredentialRecord(user_id=LIST_USER, kind="session", created=now, expires=now + 3600))
-    first = store.next_report_id() + 1
-    store.ensure_id_floor(first + count)
-    table = boto3.resource("dynamodb").Table(STACK["reports_table"])
-    with table.batch_writer() as batch:
-        for rid in range(first, first + count):
-            record = ReportRecord.model_validate(
-                dict(
-                    id=rid,
-                    pool=LIST_USER,
-                    owner_id=LIST_USER,
-                    title="T" * 256,
-                    created="2020-10-08 21:59:30",
-                    **{"from": "2020-10-05 00:00:00"},
-                    to="2020-10-06 23:59:59",
-                    time_filter={"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-                    plugin={"plugin_id": 4, "show_seconds": False, "split": True},
-                    trackers=list(range(10_000_000, 10_000_000 + trackers)),
-                    geocoder="google",
-                    locale_info=LocaleInfo(locale="en_US", time_zone="Europe/Moscow", measurement_system="metric"),
-                    state=ReportState.DONE,
-                    percent=100,
-                    ttl=now + 86_400,
-                )
-            )
-            batch.put_item(Item={**store.report_key(LIST_USER, rid), **record.to_item()})
+    put_done_reports(
+        STACK["reports_table"], LIST_USER, count, first_tracker=10_000_000, trackers=trackers, title="T" * 256
+    )
     return secret
 
 

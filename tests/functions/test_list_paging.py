@@ -12,15 +12,14 @@ or one call read the whole pool.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import boto3
 import pytest
 
 from fleet_reports.demo import OWNER_ID
 
 from tests.support.api import HASH, generate
+from tests.support.done_reports import put_done_reports
 from tests.support.lambdas import Lambdas
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
@@ -29,38 +28,9 @@ LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 def put_reports(demo: Lambdas, count: int, *, trackers: int = 1, title: str = "Trip report") -> list[int]:
     """``count`` done reports straight into the owner's pool (as generate and the worker leave them);
     their ids, oldest first."""
-    from fleet_reports.store import reports as store
-    from fleet_reports.store.records import LocaleInfo, ReportRecord, ReportState
-
     demo.use_env("ListFunction")
-    now = int(time.time())
-    first = store.next_report_id() + 1
-    store.ensure_id_floor(first + count)
-    ids = list(range(first, first + count))
-    table = boto3.resource("dynamodb").Table(demo.resources.names["ReportsTable"])
-    with table.batch_writer() as batch:
-        for rid in ids:
-            record = ReportRecord.model_validate(
-                dict(
-                    id=rid,
-                    pool=OWNER_ID,
-                    owner_id=OWNER_ID,
-                    title=title,
-                    created="2020-10-08 21:59:30",
-                    **{"from": "2020-10-05 00:00:00"},
-                    to="2020-10-06 23:59:59",
-                    time_filter={"from": "00:00:00", "to": "23:59:59", "weekdays": [1, 2, 3, 4, 5, 6, 7]},
-                    plugin={"plugin_id": 4, "show_seconds": False, "split": True},
-                    trackers=list(range(669_673, 669_673 + trackers)),
-                    geocoder="google",
-                    locale_info=LocaleInfo(locale="en_US", time_zone="Europe/Moscow", measurement_system="metric"),
-                    state=ReportState.DONE,
-                    percent=100,
-                    ttl=now + 86_400,
-                )
-            )
-            batch.put_item(Item={**store.report_key(OWNER_ID, rid), **record.to_item()})
-    return ids
+    table = demo.resources.names["ReportsTable"]
+    return put_done_reports(table, OWNER_ID, count, first_tracker=669_673, trackers=trackers, title=title)
 
 
 def listing(demo: Lambdas, **params: Any) -> tuple[int, dict[str, Any], int]:

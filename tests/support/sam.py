@@ -30,3 +30,19 @@ def sam_transform(template: Mapping[str, Any]) -> dict[str, Any]:
         mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
         out: dict[str, Any] = transform(source, {}, NoManagedPolicies())
     return out
+
+
+def of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Mapping[str, Any]]:
+    """The resources of one CloudFormation type, by logical id."""
+    return {lid: r for lid, r in resources.items() if r["Type"] == kind}
+
+
+def fires_on_any(alarm: Mapping[str, Any]) -> bool:
+    """An alarm's properties say: above 0 within one period; no data (an idle queue or function)
+    is not an alarm."""
+    return bool(
+        alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        and alarm["Threshold"] == 0
+        and alarm["EvaluationPeriods"] == 1
+        and alarm["TreatMissingData"] == "notBreaching"
+    )

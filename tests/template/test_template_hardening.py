@@ -36,7 +36,7 @@ from fleet_reports import contract
 from fleet_reports.demo import ACCESS, OWNER_ID
 
 from tests.support.lambdas import Lambdas
-from tests.support.sam import ACCOUNT_DEFAULT_LIMIT, UNRESERVED_MINIMUM, sam_transform
+from tests.support.sam import ACCOUNT_DEFAULT_LIMIT, UNRESERVED_MINIMUM, fires_on_any, of_type, sam_transform
 from tests.support.seed import SEED_DAYS, SEED_GENERATE
 
 FUNCTION = "AWS::Serverless::Function"
@@ -182,8 +182,6 @@ METRICS_ACTION = "cloudwatch:PutMetricData"
 
 
 # ============================================================================ helpers
-def _of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Mapping[str, Any]]:
-    return {lid: r for lid, r in resources.items() if r["Type"] == kind}
 
 
 def _list(value: Any) -> list[Any]:
@@ -306,9 +304,9 @@ def granted(cfn: Mapping[str, Any], function: str) -> dict[str, set[str]]:
 # ============================================================================ encryption, privacy, recovery
 def test_every_bucket_is_encrypted_private_owner_enforced_and_tls_only(resources_of: dict[str, Any]) -> None:
     # Given every bucket of the template
-    buckets = _of_type(resources_of, BUCKET)
+    buckets = of_type(resources_of, BUCKET)
     assert set(buckets) == {"ReportsBucket", "TrackBucket"}
-    policies = [r["Properties"] for r in _of_type(resources_of, "AWS::S3::BucketPolicy").values()]
+    policies = [r["Properties"] for r in of_type(resources_of, "AWS::S3::BucketPolicy").values()]
 
     for logical_id, bucket in buckets.items():
         props = bucket["Properties"]
@@ -336,7 +334,7 @@ def test_every_bucket_is_encrypted_private_owner_enforced_and_tls_only(resources
 
 def test_every_table_is_encrypted_with_point_in_time_recovery(resources_of: dict[str, Any]) -> None:
     # Given every table of the template
-    tables = _of_type(resources_of, TABLE)
+    tables = of_type(resources_of, TABLE)
     assert set(tables) == {"ReportsTable", "FleetTable"}
 
     for logical_id, table in tables.items():
@@ -348,7 +346,7 @@ def test_every_table_is_encrypted_with_point_in_time_recovery(resources_of: dict
 
 def test_every_queue_is_encrypted(resources_of: dict[str, Any]) -> None:
     # Given every queue of the template (the jobs, and both dead-letter queues)
-    queues = _of_type(resources_of, QUEUE)
+    queues = of_type(resources_of, QUEUE)
     assert set(queues) == {"ReportJobsQueue", "ReportJobsDLQ", "ImportDLQ"}
 
     # Then each is encrypted at rest (SQS-managed keys, or KMS)
@@ -362,8 +360,8 @@ def test_every_function_logs_to_its_own_log_group_with_retention(
     resources_of: dict[str, Any], sam_template: dict[str, Any]
 ) -> None:
     # Given every function and every log group of the template
-    functions = _of_type(resources_of, FUNCTION)
-    groups = _of_type(resources_of, LOG_GROUP)
+    functions = of_type(resources_of, FUNCTION)
+    groups = of_type(resources_of, LOG_GROUP)
     assert set(functions) == contract.ALL_FUNCTIONS
 
     # When each function's LoggingConfig is read
@@ -387,7 +385,7 @@ def test_every_function_logs_to_its_own_log_group_with_retention(
 
 def test_the_transform_keeps_each_functions_log_group(transformed: dict[str, Any]) -> None:
     # Given the Lambda functions SAM makes
-    lambdas = _of_type(transformed["Resources"], "AWS::Lambda::Function")
+    lambdas = of_type(transformed["Resources"], "AWS::Lambda::Function")
     assert set(lambdas) == contract.ALL_FUNCTIONS
 
     # Then each still logs to its log group (Lambda would otherwise make /aws/lambda/<name>, kept forever)
@@ -425,7 +423,7 @@ def test_the_api_stage_and_generate_are_throttled_by_parameters(
     assert parameters["GenerateBurstLimit"]["Default"] <= parameters["ApiBurstLimit"]["Default"]
     assert all(parameters[p]["MinValue"] >= 1 for p in ("ApiRateLimit", "ApiBurstLimit", "GenerateRateLimit"))
     # And the stage SAM deploys carries them, answering 429 with the service's envelope (error 15)
-    (stage_resource,) = _of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
+    (stage_resource,) = of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
     assert stage_resource["Properties"]["MethodSettings"] == settings
     throttled = json.loads(
         resources_of["Api"]["Properties"]["GatewayResponses"]["THROTTLED"]["ResponseTemplates"]["application/json"]
@@ -450,20 +448,10 @@ def _dead_letter_queues(resources_of: Mapping[str, Any]) -> set[str]:
 def _alarms_on(resources_of: Mapping[str, Any], namespace: str, metric: str, dimension: tuple[str, Any]) -> list[Any]:
     return [
         a["Properties"]
-        for a in _of_type(resources_of, ALARM).values()
+        for a in of_type(resources_of, ALARM).values()
         if (a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) == (namespace, metric)
         and a["Properties"].get("Dimensions") == [{"Name": dimension[0], "Value": dimension[1]}]
     ]
-
-
-def _fires_on_any(alarm: Mapping[str, Any]) -> bool:
-    """Above 0 within one period; no data (an idle queue or function) is not an alarm."""
-    return (
-        alarm["ComparisonOperator"] == "GreaterThanThreshold"
-        and alarm["Threshold"] == 0
-        and alarm["EvaluationPeriods"] == 1
-        and alarm["TreatMissingData"] == "notBreaching"
-    )
 
 
 def test_both_dead_letter_queues_raise_an_alarm(resources_of: dict[str, Any]) -> None:
@@ -482,7 +470,7 @@ def test_both_dead_letter_queues_raise_an_alarm(resources_of: dict[str, Any]) ->
         metric, statistic = metrics[dlq]
         (alarm,) = _alarms_on(resources_of, "AWS/SQS", metric, ("QueueName", {"Fn::GetAtt": [dlq, "QueueName"]}))
         # Then one fires as soon as a message is in it, and tells the alarm topic (and when it clears)
-        assert _fires_on_any(alarm), dlq
+        assert fires_on_any(alarm), dlq
         assert alarm["Statistic"] == statistic
         assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
         assert alarm["AlarmDescription"]
@@ -493,7 +481,7 @@ def test_worker_errors_raise_an_alarm(resources_of: dict[str, Any]) -> None:
     (alarm,) = _alarms_on(resources_of, "AWS/Lambda", "Errors", ("FunctionName", {"Ref": "WorkerFunction"}))
 
     # Then one fires on any failed invocation and tells the alarm topic
-    assert _fires_on_any(alarm)
+    assert fires_on_any(alarm)
     assert alarm["Statistic"] == "Sum"
     assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
 
@@ -511,7 +499,7 @@ def test_alarms_reach_an_optional_email_through_one_topic(
     assert pattern.fullmatch("") and pattern.fullmatch("ops@fleet.example")
     assert not pattern.fullmatch("not an address")
     # And only a given address is subscribed to the topic
-    (subscription,) = _of_type(resources_of, "AWS::SNS::Subscription").values()
+    (subscription,) = of_type(resources_of, "AWS::SNS::Subscription").values()
     assert subscription["Condition"] == "HasAlarmEmail"
     assert sam_template["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
     assert subscription["Properties"] == {
@@ -520,7 +508,7 @@ def test_alarms_reach_an_optional_email_through_one_topic(
         "Endpoint": {"Ref": "AlarmEmail"},
     }
     # And every alarm of the template tells that topic, which tools find in the outputs
-    for logical_id, alarm in _of_type(resources_of, ALARM).items():
+    for logical_id, alarm in of_type(resources_of, ALARM).items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
     assert sam_template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
 
@@ -541,7 +529,7 @@ def test_the_worker_concurrency_is_capped_and_reserved_and_the_api_keeps_the_res
     assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerConcurrency"}}
     (mapping,) = [
         r["Properties"]
-        for r in _of_type(transformed["Resources"], "AWS::Lambda::EventSourceMapping").values()
+        for r in of_type(transformed["Resources"], "AWS::Lambda::EventSourceMapping").values()
         if r["Properties"]["FunctionName"] == {"Ref": "WorkerFunction"}
         and r["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["ReportJobsQueue", "Arn"]}
     ]
@@ -608,7 +596,7 @@ def test_no_statement_grants_a_wildcard_beyond_what_aws_requires(transformed: di
     # Then none has a "*" action or a "*" resource, and object access is always to a key prefix
     assert [(lid, star_grants(s)) for lid, s in statements if star_grants(s)] == []
     # And the only "*" grants are the AWS managed policies SAM attaches, each for its documented reason
-    all_roles = _of_type(transformed["Resources"], "AWS::IAM::Role")
+    all_roles = of_type(transformed["Resources"], "AWS::IAM::Role")
     roles = {lid: role for lid, role in all_roles.items() if lid not in SERVICE_ROLES}
     attached = {_managed_name(arn) for role in roles.values() for arn in role["Properties"]["ManagedPolicyArns"]}
     assert attached <= set(MANAGED_POLICIES)

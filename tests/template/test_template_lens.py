@@ -32,14 +32,10 @@ import pytest
 
 from fleet_reports import contract
 
-from tests.support.sam import ACCOUNT_DEFAULT_LIMIT, UNRESERVED_MINIMUM, sam_transform
+from tests.support.sam import ACCOUNT_DEFAULT_LIMIT, UNRESERVED_MINIMUM, fires_on_any, of_type, sam_transform
 
 ALARM, LOG_GROUP, QUEUE = "AWS::CloudWatch::Alarm", "AWS::Logs::LogGroup", "AWS::SQS::Queue"
 RETAIN = "Retain"
-
-
-def _of_type(resources: Mapping[str, Any], kind: str) -> dict[str, Mapping[str, Any]]:
-    return {lid: r for lid, r in resources.items() if r["Type"] == kind}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +101,7 @@ def test_user_auth_is_throttled_tightest_on_both_methods(
     assert defaults["AuthRateLimit"] <= defaults["GenerateRateLimit"] <= defaults["ApiRateLimit"]
     assert defaults["AuthBurstLimit"] <= defaults["GenerateBurstLimit"] <= defaults["ApiBurstLimit"]
     # And the deployed stage carries them
-    (stage,) = _of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
+    (stage,) = of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
     assert {(s["ResourcePath"], s["HttpMethod"]) for s in stage["Properties"]["MethodSettings"]} == set(by_method)
 
 
@@ -161,7 +157,7 @@ def test_the_stage_writes_an_access_log_without_secrets(
     assert line["requestId"] == "$context.requestId"
     assert not re.search(r"querystring|header|body|authorizer|apiKey|userAgent", setting["Format"], re.IGNORECASE)
     # And the deployed stage writes it
-    (stage,) = _of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
+    (stage,) = of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["AccessLogSetting"] == setting
 
 
@@ -196,7 +192,7 @@ def test_the_access_log_waits_for_api_gateways_logging_role(
         }
     }
     assert transformed["Resources"]["Api"]["DependsOn"] == "ApiGatewayLogRoleReady"
-    (stage,) = _of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
+    (stage,) = of_type(transformed["Resources"], "AWS::ApiGateway::Stage").values()
     deployment = transformed["Resources"][stage["Properties"]["DeploymentId"]["Ref"]]
     assert deployment["Properties"]["RestApiId"] == {"Ref": "Api"}
 
@@ -246,7 +242,7 @@ def test_an_optional_firewall_counts_each_client_address(
         assert body["ContentType"] == "APPLICATION_JSON"
         assert json.loads(body["Content"])["status"]["code"] == 15
     # And it guards the deployed stage (SAM resolves ${Api.Stage} to the stage it makes: a dependency)
-    (stage_id,) = _of_type(transformed["Resources"], "AWS::ApiGateway::Stage")
+    (stage_id,) = of_type(transformed["Resources"], "AWS::ApiGateway::Stage")
     arn = transformed["Resources"]["ApiWebAclAssociation"]["Properties"]["ResourceArn"]["Fn::Sub"]
     assert arn.endswith(f"::/restapis/${{Api}}/stages/${{{stage_id}}}")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
@@ -255,10 +251,10 @@ def test_an_optional_firewall_counts_each_client_address(
 # ============================================================================ logs
 def test_every_log_group_keeps_its_events_and_is_someones(resources_of: dict[str, Any]) -> None:
     # Given every log group, and what writes to each
-    groups = _of_type(resources_of, LOG_GROUP)
+    groups = of_type(resources_of, LOG_GROUP)
     writers = {
         fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]: lid
-        for lid, fn in _of_type(resources_of, "AWS::Serverless::Function").items()
+        for lid, fn in of_type(resources_of, "AWS::Serverless::Function").items()
     }
     writers[resources_of["Api"]["Properties"]["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]] = "Api"
 
@@ -272,22 +268,15 @@ def test_every_log_group_keeps_its_events_and_is_someones(resources_of: dict[str
 
 
 # ============================================================================ alarms
-def _fires_on_any(alarm: Mapping[str, Any]) -> bool:
-    return (
-        alarm["ComparisonOperator"] == "GreaterThanThreshold"
-        and alarm["Threshold"] == 0
-        and alarm["EvaluationPeriods"] == 1
-        and alarm["TreatMissingData"] == "notBreaching"
-    )
 
 
 def _watched(resources_of: Mapping[str, Any], metric: str) -> dict[str, str]:
     """Function logical id -> the alarm that fires on any of its ``AWS/Lambda`` ``metric`` (Sum):
     a single-metric alarm, or a sum of several (metric math, SUM(METRICS()))."""
     out: dict[str, str] = {}
-    for alarm_id, alarm in _of_type(resources_of, ALARM).items():
+    for alarm_id, alarm in of_type(resources_of, ALARM).items():
         props = alarm["Properties"]
-        if not _fires_on_any(props):
+        if not fires_on_any(props):
             continue
         if "Metrics" in props:
             queries = props["Metrics"]
@@ -328,7 +317,7 @@ def test_the_alarm_lookup_tells_a_watched_function_apart(resources_of: dict[str,
     # Given an alarm that sums the API functions' errors, and the same with a condition it would miss
     summed = next(
         a
-        for a in _of_type(resources_of, ALARM).values()
+        for a in of_type(resources_of, ALARM).values()
         if any(q.get("Expression") == "SUM(METRICS())" for q in a["Properties"].get("Metrics", []))
     )
     never = json.loads(json.dumps(summed))
@@ -346,13 +335,13 @@ def test_the_apis_5xx_raise_an_alarm(resources_of: dict[str, Any], transformed: 
     # Given the alarms on API Gateway's 5XXError
     alarms = [
         a["Properties"]
-        for a in _of_type(resources_of, ALARM).values()
+        for a in of_type(resources_of, ALARM).values()
         if (a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) == ("AWS/ApiGateway", "5XXError")
     ]
 
     # Then one fires on the first 5xx of the stage
     (alarm,) = alarms
-    assert _fires_on_any(alarm) and alarm["Statistic"] == "Sum"
+    assert fires_on_any(alarm) and alarm["Statistic"] == "Sum"
     dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
     assert dimensions["Stage"] == resources_of["Api"]["Properties"]["StageName"]
     # And it names the API as deployed: SAM titles the API after the stack, and nothing renames it
@@ -389,7 +378,7 @@ def test_a_worker_run_near_its_timeout_raises_an_alarm(
     assert parameter["MinValue"] <= timeout_s <= parameter["MaxValue"]
     (alarm,) = [
         a["Properties"]
-        for a in _of_type(resources_of, ALARM).values()
+        for a in of_type(resources_of, ALARM).values()
         if any(
             q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "Duration"
             for q in a["Properties"].get("Metrics", [])
@@ -457,8 +446,8 @@ def test_what_cannot_be_rebuilt_survives_a_deletion(resources_of: dict[str, Any]
 # ============================================================================ queues
 def test_every_queue_refuses_requests_not_made_over_tls(resources_of: dict[str, Any]) -> None:
     # Given every queue and every queue policy
-    queues = _of_type(resources_of, QUEUE)
-    policies = [r["Properties"] for r in _of_type(resources_of, "AWS::SQS::QueuePolicy").values()]
+    queues = of_type(resources_of, QUEUE)
+    policies = [r["Properties"] for r in of_type(resources_of, "AWS::SQS::QueuePolicy").values()]
     assert set(queues) == {contract.JOBS_QUEUE, contract.JOBS_DLQ, contract.IMPORT_DLQ}
 
     for logical_id in queues:
@@ -494,7 +483,7 @@ def test_the_importers_asynchronous_retries_are_explicit_and_the_local_stacks(
     assert "DestinationConfig" not in config
     assert importer["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": [contract.IMPORT_DLQ, "Arn"]}}
     # And the deployed function has it, on its unpublished version
-    (deployed,) = _of_type(transformed["Resources"], "AWS::Lambda::EventInvokeConfig").values()
+    (deployed,) = of_type(transformed["Resources"], "AWS::Lambda::EventInvokeConfig").values()
     assert deployed["Properties"]["FunctionName"] == {"Ref": contract.IMPORT}
     assert deployed["Properties"]["Qualifier"] == "$LATEST"
     assert (deployed["Properties"]["MaximumRetryAttempts"], deployed["Properties"]["MaximumEventAgeInSeconds"]) == (
