@@ -14,7 +14,7 @@ same time zone and locale), then:
 - each of ``--threads`` client threads (thread k acts for user k mod ``--users``) generates its
   share of the reports, mixed plugins and trackers, retrying after a pause when answered 15 (the
   user's parallel-report cap: ``MaxParallelReports``), polls ``status`` until each is finished,
-  lists its reports, retrieves each report and downloads one file of it;
+  lists its reports, retrieves each report and downloads one file of it (not with ``--no-fetch``);
 - a thread uploads track files (the demo trackers' days of March 2021, outside every report's
   period) under ``incoming/`` while the reports run; the import poller imports them.
 
@@ -205,6 +205,7 @@ def add_load_users(n: int) -> list[str]:
 
 
 POLL_S = 1.0  # how often a client asks for a report's status (--poll-seconds)
+FETCH = True  # whether clients retrieve and download their reports (--no-fetch: they do not)
 
 
 def wait_done(client: Client, h: str, report_id: int, deadline: float) -> dict[str, Any]:
@@ -252,7 +253,7 @@ def run_user_thread(
         with lock:
             out["final"][report_id] = (h, k, final)
     client.call("list", {"hash": h})
-    for report_id, _ in mine:
+    for report_id, _ in mine if FETCH else []:
         status, body, _ = client.call("retrieve", {"hash": h, "report_id": report_id})
         with lock:
             out["documents"][report_id] = body.get("report") if status == 200 else None
@@ -361,10 +362,15 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     parser.add_argument("--no-imports", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="worker (and importer) processes of the stack")
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="a client's status polling interval")
+    parser.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="clients neither retrieve nor download their reports (documents and files then not checked)",
+    )
     args = parser.parse_args()
     threads = args.threads or args.users
-    global POLL_S  # noqa: PLW0603 - one knob for every client thread
-    POLL_S = args.poll_seconds
+    global POLL_S, FETCH  # one knob each for every client thread
+    POLL_S, FETCH = args.poll_seconds, not args.no_fetch
 
     from fleet_reports.demo import ACCESS
 
@@ -417,7 +423,7 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     problems: list[str] = []
     drained, counts, unfinished = drained_and_counted(stack.info, deadline)
     finals = out["final"]
-    states = defaultdict(int)
+    states: defaultdict[str, int] = defaultdict(int)
     for _, _, final in finals.values():
         states[final.get("state", "?")] += 1
     if len(finals) != args.reports:
@@ -427,7 +433,8 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
     wrong = [
         rid
         for rid, (_, k, _) in finals.items()
-        if out["documents"].get(rid) is None or comparable(out["documents"][rid]) != references[k % len(MIX)]
+        if FETCH
+        and (out["documents"].get(rid) is None or comparable(out["documents"][rid]) != references[k % len(MIX)])
     ]
     if wrong:
         problems.append(f"{len(wrong)} documents differ from the same request alone (e.g. {wrong[:5]})")
@@ -462,10 +469,12 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
         f"({args.reports / load_s:.2f} reports/s); {out['retries_15']} generates answered 15 and retried; "
         f"{len(uploaded)} track files uploaded and imported alongside; status polled every {POLL_S:g} s"
     )
-    print(
-        f"states: {dict(states)}; documents identical to the request alone: {len(finals) - len(wrong)}"
-        f" of {len(finals)}; generating counts all zero: {not any(counts.values())}"
+    compared = (
+        f"documents identical to the request alone: {len(finals) - len(wrong)} of {len(finals)}"
+        if FETCH
+        else "documents and files not fetched (--no-fetch)"
     )
+    print(f"states: {dict(states)}; {compared}; generating counts all zero: {not any(counts.values())}")
     columns = f"{'calls':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
     print(f"{'':<10} {'as the client saw it (loopback)':>33}   {'in the handler (the stack process)':>35}")
     print(f"{'action':<10} {columns}   {columns:>35}")

@@ -41,6 +41,8 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from fleet_reports.local import children
+
 WRITES_PATH = "/_fleet_reports/writes"
 START_TIMEOUT_S = 60.0
 SWITCH_INTERVAL_S = 0.001
@@ -82,16 +84,7 @@ class MotoProcess:
             return int(json.loads(resp.read())["writes"])
 
     def stop(self, timeout_s: float = 10) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None:
-                pipe.close()
+        children.stop([self.proc], timeout_s)
 
 
 def _read_line(stream: Any, timeout_s: float) -> str:
@@ -211,16 +204,8 @@ def serve(port: int) -> None:
     server.daemon_threads = True  # type: ignore[attr-defined]
     host, bound = str(server.server_address[0]), int(server.server_address[1])
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
-    done = threading.Event()
+    done = children.ended_by_parent()
     threading.Thread(target=keep_collections_short, args=(done,), name="gc", daemon=True).start()
-
-    def parent_gone() -> None:  # stdin closes when the parent exits, however it exits
-        while os.read(0, 4096):
-            pass
-        done.set()
-
-    threading.Thread(target=parent_gone, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it saves, then stops us
     sys.stdout.write(f"{host} {bound}\n")
     sys.stdout.flush()

@@ -20,11 +20,11 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from fleet_reports.local import children
 from fleet_reports.local.poller import QueuePoller, S3EventPoller
 
 log = logging.getLogger("fleet_reports.local.procpool")
@@ -80,17 +80,7 @@ class WorkerPool:
         self.children = children
 
     def stop(self, timeout_s: float = 10) -> None:
-        for child in self.children:
-            if child.poll() is None:
-                child.terminate()
-        for child in self.children:
-            try:
-                child.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-            if child.stdin is not None:
-                child.stdin.close()
+        children.stop(self.children, timeout_s)
 
 
 def start_pool(root: Path, specs: dict[str, Any], pollers: list[QueuePoller], processes: int) -> WorkerPool:
@@ -143,18 +133,7 @@ def _child(payload: str) -> None:
             )
         poller.start()
         running.append(poller)
-    done = threading.Event()
-
-    def parent_gone() -> None:  # stdin closes when the parent exits, however it exits
-        while os.read(0, 4096):  # the raw descriptor: no buffer lock held at interpreter exit
-            pass
-        done.set()
-
-    threading.Thread(target=parent_gone, daemon=True).start()
-    import signal
-
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    done.wait()
+    children.ended_by_parent().wait()
     for poller in running:
         poller.stop()
 

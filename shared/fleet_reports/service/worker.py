@@ -191,7 +191,6 @@ def _driver_shifts(owner_id: int, tracker_ids: list[int], from_ms: int, to_ms: i
         DriverShift(a.tracker_id, a.employee_id, names.get(a.employee_id, f"#{a.employee_id}"), a.from_ms, a.to_ms)
         for tracker_id in sorted(set(tracker_ids), key=str)  # the order of the keys (ASSIGN#<tracker>#...)
         for a in fleet.assignments_during(owner_id, tracker_id, from_ms, to_ms)
-        if a.from_ms <= to_ms and (a.to_ms is None or a.to_ms > from_ms)
     )
 
 

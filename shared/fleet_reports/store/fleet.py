@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,14 +77,19 @@ def _query(pk: str, prefix: str = "") -> list[dict[str, Any]]:
     condition: Any = Key("pk").eq(pk)
     if prefix:
         condition = condition & Key("sk").begins_with(prefix)
-    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
-    items: list[dict[str, Any]] = []
+    return list(_pages({"KeyConditionExpression": condition, "ConsistentRead": True}))
+
+
+def _pages(query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The items of a query, page after page as they are consumed (a consumer that stops early
+    reads no further page)."""
+    kwargs = dict(query)
     while True:
         with store_call("fleet query"):
             resp = _table().query(**kwargs)
-        items.extend(plain(i) for i in resp.get("Items", []))
+        yield from (plain(i) for i in resp.get("Items", []))
         if "LastEvaluatedKey" not in resp:
-            return items
+            return
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
@@ -314,12 +319,6 @@ def delete_employee(owner_id: int, employee_id: int) -> None:
     _delete(f"USER#{owner_id}", f"EMPLOYEE#{employee_id}")
 
 
-def get_assignments(owner_id: int, tracker_id: int | None = None) -> list[AssignmentRecord]:
-    """The owner's driver assignments (of one tracker if given), by tracker then start time."""
-    prefix = "ASSIGN#" if tracker_id is None else f"ASSIGN#{tracker_id}#"
-    return [AssignmentRecord.model_validate(i) for i in _query(f"USER#{owner_id}", prefix)]
-
-
 ASSIGNMENTS_PAGE = 25
 """How many of a tracker's assignments :func:`assignments_during` reads a call."""
 
@@ -341,17 +340,12 @@ def assignments_during(owner_id: int, tracker_id: int, from_ms: int, to_ms: int)
         "Limit": ASSIGNMENTS_PAGE,
     }
     newest_first: list[AssignmentRecord] = []
-    while True:
-        with store_call("fleet assignments"):
-            resp = _table().query(**kwargs)
-        for item in resp.get("Items", []):
-            assignment = AssignmentRecord.model_validate(plain(item))
-            if assignment.to_ms is not None and assignment.to_ms <= from_ms:
-                return newest_first[::-1]
-            newest_first.append(assignment)
-        if "LastEvaluatedKey" not in resp:
-            return newest_first[::-1]
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    for item in _pages(kwargs):
+        assignment = AssignmentRecord.model_validate(item)
+        if assignment.to_ms is not None and assignment.to_ms <= from_ms:
+            break
+        newest_first.append(assignment)
+    return newest_first[::-1]
 
 
 def put_assignment(assignment: AssignmentRecord) -> None:
